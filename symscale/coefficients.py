@@ -48,7 +48,7 @@ class Coefficients:
         """The five coefficients as a plain dict (the JSON shape used everywhere)."""
         return {key: float(getattr(self, key)) for key in NAMES}
 
-    def with_values(self, **values: float) -> "Coefficients":
+    def with_values(self, **values: float) -> Coefficients:
         """A copy with some coefficients replaced (marked as custom)."""
         return replace(self, name="custom", source=f"{self.name} with {values}", samples=None, **values)
 
