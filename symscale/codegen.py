@@ -70,6 +70,20 @@ def kernel_definitions() -> list[Kernel]:
                "ln N and ln D of the Chinchilla-optimal model for a training budget of C FLOPs."),
         Kernel("kkt_residual", kkt_args, tuple(kkt), "The KKT system (paper Eq. 10) as residuals lhs - rhs."),
         Kernel("kkt_jacobian", kkt_args, tuple(jac), "Jacobian of the KKT residuals in (N, D, lam), row-major."),
+        *_cost_kernels(),
+    ]
+
+
+def _cost_kernels() -> list[Kernel]:
+    """The cost objective's weights (paper Eq. 6) and their prefill / decode parts, from symbolic.COST_WEIGHTS."""
+    k_tr, k_in = s.COST_WEIGHTS[s.k_train], s.COST_WEIGHTS[s.k_inf]
+    args = (s.c_train, s.c_inf, s.mfu_train, s.mfu_prefill, s.mfu_decode, s.D_input, s.D_output)
+    parts = (k_in.subs(s.D_output, 0), k_in.subs(s.D_input, 0))
+    return [
+        Kernel("cost_weights", args, (k_tr, k_in),
+               "Dollar weights (k_train, k_inf) of the cost objective k_train*N*D + k_inf*N (paper Eq. 6)."),
+        Kernel("cost_weight_parts", args, parts,
+               "The prefill (input-token) and decode (output-token) parts of k_inf; they sum to k_inf."),
     ]
 
 

@@ -88,3 +88,14 @@ def kkt_jacobian(N, D, lam, loss, k_train, k_inf, alpha, beta, A, B, E):
     t2 = B*D**(-beta)*beta
     t3 = t2/D
     return (-lam*t0*(alpha + 1)/N**2, k_train, t1, k_train, -lam*t2*(beta + 1)/D**2, t3, -t1, -t3, 0)
+
+
+def cost_weights(c_train, c_inf, mfu_train, mfu_prefill, mfu_decode, D_input, D_output):
+    """Dollar weights (k_train, k_inf) of the cost objective k_train*N*D + k_inf*N (paper Eq. 6)."""
+    return (6*c_train/mfu_train, 2*c_inf*(D_input/mfu_prefill + D_output/mfu_decode))
+
+
+def cost_weight_parts(c_train, c_inf, mfu_train, mfu_prefill, mfu_decode, D_input, D_output):
+    """The prefill (input-token) and decode (output-token) parts of k_inf; they sum to k_inf."""
+    t0 = 2*c_inf
+    return (D_input*t0/mfu_prefill, D_output*t0/mfu_decode)
