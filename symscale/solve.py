@@ -73,7 +73,7 @@ def solve_log_tokens(loss, rho, coeffs: tuple) -> tuple[np.ndarray, int]:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lower, upper, _ = K.log_bracket(ln_chin, rho, *coeffs)
     x = np.array(lower, dtype=float, copy=True)
-    for iteration in range(1, MAX_ITERATIONS + 1):
+    for iteration in range(1, MAX_ITERATIONS + 1):  # noqa: B007 (returned)
         with np.errstate(over="ignore"):
             g, dg = K.reduced_log(x, loss, rho, *coeffs)
         step = -g / dg
@@ -121,9 +121,21 @@ def solve_optimal(loss, k_train, k_inf, coefficients=None, *, samples: bool = Fa
     if method != "reduced":
         raise ValueError(f"unknown method {method!r}; use 'reduced' or 'kkt'")
     ln_d, _ = solve_log_tokens(loss, rho, coeffs)
-    tokens = np.exp(ln_d)
-    params = np.exp(K.log_params_of_tokens(tokens, rho, *coeffs))
+    with np.errstate(over="ignore"):
+        tokens = np.exp(ln_d)
+        params = np.exp(K.log_params_of_tokens(tokens, rho, *coeffs))
+    _check_representable(params, tokens, ln_d)
     return Allocation(params, tokens)
+
+
+def _check_representable(params: np.ndarray, tokens: np.ndarray, ln_d: np.ndarray) -> None:
+    """The optimum exists for every reachable loss, but may lie beyond float64 (loss extremely close to E)."""
+    bad = ~(np.isfinite(params) & np.isfinite(tokens) & (params > 0) & (tokens > 0))
+    if np.any(bad):
+        raise InputError(
+            f"the optimum is beyond floating-point range (ln D* = {np.asarray(ln_d)[bad].flat[0]:.4g}); "
+            "the target loss is too close to E for these coefficients"
+        )
 
 
 def _solve_kkt(loss, k_train, k_inf, coeffs) -> Allocation:
@@ -138,8 +150,8 @@ def _solve_kkt(loss, k_train, k_inf, coeffs) -> Allocation:
         res = np.stack(K.kkt_residual(n, d, lam, loss, k_train, k_inf, *cs), axis=-1)
         jac = np.stack(np.broadcast_arrays(*K.kkt_jacobian(n, d, lam, loss, k_train, k_inf, *cs)), axis=-1)
         jac = jac.reshape(res.shape[:-1] + (3, 3))
-        jac[..., :, 0] *= n  # chain rule: Newton in (ln N, ln D, lambda)
-        jac[..., :, 1] *= d
+        jac[..., :, 0] *= n[..., None]  # chain rule: Newton in (ln N, ln D, lambda)
+        jac[..., :, 1] *= d[..., None]
         step = np.linalg.solve(jac, -res[..., None])[..., 0]
         step[..., :2] = np.clip(step[..., :2], -1.0, 1.0)  # damp: at most a factor e per step
         state = state + step
@@ -191,9 +203,12 @@ def model_from(*, params=None, tokens=None, compute=None) -> Allocation:
         check_positive(key, np.asarray(value, float))
     if compute is None:
         return Allocation(np.asarray(params, float), np.asarray(tokens, float))
+    compute = np.asarray(compute, float)
     if params is None:
-        return Allocation(np.asarray(compute, float) / (TRAIN_PER * np.asarray(tokens, float)), np.asarray(tokens, float))
-    return Allocation(np.asarray(params, float), np.asarray(compute, float) / (TRAIN_PER * np.asarray(params, float)))
+        tokens = np.asarray(tokens, float)
+        return Allocation(compute / (TRAIN_PER * tokens), tokens)
+    params = np.asarray(params, float)
+    return Allocation(params, compute / (TRAIN_PER * params))
 
 
 # --- the compute objective (paper Eq. 3) -----------------------------------------------------

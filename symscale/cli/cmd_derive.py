@@ -1,0 +1,40 @@
+"""`symscale derive`: print the Lagrange system of the paper (Eqs. 8-12), derived by sympy."""
+
+from __future__ import annotations
+
+import click
+
+from .common import emit_json
+
+
+@click.command()
+@click.option("--objective", type=click.Choice(["compute", "cost", "general"]), default="compute",
+              show_default=True,
+              help="compute: k_train = 6, k_inf = 2*D_inf (Eq. 3); cost: the dollar weights of Eq. 6; "
+              "general: k_train*N*D + k_inf*N with rho = k_inf/k_train.")
+@click.option("--format", "fmt", type=click.Choice(["pretty", "latex", "text"]), default="pretty",
+              show_default=True, help="How to print each expression.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object: steps with key, label, text and latex of each expression.")
+def derive(objective: str, fmt: str, as_json: bool) -> None:
+    """Derive and print the Lagrangian, Eqs. 8-12, Chinchilla's closed forms and the bordered Hessian.
+
+    Everything shown is computed by sympy from the law L(N, D) = E + A/N^alpha + B/D^beta and the
+    objective; nothing is typed in. Symbols: N params, D training tokens, D_inf inference tokens,
+    lam the Lagrange multiplier, loss the target loss.
+    """
+    from ..derivation_steps import render, steps
+
+    derived = steps(objective)
+    if as_json:
+        emit_json({"objective": objective, "steps": [
+            {"key": st.key, "label": st.label, "text": render(st.expr, "text"), "latex": render(st.expr, "latex")}
+            for st in derived]})
+        return
+    for st in derived:
+        click.echo(f"{st.label}:")
+        click.echo("\n".join("    " + line for line in render(st.expr, fmt).splitlines()))
+        click.echo()
+
+
+COMMANDS = [derive]
