@@ -121,7 +121,7 @@ def solve_optimal(loss, k_train, k_inf, coefficients=None, *, samples: bool = Fa
     if method != "reduced":
         raise ValueError(f"unknown method {method!r}; use 'reduced' or 'kkt'")
     ln_d, _ = solve_log_tokens(loss, rho, coeffs)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         tokens = np.exp(ln_d)
         params = np.exp(K.log_params_of_tokens(tokens, rho, *coeffs))
     _check_representable(params, tokens, ln_d)

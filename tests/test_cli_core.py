@@ -1,0 +1,129 @@
+"""The core commands: solve, calc and derive, as a user types them."""
+
+import json
+
+import pytest
+
+
+def test_solve_readme_example_text(run_cli):
+    code, out, _ = run_cli("solve", "--loss", "1.947", "--inference-tokens", "2e12")
+    assert code == 0
+    assert "2.418e+10" in out and "2.657e+12" in out
+    assert "70.96%" in out and "146.77%" in out and "95.22%" in out
+
+
+def test_solve_json_keys_and_values(run_cli):
+    code, out, _ = run_cli("solve", "--loss", "1.947", "--inference-tokens", "2T", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert {"loss", "coefficients", "inference_tokens", "baseline", "optimal", "ratio"} <= set(data)
+    for key in ("params", "tokens", "train_flops", "inference_flops", "total_flops"):
+        assert key in data["baseline"] and key in data["optimal"]
+    assert data["optimal"]["params"] == pytest.approx(2.418e10, rel=5e-4)
+    assert data["ratio"]["total_flops"] == pytest.approx(0.9522, abs=5e-5)
+    assert data["coefficients"]["alpha"] == 0.336
+
+
+@pytest.mark.parametrize("args", [
+    ("--requests", "1e9", "--tokens-per-request", "2000"),
+    ("--requests-per-day", "1e7", "--days", "100", "--tokens-per-request", "2000"),
+])
+def test_solve_demand_in_requests(run_cli, args):
+    code, out, _ = run_cli("solve", "--loss", "1.947", *args, "--json")
+    assert code == 0 and json.loads(out)["inference_tokens"] == pytest.approx(2e12)
+
+
+def test_solve_quality_from_chinchilla_size(run_cli):
+    code, out, _ = run_cli("solve", "--chinchilla-params", "70B", "--inference-tokens", "10T", "--json")
+    data = json.loads(out)
+    assert data["baseline"]["params"] == pytest.approx(70e9, rel=1e-12)
+    assert data["optimal"]["params"] == pytest.approx(41.6e9, rel=2e-3)   # paper Table 2: 41.6B
+
+
+def test_calc_examples(run_cli):
+    _, out, _ = run_cli("calc", "--params", "70e9", "--tokens", "1e12", "--json")
+    assert json.loads(out)["loss"] == pytest.approx(1.94727, abs=5e-6)
+    _, out, _ = run_cli("calc", "--chinchilla", "--compute", "1e24", "--json")
+    data = json.loads(out)
+    assert f"{data['params']:.3e}" == "5.368e+10" and f"{data['tokens']:.3e}" == "3.105e+12"
+    assert round(data["loss"], 4) == 1.9106
+    _, out, _ = run_cli("calc", "--params", "7B", "--compute", "1e23", "--inference-tokens", "1e12", "--json")
+    data = json.loads(out)
+    assert data["tokens"] == pytest.approx(1e23 / 42e9) and data["total_flops"] == pytest.approx(1e23 + 1.4e22)
+
+
+def test_derive_prints_equations_equal_to_the_papers(run_cli):
+    import sympy as sp
+
+    from symscale import symbolic as s
+
+    code, out, _ = run_cli("derive", "--json")
+    assert code == 0
+    steps = {st["key"]: st for st in json.loads(out)["steps"]}
+    for key in ("eq8", "eq9", "eq10", "eq11", "eq12"):
+        assert key in steps
+    ns = {str(sym): sym for sym in (s.N, s.D, s.D_inf, s.alpha, s.beta, s.A, s.B, s.E, s.loss, s.lam)}
+    eq12 = sp.sympify(steps["eq12"]["text"].replace("Eq(", "(").rsplit(",", 1)[0] + ")", locals=ns)
+    assert sp.simplify(eq12 - s.PAPER["eq12"]) == 0
+    _, pretty, _ = run_cli("derive")
+    assert "Eq. 11" in pretty and "Eq. 12" in pretty
+
+
+@pytest.mark.parametrize("args, message", [
+    (("solve", "--loss", "1.5"), "unreachable: the law's floor E is 1.69"),
+    (("solve", "--loss", "2", "--chinchilla-params", "7B"), "exactly one of --loss"),
+    (("solve",), "exactly one of --loss"),
+    (("solve", "--loss", "2", "--inference-tokens", "-5"), "must be >= 0"),
+    (("solve", "--loss", "nan"), "not a number"),
+    (("solve", "--loss", "inf"), "not a number"),
+    (("solve", "--loss", "2", "--coefficients", "nope"), "unknown coefficient preset 'nope'"),
+    (("solve", "--loss", "2", "--coefficients", "missing.json"), "not found"),
+    (("solve", "--loss", "2", "--requests", "1e9"), "--tokens-per-request"),
+    (("solve", "--loss", "2", "--alpha", "0"), "must be > 0"),
+    (("calc", "--params", "7B"), "exactly two"),
+    (("calc", "--params", "-7B", "--tokens", "1T"), "must be > 0"),
+    (("calc", "--loss", "2"), "--loss needs --chinchilla"),
+])
+def test_bad_input_is_one_line_exit_2(run_cli, args, message):
+    code, out, err = run_cli(*args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_malformed_coefficient_file(run_cli, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = run_cli("solve", "--loss", "2", "--coefficients", str(bad))
+    assert code == 2 and "not valid JSON" in err
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"alpha": 0.3, "beta": 0.3}))
+    code, _, err = run_cli("solve", "--loss", "2", "--coefficients", str(partial))
+    assert code == 2 and "lacks A, B, E" in err
+
+
+def test_coefficients_file_round_trip(run_cli, tmp_path):
+    from symscale.coefficients import preset, save_coefficients
+
+    path = tmp_path / "c.json"
+    save_coefficients(preset("epoch-2024"), path)
+    _, a, _ = run_cli("solve", "--loss", "2.2", "--inference-tokens", "1e12", "--coefficients", str(path), "--json")
+    _, b, _ = run_cli("solve", "--loss", "2.2", "--inference-tokens", "1e12", "--coefficients", "epoch-2024", "--json")
+    assert json.loads(a)["optimal"] == json.loads(b)["optimal"]
+
+
+def test_bootstrap_samples_give_intervals(run_cli, tmp_path):
+    import numpy as np
+
+    from symscale.coefficients import preset, save_coefficients
+
+    rng = np.random.default_rng(0)
+    base = preset("chinchilla")
+    samples = {k: v * (1 + 0.01 * rng.standard_normal(200)) for k, v in base.as_dict().items()}
+    path = tmp_path / "boot.json"
+    save_coefficients(base.__class__(**base.as_dict(), samples=samples), path)
+    _, out, _ = run_cli("solve", "--loss", "1.947", "--inference-tokens", "2e12", "--coefficients", str(path), "--json")
+    data = json.loads(out)
+    low, high = data["uncertainty"]["ci95"]["params"]
+    assert low < data["optimal"]["params"] < high
+    assert data["uncertainty"]["n_samples"] == 200
