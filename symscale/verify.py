@@ -1,12 +1,14 @@
 """High-precision verification: re-solve Eq. 12 with mpmath and check Eq. 10 and the second-order condition.
 
 The functions evaluated here are lambdified (``modules='mpmath'``) from the symbolic model; none of
-the float code (kernels, Newton in ln D) is used. The root of Eq. 12 is bracketed by the closed-form
-bracket ``D_chin <= D* <= D_chin*(1 + rho*beta/((alpha+beta)*D_chin))**(1/beta)``, located with
-mpmath's bracketing Anderson-Bjorck solver and polished by Newton steps in D at ``dps + GUARD``
-digits. Float inputs are converted with ``mpmath.mpf(float)``, which is exact (every binary double
-is a finite binary fraction), so the high-precision problem is exactly the problem the float solver
-was given.
+the float code (kernels, its Newton iteration) is used. The root of Eq. 12 is bracketed by the closed-form
+bracket ``D_chin <= D* <= D_chin*(1 + rho*beta/((alpha+beta)*D_chin))**(1/beta)`` and located by
+Newton steps on g(exp(x)) in x = ln D, safeguarded by bisection (a step leaving the current bracket
+is replaced by the midpoint), at ``dps + GUARD`` digits. (The float solver instead runs unguarded
+Newton on the log-transformed G(x) from the lower end; the two share only the symbolic model.)
+
+Float inputs are converted with ``mpmath.mpf(float)``, which is exact (every binary double is a
+finite binary fraction), so the high-precision problem is exactly the one the float solver got.
 """
 
 from __future__ import annotations
@@ -107,28 +109,40 @@ def solve_precise(loss, k_train, k_inf, coeffs: tuple, dps: int = DEFAULT_DPS) -
     rho = k_inf / k_train
     core = (loss, rho, *cs)
     lower, upper = f["lower"](*core), f["upper"](*core)
-    g = lambda d: f["g"](d, *core)  # noqa: E731
-    g_lo, g_hi = g(lower), g(upper)
-    if g_lo > 0 > g_hi:
-        start = mpmath.findroot(g, (lower, upper), solver="anderson", verify=False)
-    else:  # rho = 0 (bracket collapses) or the root sits on an end point
-        start = lower
-    tokens, steps = _polish(g, lambda d: f["dg"](d, *core), start)
+    tokens, steps = _bracketed_newton(lambda d: f["g"](d, *core), lambda d: f["dg"](d, *core), lower, upper)
     params = f["params"](tokens, rho, *cs)
     lam = f["lam"](params, tokens, k_train, *cs)
     return PreciseSolution(tokens, params, lam, lower, upper, steps)
 
 
-def _polish(g, dg, start: mpmath.mpf) -> tuple[mpmath.mpf, int]:
-    """Newton steps in D until the relative step is below the working precision (g is convex, decreasing)."""
-    d = start
+def _bracketed_newton(g, dg, lower: mpmath.mpf, upper: mpmath.mpf) -> tuple[mpmath.mpf, int]:
+    """Root of g in [lower, upper] by Newton in x = ln D, falling back to bisection whenever a step leaves the bracket.
+
+    g > 0 at the lower end and < 0 at the upper end (widened by a hair when rho = 0 collapses the bracket).
+    """
+    a, b = mpmath.log(lower), mpmath.log(upper)
+    hair = mpmath.mpf(2) ** -20
+    while g(mpmath.exp(a)) <= 0:
+        a -= hair
+    while g(mpmath.exp(b)) >= 0:
+        b += hair
     tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - 3))
-    for step_count in range(1, 60):
-        step = g(d) / dg(d)
-        d = d - step
-        if abs(step) <= tol * abs(d):
-            return d, step_count
-    raise ArithmeticError("Newton polishing of Eq. 12 did not converge")  # pragma: no cover
+    x = a
+    for count in range(1, 400):
+        d = mpmath.exp(x)
+        value = g(d)
+        if value > 0:
+            a = x
+        else:
+            b = x
+        slope = dg(d) * d
+        candidate = x - value / slope if slope else (a + b) / 2
+        if not a <= candidate <= b:
+            candidate = (a + b) / 2
+        if abs(candidate - x) <= tol * max(1, abs(x)) or value == 0:
+            return mpmath.exp(candidate), count
+        x = candidate
+    raise ArithmeticError("bracketed Newton on Eq. 12 did not converge")  # pragma: no cover
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -192,7 +206,8 @@ def verify_optimum(loss, k_train, k_inf, params, tokens, coefficients=None, dps:
         lam_float = _functions()["lam"](to_mp(params), to_mp(tokens), to_mp(k_train), *map(to_mp, coeffs))
         _, float_relative = kkt_residuals(to_mp(params), to_mp(tokens), lam_float, loss, k_train, k_inf, coeffs)
         second = second_order(sol, loss, k_train, k_inf, coeffs)
-        digits = {"params": agreeing_digits(params, sol.params, dps), "tokens": agreeing_digits(tokens, sol.tokens, dps)}
+        digits = {"params": agreeing_digits(params, sol.params, dps),
+                  "tokens": agreeing_digits(tokens, sol.tokens, dps)}
         in_bracket = bool(sol.lower <= sol.tokens <= sol.upper)
         result = {
             "dps": int(dps),
