@@ -5,14 +5,18 @@ from __future__ import annotations
 import click
 
 from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, emit_json, fmt
-from .options import demand_from_options, demand_options
+from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings
+from .options import demand_spec_from_options
+
+COST_KEYS = ("train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost")
 
 
 def calc_report(coefficients, *, chinchilla: bool, params=None, tokens=None, compute=None, loss=None,
-                demand: float = 0.0) -> dict:
-    """Complete one model from the given quantities; the JSON report of `calc`."""
+                demand: float = 0.0, settings=None) -> dict:
+    """Complete one model from the given quantities; the JSON report of `calc` (with dollars when ``settings``)."""
     from ..errors import InputError
-    from ..solve import ComputeModel, chinchilla as chinchilla_model, loss_of, model_from
+    from ..solve import ComputeModel, loss_of, model_from
+    from ..solve import chinchilla as chinchilla_model
 
     if chinchilla:
         model = chinchilla_model(params=params, tokens=tokens, compute=compute, loss=loss, coefficients=coefficients)
@@ -20,8 +24,10 @@ def calc_report(coefficients, *, chinchilla: bool, params=None, tokens=None, com
         if loss is not None:
             raise InputError("--loss needs --chinchilla (a loss alone does not fix a model; see `symscale solve`)")
         model = model_from(params=params, tokens=tokens, compute=compute)
+    if settings is not None:
+        demand = float(settings.inference_tokens)
     flops = ComputeModel(model.params, model.tokens, demand)
-    return {
+    report = {
         "coefficients": {**coefficients.as_dict(), "name": coefficients.name},
         "chinchilla": chinchilla,
         "params": float(model.params),
@@ -33,6 +39,15 @@ def calc_report(coefficients, *, chinchilla: bool, params=None, tokens=None, com
         "inference_flops": float(flops.inference_flops),
         "total_flops": float(flops.total_flops),
     }
+    return report if settings is None else {**report, **cost_block(model, settings)}
+
+
+def cost_block(model, settings) -> dict:
+    """The dollar keys of a calc report: resolved settings and train/prefill/decode/inference/total cost."""
+    from ..costs import model_costs
+
+    costs = model_costs(model, settings)
+    return {"settings": plain_settings(settings), **{key: float(getattr(costs, key)) for key in COST_KEYS}}
 
 
 def render_calc(report: dict) -> str:
@@ -50,6 +65,10 @@ def render_calc(report: dict) -> str:
             f"Inference FLOPs:         {fmt(report['inference_flops'])}",
             f"Total FLOPs:             {fmt(report['total_flops'])}",
         ]
+    if "total_cost" in report:
+        lines += [f"{label + ':':<24} ${fmt(report[key])}" for key, label in
+                  zip(COST_KEYS, ("Training cost", "Prefill cost", "Decode cost", "Inference cost", "Total cost"))]
+        lines += describe_settings(report["settings"])
     c = report["coefficients"]
     lines.append(f"Chinchilla-optimal:      {'yes' if report['chinchilla'] else 'not required'}")
     lines.append(f"Coefficients:            {c['name']} (alpha = {c['alpha']:g}, beta = {c['beta']:g}, "
@@ -64,21 +83,28 @@ def render_calc(report: dict) -> str:
 @click.option("--loss", type=NON_NEGATIVE, default=None, help="Target loss (only with --chinchilla).")
 @click.option("--chinchilla", is_flag=True,
               help="Make the model Chinchilla-optimal; then one of --params/--tokens/--compute/--loss suffices.")
-@demand_options
+@click.option("--cost", "with_cost", is_flag=True,
+              help="Add dollar costs with the default hardware and demand (implied by any hardware, MFU, "
+              "--input-tokens or --output-tokens option).")
+@cost_options
 @coefficient_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def calc(params, tokens, compute, loss, chinchilla: bool, as_json: bool, **kwargs) -> None:
+def calc(params, tokens, compute, loss, chinchilla: bool, with_cost: bool, as_json: bool, **kwargs) -> None:
     """The model calculator: any two of --params, --tokens, --compute give the third and the loss.
 
     With --chinchilla, one of --params, --tokens, --compute, --loss gives the Chinchilla-optimal
-    model. Inference demand options add lifetime FLOPs.
+    model. Inference demand options add lifetime FLOPs. With --cost, or any hardware, MFU or
+    input/output-token option, it also prices training, prefill and decode (defaults: H100 bf16
+    training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01, 1e10 requests of 70 input + 215 output tokens).
 
-    Examples: symscale calc --params 70e9 --tokens 1e12;  symscale calc --chinchilla --compute 1e24
+    Examples: symscale calc --params 70e9 --tokens 1e12;  symscale calc --chinchilla --compute 1e24;
+    symscale calc --params 70e9 --tokens 10e12 --cost
     """
     coefficients = coefficients_from_options(kwargs)
-    demand = demand_from_options(kwargs)
+    demand = demand_spec_from_options(kwargs)
+    settings = cost_settings_from_options(kwargs, demand, force=with_cost)
     report = calc_report(coefficients, chinchilla=chinchilla, params=params, tokens=tokens, compute=compute,
-                         loss=loss, demand=demand)
+                         loss=loss, demand=demand.lifetime_tokens() if settings is None else 0.0, settings=settings)
     if as_json:
         emit_json(report)
     else:

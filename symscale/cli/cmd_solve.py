@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import click
 
+from ..errors import InputError
 from .common import coefficient_options, coefficients_from_options, emit_json, fmt, pct, render_table
-from .options import demand_from_options, demand_options, loss_from_options, quality_options
+from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
+from .options import demand_spec_from_options, loss_from_options, quality_options
 
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
 ROW_LABELS = {
     "params": "Model size (params)", "tokens": "Training data (tokens)", "tokens_per_param": "Tokens per parameter",
     "train_flops": "Training FLOPs", "inference_flops": "Inference FLOPs", "total_flops": "Total FLOPs",
+    "train_cost": "Training cost ($)", "prefill_cost": "Prefill cost ($)", "decode_cost": "Decode cost ($)",
+    "inference_cost": "Inference cost ($)", "total_cost": "Total cost ($)",
 }
 
 
@@ -35,76 +39,155 @@ def compute_report(loss: float, demand: float, coefficients, method: str = "redu
 
 def bootstrap_intervals(loss: float, demand: float, coefficients) -> dict:
     """Solve every bootstrap replicate of the coefficients and report 95 % percentile intervals."""
-    import numpy as np
-
     from ..solve import solve_compute_optimal
 
     sol = solve_compute_optimal(loss, demand, coefficients, samples=True)
-    quantities = {"params": sol.optimal.params, "tokens": sol.optimal.tokens,
-                  "total_flops_saving": 1 - sol.ratio["total_flops"]}
+    return percentile_summary({"params": sol.optimal.params, "tokens": sol.optimal.tokens,
+                               "total_flops_saving": 1 - sol.ratio["total_flops"]})
+
+
+def percentile_summary(quantities: dict) -> dict:
+    """Sample count, 95 % percentile intervals and medians of arrays of bootstrap replicates."""
+    import numpy as np
+
     return {
-        "n_samples": int(sol.optimal.params.size),
+        "n_samples": int(next(iter(quantities.values())).size),
         "ci95": {key: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for key, v in quantities.items()},
         "median": {key: float(np.median(v)) for key, v in quantities.items()},
     }
 
 
+def cost_report(loss: float, settings, coefficients, method: str = "reduced") -> dict:
+    """The JSON report of `solve --objective cost` (also used by sweeps and reproduction tables)."""
+    from ..costs import MODEL_KEYS as COST_KEYS
+    from ..costs import solve_cost_optimal
+
+    sol = solve_cost_optimal(loss, settings, coefficients, method=method)
+    report = {
+        "objective": "cost",
+        "loss": loss,
+        "coefficients": {**coefficients.as_dict(), "name": coefficients.name},
+        "inference_tokens": float(settings.inference_tokens),
+        "settings": plain_settings(settings),
+        "baseline": {key: float(getattr(sol.baseline, key)) for key in COST_KEYS},
+        "optimal": {key: float(getattr(sol.optimal, key)) for key in COST_KEYS},
+        "ratio": {key: float(value) for key, value in sol.ratio.items()},
+    }
+    if coefficients.samples is not None:
+        sol = solve_cost_optimal(loss, settings, coefficients, samples=True)
+        report["uncertainty"] = percentile_summary({"params": sol.optimal.params, "tokens": sol.optimal.tokens,
+                                                    "total_cost_saving": 1 - sol.ratio["total_cost"]})
+    return report
+
+
 def render_compute(report: dict) -> str:
     """Plain-text rendering of a compute report."""
-    c = report["coefficients"]
     lines = [
         f"Target loss {report['loss']:.6g}; lifetime inference demand {fmt(report['inference_tokens'])} tokens",
-        f"Coefficients: {c['name']} (alpha = {c['alpha']:g}, beta = {c['beta']:g}, A = {c['A']:g}, "
-        f"B = {c['B']:g}, E = {c['E']:g})",
+        _coefficient_line(report),
         "",
+        _comparison_table(report, MODEL_KEYS, "Compute-optimal"),
+        "",
+        *_ratio_lines(report, "compute", "total_flops", "lifetime FLOPs",
+                      f"{fmt(report['baseline']['total_flops'] - report['optimal']['total_flops'])} FLOPs"),
     ]
-    rows = [(ROW_LABELS[key], fmt(report["baseline"][key]), fmt(report["optimal"][key])) for key in MODEL_KEYS]
-    lines.append(render_table(rows, ("", "Chinchilla-style", "Compute-optimal")))
+    return "\n".join(lines + _uncertainty_lines(report, "total_flops_saving", "total-FLOP saving"))
+
+
+def render_cost(report: dict) -> str:
+    """Plain-text rendering of a cost report."""
+    from ..costs import MODEL_KEYS as COST_KEYS
+
+    saving = report["baseline"]["total_cost"] - report["optimal"]["total_cost"]
+    lines = [
+        f"Target loss {report['loss']:.6g}",
+        *describe_settings(report["settings"]),
+        _coefficient_line(report),
+        "",
+        _comparison_table(report, COST_KEYS, "Cost-optimal"),
+        "",
+        *_ratio_lines(report, "cost", "total_cost", "lifetime dollars", f"${fmt(saving)}"),
+    ]
+    return "\n".join(lines + _uncertainty_lines(report, "total_cost_saving", "total-cost saving"))
+
+
+def _coefficient_line(report: dict) -> str:
+    c = report["coefficients"]
+    return (f"Coefficients: {c['name']} (alpha = {c['alpha']:g}, beta = {c['beta']:g}, A = {c['A']:g}, "
+            f"B = {c['B']:g}, E = {c['E']:g})")
+
+
+def _comparison_table(report: dict, keys: tuple, label: str) -> str:
+    rows = [(ROW_LABELS[key], fmt(report["baseline"][key]), fmt(report["optimal"][key])) for key in keys]
+    return render_table(rows, ("", "Chinchilla-style", label))
+
+
+def _ratio_lines(report: dict, objective: str, total_key: str, what: str, saving: str) -> list[str]:
     ratio = report["ratio"]
-    lines += [
-        "",
-        f"The compute-optimal model has {pct(ratio['params'])} of the parameters, is trained on "
+    return [
+        f"The {objective}-optimal model has {pct(ratio['params'])} of the parameters, is trained on "
         f"{pct(ratio['tokens'])} of the tokens",
-        f"and costs {pct(ratio['total_flops'])} of the lifetime FLOPs of the equal-quality Chinchilla-style model "
-        f"(saving {fmt(report['baseline']['total_flops'] - report['optimal']['total_flops'])} FLOPs).",
+        f"and costs {pct(ratio[total_key])} of the {what} of the equal-quality Chinchilla-style model "
+        f"(saving {saving}).",
     ]
-    if "uncertainty" in report:
-        u = report["uncertainty"]
-        ci = u["ci95"]
-        lines += [
-            "",
-            f"Uncertainty from {u['n_samples']} bootstrap coefficient samples (95 % percentile intervals):",
-            f"  params  [{fmt(ci['params'][0])}, {fmt(ci['params'][1])}]",
-            f"  tokens  [{fmt(ci['tokens'][0])}, {fmt(ci['tokens'][1])}]",
-            f"  total-FLOP saving  [{pct(ci['total_flops_saving'][0])}, {pct(ci['total_flops_saving'][1])}]",
-        ]
-    return "\n".join(lines)
+
+
+def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list[str]:
+    if "uncertainty" not in report:
+        return []
+    u = report["uncertainty"]
+    ci = u["ci95"]
+    return [
+        "",
+        f"Uncertainty from {u['n_samples']} bootstrap coefficient samples (95 % percentile intervals):",
+        f"  params  [{fmt(ci['params'][0])}, {fmt(ci['params'][1])}]",
+        f"  tokens  [{fmt(ci['tokens'][0])}, {fmt(ci['tokens'][1])}]",
+        f"  {saving_label}  [{pct(ci[saving_key][0])}, {pct(ci[saving_key][1])}]",
+    ]
 
 
 @click.command()
 @quality_options
-@demand_options
+@click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
+              help="compute: fewest lifetime FLOPs (paper Eq. 3); cost: fewest lifetime dollars (Eq. 6), "
+              "from hardware, utilisation and requests x input/output tokens.")
+@cost_options
 @coefficient_options
 @click.option("--method", type=click.Choice(["reduced", "kkt"]), default="reduced", show_default=True,
               help="reduced: Newton on Eq. 12 in ln D; kkt: Newton on the full 3x3 KKT system (cross-check).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def solve(as_json: bool, method: str, **kwargs) -> None:
-    """The lifetime compute-optimal model for a target quality and inference demand.
+def solve(as_json: bool, method: str, objective: str, **kwargs) -> None:
+    """The lifetime compute- or cost-optimal model for a target quality and inference demand.
 
     Quality is a loss (--loss) or the loss of a Chinchilla-optimal model of a given size, data or
-    budget; demand is lifetime inference tokens (default 0). Prints the Chinchilla-style model of
-    the same loss beside the optimum, and the ratios.
+    budget. Compute objective: demand is lifetime inference tokens (default 0). Cost objective:
+    demand is requests x (input + output tokens), priced on the training and inference hardware
+    (defaults: H100 bf16 training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01, 1e10 requests of
+    70 input + 215 output tokens). Prints the Chinchilla-style model of the same loss beside the
+    optimum, and the ratios.
 
-    Example: symscale solve --loss 1.947 --inference-tokens 2e12
+    Examples: symscale solve --loss 1.947 --inference-tokens 2e12;
+    symscale solve --objective cost --loss 1.947 --requests 1e10 --input-tokens 1000 --output-tokens 250
     """
-    coefficients = coefficients_from_options(kwargs)
-    loss = loss_from_options(kwargs, coefficients)
-    demand = demand_from_options(kwargs)
-    report = compute_report(loss, demand, coefficients, method)
+    report = build_report(objective, method, kwargs)
     if as_json:
         emit_json(report)
     else:
-        click.echo(render_compute(report))
+        click.echo(render_cost(report) if objective == "cost" else render_compute(report))
+
+
+def build_report(objective: str, method: str, kwargs: dict) -> dict:
+    """Parse the options left in ``kwargs`` and solve for the chosen objective."""
+    coefficients = coefficients_from_options(kwargs)
+    loss = loss_from_options(kwargs, coefficients)
+    demand = demand_spec_from_options(kwargs)
+    if objective == "cost":
+        return cost_report(loss, cost_settings_from_options(kwargs, demand, force=True), coefficients, method)
+    hardware = pop_hardware(kwargs)
+    if hardware:
+        names = ", ".join("--" + key.replace("_", "-") for key in hardware)
+        raise InputError(f"{names} apply to the cost objective: add --objective cost")
+    return compute_report(loss, demand.lifetime_tokens(), coefficients, method)
 
 
 COMMANDS = [solve]

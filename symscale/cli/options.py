@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import click
 
 from ..coefficients import Coefficients
+from ..costs import DEFAULTS
 from ..errors import InputError
 from .common import NON_NEGATIVE, POSITIVE
 
@@ -47,39 +49,91 @@ def loss_from_options(kwargs: dict, coefficients: Coefficients) -> float:
     return float(loss_of(model.params, model.tokens, coefficients))
 
 
+DEFAULT_REQUESTS, DEFAULT_INPUT, DEFAULT_OUTPUT = (DEFAULTS[k] for k in ("requests", "input_tokens", "output_tokens"))
+
+
+def _or_default(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 def demand_options(func: Callable) -> Callable:
-    """Lifetime inference demand: --inference-tokens, or requests x tokens per request."""
+    """Lifetime inference demand: --inference-tokens, or requests (lifetime or per day x days) x tokens per request."""
     return _stack(func, [
         click.option("--inference-tokens", type=NON_NEGATIVE, default=None, metavar="TOKENS",
-                     help="Lifetime inference demand in tokens (input + output), e.g. 2e12 or 2T."),
+                     help="Lifetime inference demand in tokens (input + output), e.g. 2e12 or 2T "
+                     "(compute objective; default 0)."),
         click.option("--requests", type=NON_NEGATIVE, default=None,
-                     help="Lifetime number of inference requests (use with --tokens-per-request)."),
+                     help="Lifetime number of inference requests. Cost objective default: 1e10; the compute "
+                     "objective needs --tokens-per-request or --input-tokens/--output-tokens with it."),
         click.option("--requests-per-day", type=NON_NEGATIVE, default=None,
-                     help="Requests per day (use with --days and --tokens-per-request)."),
+                     help="Requests per day (with --days), instead of --requests."),
         click.option("--days", type=POSITIVE, default=None, help="Days the model is served."),
         click.option("--tokens-per-request", type=POSITIVE, default=None,
-                     help="Mean tokens (input + output) per request."),
+                     help="Mean tokens (input + output) per request (compute objective only)."),
+        click.option("--input-tokens", type=POSITIVE, default=None,
+                     help=f"Mean input (prompt) tokens per request [default: {DEFAULT_INPUT:g}]."),
+        click.option("--output-tokens", type=POSITIVE, default=None,
+                     help=f"Mean output (generated) tokens per request [default: {DEFAULT_OUTPUT:g}]."),
     ])
+
+
+DEMAND_KEYS = ("inference_tokens", "requests", "requests_per_day", "days", "tokens_per_request",
+               "input_tokens", "output_tokens")
+
+
+@dataclass(frozen=True)
+class Demand:
+    """The demand options as given (None: not given), with lifetime requests resolved from per day x days."""
+
+    inference_tokens: float | None = None
+    requests: float | None = None
+    tokens_per_request: float | None = None
+    input_tokens: float | None = None
+    output_tokens: float | None = None
+
+    @property
+    def split_given(self) -> bool:
+        """Whether input or output tokens per request were given."""
+        return self.input_tokens is not None or self.output_tokens is not None
+
+    def lifetime_tokens(self, default: float | None = 0.0) -> float | None:
+        """Lifetime inference tokens for the compute objective (``default`` when no demand was given)."""
+        if self.requests is None:
+            if self.tokens_per_request is not None or self.split_given:
+                raise InputError("tokens per request need --requests or --requests-per-day with --days")
+            return self.inference_tokens if self.inference_tokens is not None else default
+        if self.tokens_per_request is not None and self.split_given:
+            raise InputError("give --tokens-per-request or --input-tokens/--output-tokens, not both")
+        if self.tokens_per_request is not None:
+            return self.requests * self.tokens_per_request
+        if self.split_given:
+            return self.requests * sum(self.cost_demand()[1:])
+        raise InputError("requests need tokens per request: --tokens-per-request, or --input-tokens and "
+                         "--output-tokens")
+
+    def cost_demand(self) -> tuple[float, float, float]:
+        """(requests, input tokens, output tokens) for the cost objective, with the default for each one missing."""
+        if self.inference_tokens is not None or self.tokens_per_request is not None:
+            raise InputError("the cost objective prices input and output tokens separately: give --requests with "
+                             "--input-tokens and --output-tokens instead of --inference-tokens/--tokens-per-request")
+        return (_or_default(self.requests, DEFAULT_REQUESTS), _or_default(self.input_tokens, DEFAULT_INPUT),
+                _or_default(self.output_tokens, DEFAULT_OUTPUT))
+
+
+def demand_spec_from_options(kwargs: dict) -> Demand:
+    """Pop the demand options and check that demand was given one way."""
+    tokens, requests, per_day, days, per_request, inp, out = (kwargs.pop(k) for k in DEMAND_KEYS)
+    if sum(v is not None for v in (tokens, requests, per_day)) > 1:
+        raise InputError("give demand one way: --inference-tokens, or --requests, or --requests-per-day with --days")
+    if (per_day is None) != (days is None):
+        raise InputError("--requests-per-day needs --days" if days is None else "--days needs --requests-per-day")
+    if per_day is not None:
+        requests = per_day * days
+    if tokens is not None and (inp is not None or out is not None):
+        raise InputError("give --inference-tokens or --input-tokens/--output-tokens, not both")
+    return Demand(tokens, requests, per_request, inp, out)
 
 
 def demand_from_options(kwargs: dict, default: float | None = 0.0) -> float | None:
     """Pop the demand options and return lifetime inference tokens (``default`` when none given)."""
-    tokens = kwargs.pop("inference_tokens")
-    requests, per_day, days, per_request = (kwargs.pop(k) for k in
-                                            ("requests", "requests_per_day", "days", "tokens_per_request"))
-    ways = [tokens is not None, requests is not None, per_day is not None]
-    if sum(ways) > 1:
-        raise InputError("give demand one way: --inference-tokens, or --requests, or --requests-per-day with --days")
-    if per_day is not None:
-        if days is None:
-            raise InputError("--requests-per-day needs --days")
-        requests = per_day * days
-    elif days is not None:
-        raise InputError("--days needs --requests-per-day")
-    if requests is not None:
-        if per_request is None:
-            raise InputError("requests need --tokens-per-request (mean input + output tokens per request)")
-        return requests * per_request
-    if per_request is not None:
-        raise InputError("--tokens-per-request needs --requests or --requests-per-day")
-    return tokens if tokens is not None else default
+    return demand_spec_from_options(kwargs).lifetime_tokens(default)

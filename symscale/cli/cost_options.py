@@ -1,0 +1,108 @@
+"""Options of the cost objective: hardware (catalog GPU, data type, price, or a peak of one's own), MFU, demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from ..costs import DEFAULTS, CostSettings, catalog
+from .common import POSITIVE, Number
+from .options import Demand, _stack, demand_options, demand_spec_from_options
+
+MFU = Number(0.0, strict_minimum=True, maximum=1.0)
+HARDWARE_KEYS = ("train_gpu", "train_dtype", "train_gpu_cost", "train_peak_flops", "inference_gpu",
+                 "inference_dtype", "inference_gpu_cost", "inference_peak_flops", "train_mfu", "prefill_mfu",
+                 "decode_mfu")
+
+
+def _gpu_help(role: str) -> str:
+    names = ", ".join(gpu.name for gpu in catalog().values())
+    return (f"{role.capitalize()} accelerator from data/gpus.csv ({names}; any case) "
+            f"[default: {DEFAULTS[role + '_gpu']}].")
+
+
+def _price_help(role: str) -> str:
+    prices = ", ".join(f"{g.name} ${g.price:.2f}" for g in catalog().values() if g.price is not None)
+    return (f"{role.capitalize()} price in dollars per GPU-hour [default: the catalog price: {prices}; "
+            "other GPUs have none and need this option].")
+
+
+def hardware_options(func: Callable) -> Callable:
+    """Hardware and utilisation options of the cost objective (each role: GPU, dtype, price, or own peak)."""
+    return _stack(func, [
+        click.option("--train-gpu", default=None, metavar="GPU", help=_gpu_help("train")),
+        click.option("--train-dtype", default=None, metavar="DTYPE",
+                     help=f"Training data type: bf16, fp16, fp8, int8 [default: {DEFAULTS['train_dtype']}]."),
+        click.option("--train-gpu-cost", type=POSITIVE, default=None, metavar="DOLLARS", help=_price_help("train")),
+        click.option("--train-peak-flops", type=POSITIVE, default=None, metavar="FLOPS",
+                     help="Bypass the catalog: peak FLOP/s of the training GPU (needs --train-gpu-cost "
+                     "unless --train-gpu names a priced GPU)."),
+        click.option("--inference-gpu", default=None, metavar="GPU", help=_gpu_help("inference")),
+        click.option("--inference-dtype", default=None, metavar="DTYPE",
+                     help=f"Inference data type [default: {DEFAULTS['inference_dtype']}; A100s have no fp8: "
+                     "use int8 or bf16]."),
+        click.option("--inference-gpu-cost", type=POSITIVE, default=None, metavar="DOLLARS",
+                     help=_price_help("inference")),
+        click.option("--inference-peak-flops", type=POSITIVE, default=None, metavar="FLOPS",
+                     help="Bypass the catalog: peak FLOP/s of the inference GPU."),
+        click.option("--train-mfu", type=MFU, default=None,
+                     help=f"Training model-FLOPs utilisation, in (0, 1] [default: {DEFAULTS['train_mfu']:g}]."),
+        click.option("--prefill-mfu", type=MFU, default=None,
+                     help=f"Utilisation on input (prompt) tokens [default: {DEFAULTS['prefill_mfu']:g}]."),
+        click.option("--decode-mfu", type=MFU, default=None,
+                     help=f"Utilisation on output (generated) tokens [default: {DEFAULTS['decode_mfu']:g}]."),
+    ])
+
+
+def cost_options(func: Callable) -> Callable:
+    """All options of the cost objective: hardware, utilisation and demand (requests x input/output tokens)."""
+    return hardware_options(demand_options(func))
+
+
+def pop_hardware(kwargs: dict) -> dict:
+    """Pop the hardware and MFU options; return those that were given."""
+    given = {key: kwargs.pop(key) for key in HARDWARE_KEYS}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def cost_settings_from_options(kwargs: dict, demand: Demand | None = None, *,
+                               force: bool = False) -> CostSettings | None:
+    """Pop the cost options and build CostSettings; None when no hardware, MFU or input/output option was given.
+
+    ``demand`` is the already-popped demand (otherwise popped here); ``force`` builds the settings
+    from the defaults even when nothing was given (the cost objective of `solve`).
+    """
+    hardware = pop_hardware(kwargs)
+    demand = demand if demand is not None else demand_spec_from_options(kwargs)
+    if not (force or hardware or demand.split_given):
+        return None
+    requests, input_tokens, output_tokens = demand.cost_demand()
+    return CostSettings(**hardware, requests=requests, input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+def plain_settings(settings: CostSettings) -> dict:
+    """Resolved settings as a JSON-ready dict (scalar settings: floats; strings and None unchanged)."""
+    return _plain(settings.as_dict())
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {key: _plain(v) for key, v in value.items()}
+    return value if value is None or isinstance(value, str) else float(value)
+
+
+def describe_settings(settings: dict) -> list[str]:
+    """Text lines describing resolved settings (the ``settings`` block of a report)."""
+    train, inf = settings["train"], settings["inference"]
+    return [
+        f"Demand: {settings['requests']:.4g} requests x ({settings['input_tokens']:g} input + "
+        f"{settings['output_tokens']:g} output tokens) = {settings['inference_tokens']:.4g} tokens",
+        f"Training:  {_hardware(train)}, MFU {settings['train_mfu']:g}",
+        f"Inference: {_hardware(inf)}, MFU prefill {settings['prefill_mfu']:g}, decode {settings['decode_mfu']:g}",
+    ]
+
+
+def _hardware(phase: dict) -> str:
+    name = " ".join(part for part in (phase["gpu"], phase["dtype"]) if part) or "custom GPU"
+    return f"{name} at {phase['peak_flops']:.4g} FLOP/s peak, ${phase['price_per_hour']:.2f}/GPU-hour"
