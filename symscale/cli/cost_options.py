@@ -10,6 +10,7 @@ from ..costs import DEFAULTS, CostSettings, catalog
 from .common import POSITIVE, Number
 from .options import Demand, _stack, demand_options, demand_spec_from_options
 
+ROLE_LABEL = {"train": "Training", "inference": "Inference"}
 MFU = Number(0.0, strict_minimum=True, maximum=1.0)
 HARDWARE_KEYS = ("train_gpu", "train_dtype", "train_gpu_cost", "train_peak_flops", "inference_gpu",
                  "inference_dtype", "inference_gpu_cost", "inference_peak_flops", "train_mfu", "prefill_mfu",
@@ -18,13 +19,13 @@ HARDWARE_KEYS = ("train_gpu", "train_dtype", "train_gpu_cost", "train_peak_flops
 
 def _gpu_help(role: str) -> str:
     names = ", ".join(gpu.name for gpu in catalog().values())
-    return (f"{role.capitalize()} accelerator from data/gpus.csv ({names}; any case) "
+    return (f"{ROLE_LABEL[role]} accelerator from data/gpus.csv ({names}; any case) "
             f"[default: {DEFAULTS[role + '_gpu']}].")
 
 
 def _price_help(role: str) -> str:
     prices = ", ".join(f"{g.name} ${g.price:.2f}" for g in catalog().values() if g.price is not None)
-    return (f"{role.capitalize()} price in dollars per GPU-hour [default: the catalog price: {prices}; "
+    return (f"{ROLE_LABEL[role]} price in dollars per GPU-hour [default: the catalog price: {prices}; "
             "other GPUs have none and need this option].")
 
 
