@@ -127,3 +127,13 @@ def test_bootstrap_samples_give_intervals(run_cli, tmp_path):
     low, high = data["uncertainty"]["ci95"]["params"]
     assert low < data["optimal"]["params"] < high
     assert data["uncertainty"]["n_samples"] == 200
+
+
+def test_solve_verify_readme_example(run_cli):
+    code, out, _ = run_cli("solve", "--loss", "1.947", "--inference-tokens", "2e12", "--verify", "--json")
+    check = json.loads(out)["verification"]
+    assert code == 0 and check["ok"] and check["dps"] == 50
+    assert check["digits"]["params"] >= 12 and check["digits"]["tokens"] >= 12
+    assert check["kkt_residual"] < 1e-40
+    code, out, _ = run_cli("solve", "--loss", "1.947", "--inference-tokens", "2e12", "--verify")
+    assert "result: verified" in out

@@ -155,8 +155,13 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
 @coefficient_options
 @click.option("--method", type=click.Choice(["reduced", "kkt"]), default="reduced", show_default=True,
               help="reduced: Newton on Eq. 12 in ln D; kkt: Newton on the full 3x3 KKT system (cross-check).")
+@click.option("--verify", is_flag=True,
+              help="Re-solve Eq. 12 with mpmath at --dps digits and check digits, KKT residuals and the "
+              "second-order condition (exit status 1 if a check fails).")
+@click.option("--dps", type=click.IntRange(min=20), default=50, show_default=True,
+              help="Decimal digits for --verify.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def solve(as_json: bool, method: str, objective: str, **kwargs) -> None:
+def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, **kwargs) -> None:
     """The lifetime compute- or cost-optimal model for a target quality and inference demand.
 
     Quality is a loss (--loss) or the loss of a Chinchilla-optimal model of a given size, data or
@@ -169,25 +174,49 @@ def solve(as_json: bool, method: str, objective: str, **kwargs) -> None:
     Examples: symscale solve --loss 1.947 --inference-tokens 2e12;
     symscale solve --objective cost --loss 1.947 --requests 1e10 --input-tokens 1000 --output-tokens 250
     """
-    report = build_report(objective, method, kwargs)
+    report = build_report(objective, method, kwargs, verify_dps=dps if verify else None)
     if as_json:
         emit_json(report)
     else:
         click.echo(render_cost(report) if objective == "cost" else render_compute(report))
+        if verify:
+            from ..verify import render_verification
+
+            click.echo("\n" + render_verification(report["verification"]))
+    if verify and not report["verification"]["ok"]:
+        raise SystemExit(1)
 
 
-def build_report(objective: str, method: str, kwargs: dict) -> dict:
-    """Parse the options left in ``kwargs`` and solve for the chosen objective."""
+def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | None = None) -> dict:
+    """Parse the options left in ``kwargs``, solve for the chosen objective, optionally verify."""
     coefficients = coefficients_from_options(kwargs)
     loss = loss_from_options(kwargs, coefficients)
     demand = demand_spec_from_options(kwargs)
     if objective == "cost":
-        return cost_report(loss, cost_settings_from_options(kwargs, demand, force=True), coefficients, method)
-    hardware = pop_hardware(kwargs)
-    if hardware:
-        names = ", ".join("--" + key.replace("_", "-") for key in hardware)
-        raise InputError(f"{names} apply to the cost objective: add --objective cost")
-    return compute_report(loss, demand.lifetime_tokens(), coefficients, method)
+        settings = cost_settings_from_options(kwargs, demand, force=True)
+        report = cost_report(loss, settings, coefficients, method)
+        weights = tuple(float(w) for w in settings.weights())
+    else:
+        hardware = pop_hardware(kwargs)
+        if hardware:
+            names = ", ".join("--" + key.replace("_", "-") for key in hardware)
+            raise InputError(f"{names} apply to the cost objective: add --objective cost")
+        report = compute_report(loss, demand.lifetime_tokens(), coefficients, method)
+        weights = compute_weights(report["inference_tokens"])
+    if verify_dps is not None:
+        from ..verify import verify_optimum
+
+        optimal = report["optimal"]
+        report["verification"] = verify_optimum(loss, *weights, optimal["params"], optimal["tokens"],
+                                                coefficients, verify_dps)
+    return report
+
+
+def compute_weights(inference_tokens: float) -> tuple[float, float]:
+    """(k_train, k_inf) of the compute objective: FLOPs per parameter-token and per parameter."""
+    from ..flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
+
+    return float(TRAIN_FLOPS_PER_PARAM_TOKEN), float(INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens)
 
 
 COMMANDS = [solve]
