@@ -1,0 +1,346 @@
+"""`symscale budget`, `breakeven`, `overhead`: planning questions beyond the paper (see symscale/planning.py)."""
+
+from __future__ import annotations
+
+import click
+
+from .common import Number, coefficient_options, coefficients_from_options, emit_json, fmt, pct, render_table
+from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
+from .options import demand_from_options, demand_options, demand_spec_from_options, loss_from_options, quality_options
+
+POSITIVE_NUMBER = Number(0.0, strict_minimum=True)
+FRACTION = Number(0.0, strict_minimum=True, maximum=1.0)
+FLOP_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
+DOLLAR_KEYS = ("train_cost", "inference_cost", "total_cost")
+LABELS = {
+    "params": "Model size (params)", "tokens": "Training data (tokens)", "tokens_per_param": "Tokens per parameter",
+    "train_flops": "Training FLOPs", "inference_flops": "Inference FLOPs", "total_flops": "Total FLOPs",
+    "train_cost": "Training cost ($)", "inference_cost": "Inference cost ($)", "total_cost": "Total cost ($)",
+}
+
+
+def _coefficients_block(coefficients) -> dict:
+    return {**coefficients.as_dict(), "name": coefficients.name}
+
+
+def _no_cost_options(kwargs: dict, what: str) -> None:
+    from ..errors import InputError
+
+    hardware = pop_hardware(kwargs)
+    if hardware:
+        names = ", ".join("--" + key.replace("_", "-") for key in hardware)
+        raise InputError(f"{names} apply to dollar budgets and costs: {what}")
+
+
+def _model_block(model, keys: tuple) -> dict:
+    return {key: float(getattr(model, key)) for key in keys}
+
+
+# --- budget -----------------------------------------------------------------------------------
+def budget_report(kwargs: dict, flops: float | None, dollars: float | None) -> dict:
+    """Parse the options left in ``kwargs`` and solve the budget problem (the JSON report of `budget`)."""
+    from ..errors import InputError
+
+    if (flops is None) == (dollars is None):
+        raise InputError("give exactly one budget: --compute FLOPS or --dollars USD")
+    coefficients = coefficients_from_options(kwargs)
+    demand = demand_spec_from_options(kwargs)
+    if flops is not None:
+        _no_cost_options(kwargs, "use --dollars")
+        return _compute_budget(flops, demand.lifetime_tokens(), coefficients)
+    return _dollar_budget(dollars, cost_settings_from_options(kwargs, demand, force=True), coefficients)
+
+
+def _compute_budget(flops: float, demand: float, coefficients) -> dict:
+    from ..planning import compute_budget_optimum
+    from ..solve import ComputeModel, chinchilla
+
+    optimum, model = compute_budget_optimum(flops, demand, coefficients)
+    loss = float(optimum.loss)
+    base = chinchilla(loss=loss, coefficients=coefficients)
+    baseline = ComputeModel(base.params, base.tokens, demand)
+    return {
+        "objective": "compute", "budget": flops, "inference_tokens": demand, "loss": loss,
+        **_model_block(model, FLOP_KEYS),
+        "coefficients": _coefficients_block(coefficients),
+        "chinchilla_style": _model_block(baseline, FLOP_KEYS),
+        "iterations": optimum.iterations,
+    }
+
+
+def _dollar_budget(dollars: float, settings, coefficients) -> dict:
+    from ..costs import CostModel
+    from ..planning import cost_budget_optimum
+    from ..solve import chinchilla
+
+    optimum = cost_budget_optimum(dollars, settings, coefficients)
+    loss = float(optimum.loss)
+    model = CostModel(optimum.params, optimum.tokens, settings)
+    base = chinchilla(loss=loss, coefficients=coefficients)
+    baseline = CostModel(base.params, base.tokens, settings)
+    return {
+        "objective": "cost", "budget": dollars, "inference_tokens": float(settings.inference_tokens), "loss": loss,
+        **_model_block(model, FLOP_KEYS + DOLLAR_KEYS),
+        "coefficients": _coefficients_block(coefficients),
+        "settings": plain_settings(settings),
+        "chinchilla_style": _model_block(baseline, FLOP_KEYS + DOLLAR_KEYS),
+        "iterations": optimum.iterations,
+    }
+
+
+def render_budget(report: dict) -> str:
+    """Plain-text rendering of a budget report."""
+    dollars = report["objective"] == "cost"
+    keys = FLOP_KEYS + (DOLLAR_KEYS if dollars else ())
+    total = "total_cost" if dollars else "total_flops"
+    unit = "dollars" if dollars else "FLOPs"
+    lines = [f"Lifetime budget {fmt(report['budget'])} {unit}; "
+             f"lifetime inference demand {fmt(report['inference_tokens'])} tokens"]
+    if dollars:
+        lines += describe_settings(report["settings"])
+    c = report["coefficients"]
+    lines += [f"Coefficients: {c['name']} (alpha = {c['alpha']:g}, beta = {c['beta']:g}, A = {c['A']:g}, "
+              f"B = {c['B']:g}, E = {c['E']:g})", "",
+              f"Best reachable loss: {report['loss']:.6f}", ""]
+    rows = [(LABELS[key], fmt(report["chinchilla_style"][key]), fmt(report[key])) for key in keys]
+    lines.append(render_table(rows, ("", "Chinchilla-style", "Budget-optimal")))
+    ratio = report["chinchilla_style"][total] / report[total]
+    lines += ["", f"A Chinchilla-style model of the same loss would need {pct(ratio)} of the budget."]
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--compute", "flops", type=POSITIVE_NUMBER, default=None, metavar="FLOPS",
+              help="Lifetime budget in FLOPs (training + inference), e.g. 1e24.")
+@click.option("--dollars", type=POSITIVE_NUMBER, default=None, metavar="USD",
+              help="Lifetime budget in dollars, priced with the cost options (as `solve --objective cost`).")
+@cost_options
+@coefficient_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def budget(as_json: bool, flops: float | None, dollars: float | None, **kwargs) -> None:
+    """The best loss a lifetime budget buys at an expected demand, and the model that reaches it.
+
+    Minimises L(N, D) subject to k_train*N*D + k_inf*N = budget (the dual of `solve`). With no
+    demand it is Chinchilla's compute-optimal allocation; `solve` at the returned loss gives back
+    the same model, whose lifetime total equals the budget.
+
+    Examples: symscale budget --compute 1e24 --inference-tokens 2e12;
+    symscale budget --dollars 5e6 --requests 1e10 --input-tokens 70 --output-tokens 215
+    """
+    report = budget_report(kwargs, flops, dollars)
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(render_budget(report))
+
+
+# --- breakeven ----------------------------------------------------------------------------------
+def _losses(kwargs: dict, coefficients, loss_range, points: int) -> list[float]:
+    import numpy as np
+
+    from ..errors import InputError
+
+    if loss_range is None:
+        return [loss_from_options(kwargs, coefficients)]
+    given = [key for key in ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute")
+             if kwargs.pop(key) is not None]
+    if given:
+        raise InputError("give one quality (--loss, --chinchilla-...) or --loss-range, not both")
+    if points < 1:
+        raise InputError(f"--points must be >= 1, got {points}")
+    return [float(v) for v in np.linspace(loss_range[0], loss_range[1], points)]
+
+
+def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | None, objective: str,
+                     loss_range, points: int) -> dict:
+    """Parse the options and find the break-even demand for each quality (the JSON report of `breakeven`)."""
+    from ..errors import InputError
+    from ..planning import breakeven_demand, critical_fraction, max_saving
+
+    if (saving is None) == (size_ratio is None):
+        raise InputError("give exactly one target: --saving FRACTION or --size-ratio FRACTION")
+    coefficients = coefficients_from_options(kwargs)
+    losses = _losses(kwargs, coefficients, loss_range, points)
+    demand = demand_spec_from_options(kwargs)
+    if demand.inference_tokens is not None or demand.requests is not None or demand.tokens_per_request is not None:
+        raise InputError("breakeven solves for the demand: drop --inference-tokens / --requests / "
+                         "--tokens-per-request (cost objective: --input-tokens/--output-tokens set the split)")
+    settings = None
+    if objective == "cost":
+        settings = cost_settings_from_options(kwargs, demand, force=True)
+    else:
+        _no_cost_options(kwargs, "add --objective cost")
+        if demand.split_given:
+            raise InputError("--input-tokens/--output-tokens apply to --objective cost")
+    result, demand_values = breakeven_demand(losses, coefficients, saving=saving, size_ratio=size_ratio,
+                                             settings=settings)
+    rows = [_breakeven_row(result, demand_values, i, settings) for i in range(len(losses))]
+    report = {
+        "objective": objective,
+        "target": {"saving": saving} if saving is not None else {"size_ratio": size_ratio},
+        "max_saving": max_saving(coefficients), "critical_fraction": critical_fraction(coefficients),
+        "coefficients": _coefficients_block(coefficients),
+    }
+    if settings is not None:
+        report["settings"] = plain_settings(settings)
+    if loss_range is None:
+        return {**report, **rows[0]}
+    return {**report, "results": rows}
+
+
+def _breakeven_row(result, demand_values, i: int, settings) -> dict:
+    row = {
+        "loss": float(result.loss[i]),
+        "params": float(result.params[i]), "tokens": float(result.tokens[i]),
+        "chinchilla_params": float(result.chinchilla_params[i]),
+        "chinchilla_tokens": float(result.chinchilla_tokens[i]),
+        "saving": float(result.saving[i]), "size_ratio": float(result.size_ratio[i]),
+        "rho": float(result.rho[i]),
+    }
+    if settings is None:
+        return {**row, "inference_tokens": float(demand_values[i])}
+    per_request = float(settings.input_tokens + settings.output_tokens)
+    requests = float(demand_values[i])
+    return {**row, "requests": requests, "inference_tokens": requests * per_request}
+
+
+def render_breakeven(report: dict) -> str:
+    """Plain-text rendering of a breakeven report."""
+    target = report["target"]
+    what = (f"saves {pct(target['saving'])} of lifetime {'dollars' if report['objective'] == 'cost' else 'FLOPs'}"
+            if "saving" in target else f"has {pct(target['size_ratio'])} of the Chinchilla params")
+    lines = [f"Demand at which the lifetime-optimal model {what}, against the Chinchilla-style model of the same loss"]
+    if "settings" in report:
+        lines += describe_settings(report["settings"])[1:]
+    rows = report.get("results", [report])
+    cost = report["objective"] == "cost"
+    header = ("Loss", "Demand (tokens)", *(("Requests",) if cost else ()), "Params", "Tokens", "Saving", "Size ratio")
+    table = [(f"{r['loss']:.4f}", fmt(r["inference_tokens"]), *((fmt(r["requests"]),) if cost else ()),
+              fmt(r["params"]), fmt(r["tokens"]), pct(r["saving"]), pct(r["size_ratio"])) for r in rows]
+    lines += ["", render_table(table, header), "",
+              f"Largest reachable saving (any demand, any loss): {pct(report['max_saving'])}; "
+              f"the optimum never shrinks below {pct(report['critical_fraction'])} of the Chinchilla size."]
+    return "\n".join(lines)
+
+
+@click.command()
+@quality_options
+@click.option("--loss-range", nargs=2, type=POSITIVE_NUMBER, default=None, metavar="LOW HIGH",
+              help="A range of target losses instead of one quality (with --points).")
+@click.option("--points", type=int, default=5, show_default=True, help="Losses in --loss-range (evenly spaced).")
+@click.option("--saving", type=FRACTION, default=None, metavar="FRACTION",
+              help="Target saving over the equal-quality Chinchilla-style model, e.g. 0.1.")
+@click.option("--size-ratio", type=FRACTION, default=None, metavar="FRACTION",
+              help="Target size of the optimum as a fraction of the Chinchilla params, e.g. 0.5.")
+@click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
+              help="compute: savings in FLOPs, demand in tokens; cost: savings in dollars, demand in requests "
+              "(with the cost options' hardware and input/output split).")
+@cost_options
+@coefficient_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def breakeven(as_json: bool, saving, size_ratio, objective: str, loss_range, points: int, **kwargs) -> None:
+    """The inference demand at which the lifetime-optimal model saves a given fraction, or has a given size.
+
+    The saving over the Chinchilla-style model of the same loss rises with demand towards a limit
+    (the same for every loss); the root in ln(demand) is bracketed and solved by safeguarded Newton.
+    The size ratio has a closed form. Both are verified by re-solving at the answer.
+
+    Examples: symscale breakeven --chinchilla-params 70B --saving 0.1;
+    symscale breakeven --loss-range 1.9 2.2 --points 4 --size-ratio 0.5
+    """
+    report = breakeven_report(kwargs, saving, size_ratio, objective, loss_range, points)
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(render_breakeven(report))
+
+
+# --- overhead -----------------------------------------------------------------------------------
+def overhead_report(kwargs: dict, fractions: tuple, params: float | None) -> dict:
+    """Parse the options and compute the overhead of smaller models (the JSON report of `overhead`)."""
+    import numpy as np
+
+    from ..errors import InputError
+    from ..planning import overhead
+    from ..solve import chinchilla
+
+    coefficients = coefficients_from_options(kwargs)
+    loss = loss_from_options(kwargs, coefficients)
+    demand = demand_from_options(kwargs)
+    if bool(fractions) == (params is not None):
+        raise InputError("give the smaller model one way: --fraction K (repeatable) or --params N")
+    if params is not None:
+        fractions = (params / float(chinchilla(loss=loss, coefficients=coefficients).params),)
+    result = overhead(np.array(fractions, float), loss, coefficients, demand)
+    rows = [_overhead_row(result, i) for i in range(len(fractions))]
+    report = {
+        "loss": loss, "inference_tokens": demand,
+        "critical_fraction": float(result.critical_fraction[0]), "critical_params": float(result.critical_params[0]),
+        "coefficients": _coefficients_block(coefficients),
+        "chinchilla": _model_block(_at(result.chinchilla, 0), FLOP_KEYS),
+    }
+    return {**report, **rows[0]} if len(rows) == 1 else {**report, "results": rows}
+
+
+def _at(model, i: int):
+    from ..solve import ComputeModel
+
+    return ComputeModel(model.params[i], model.tokens[i], model.inference_tokens[i])
+
+
+def _overhead_row(result, i: int) -> dict:
+    model, base = _at(result.model, i), _at(result.chinchilla, i)
+    return {
+        "fraction": float(result.fraction[i]),
+        "model": _model_block(model, FLOP_KEYS),
+        "token_ratio": float(result.token_ratio[i]), "extra_tokens": float(result.extra_tokens[i]),
+        "compute_ratio": float(result.compute_ratio[i]), "compute_overhead": float(result.compute_overhead[i]),
+        "extra_train_flops": float(result.extra_train_flops[i]),
+        "total_flops_ratio": float(model.total_flops / base.total_flops),
+    }
+
+
+def render_overhead(report: dict) -> str:
+    """Plain-text rendering of an overhead report."""
+    base = report["chinchilla"]
+    lines = [f"Target loss {report['loss']:.6g} (Chinchilla-optimal: {fmt(base['params'])} params, "
+             f"{fmt(base['tokens'])} tokens, {fmt(base['train_flops'])} training FLOPs)"]
+    if report["inference_tokens"]:
+        lines.append(f"Lifetime inference demand {fmt(report['inference_tokens'])} tokens")
+    rows = report.get("results", [report])
+    header = ("Size fraction", "Params", "Tokens", "Token ratio", "Compute overhead", "Lifetime FLOPs ratio")
+    table = [(f"{r['fraction']:.4g}", fmt(r["model"]["params"]), fmt(r["model"]["tokens"]),
+              f"{r['token_ratio']:.4g}", pct(r["compute_overhead"]), pct(r["total_flops_ratio"])) for r in rows]
+    lines += ["", render_table(table, header), "",
+              f"Critical size: {report['critical_fraction']:.4f} x Chinchilla ({fmt(report['critical_params'])} "
+              "params); no amount of data reaches the loss below it.",
+              "Token ratio and compute overhead depend on the size fraction only, not on the loss."]
+    return "\n".join(lines)
+
+
+@click.command()
+@quality_options
+@click.option("--fraction", "fractions", type=POSITIVE_NUMBER, multiple=True, metavar="K",
+              help="Model size as a fraction of the Chinchilla-optimal size (repeatable), e.g. 0.5.")
+@click.option("--params", type=POSITIVE_NUMBER, default=None, metavar="N", help="Model size in parameters instead.")
+@demand_options
+@coefficient_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def overhead(as_json: bool, fractions: tuple, params: float | None, **kwargs) -> None:
+    """Extra data and training compute a model k times the Chinchilla size needs to reach the same loss.
+
+    Also reports the critical model size, below which no amount of data reaches that loss (the
+    "critical model size" of De Vries 2023, discussed in Sardana et al. Section 3). With demand,
+    the lifetime FLOPs ratio includes inference.
+
+    Examples: symscale overhead --chinchilla-params 70B --fraction 0.5 --fraction 0.3;
+    symscale overhead --loss 2.0 --params 7B --inference-tokens 2e12
+    """
+    report = overhead_report(kwargs, fractions, params)
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(render_overhead(report))
+
+
+COMMANDS = [budget, breakeven, overhead]
