@@ -1,0 +1,107 @@
+"""The planning commands as a user types them: budget, breakeven, overhead."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _json(run_cli, *args):
+    code, out, err = run_cli(*args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_budget_json_keys_and_round_trip_through_solve(run_cli):
+    data = _json(run_cli, "budget", "--compute", "1e24", "--inference-tokens", "2T")
+    assert {"loss", "params", "tokens", "total_flops"} <= set(data)
+    assert data["total_flops"] == pytest.approx(1e24, rel=1e-12)
+    back = _json(run_cli, "solve", "--loss", repr(data["loss"]), "--inference-tokens", "2T")
+    assert back["optimal"]["params"] == pytest.approx(data["params"], rel=1e-10)
+    assert back["optimal"]["tokens"] == pytest.approx(data["tokens"], rel=1e-10)
+    assert back["optimal"]["total_flops"] == pytest.approx(1e24, rel=1e-10)
+
+
+def test_budget_without_demand_is_chinchilla(run_cli):
+    data = _json(run_cli, "budget", "--compute", "1e24")
+    calc = _json(run_cli, "calc", "--chinchilla", "--compute", "1e24")
+    assert data["params"] == pytest.approx(calc["params"], rel=1e-12)
+    assert data["loss"] == pytest.approx(calc["loss"], rel=1e-12)
+
+
+def test_budget_in_dollars(run_cli):
+    args = ("--requests", "1e10", "--input-tokens", "70", "--output-tokens", "215")
+    data = _json(run_cli, "budget", "--dollars", "5e6", *args)
+    assert data["total_cost"] == pytest.approx(5e6, rel=1e-12) and "total_flops" in data
+    back = _json(run_cli, "solve", "--objective", "cost", "--loss", repr(data["loss"]), *args)
+    assert back["optimal"]["total_cost"] == pytest.approx(5e6, rel=1e-10)
+    assert back["optimal"]["params"] == pytest.approx(data["params"], rel=1e-10)
+
+
+def test_budget_text(run_cli):
+    code, out, _ = run_cli("budget", "--compute", "1e24", "--inference-tokens", "2e12")
+    assert code == 0 and "Best reachable loss: 1.917063" in out and "3.810e+10" in out
+
+
+def test_breakeven_saving_round_trip(run_cli):
+    data = _json(run_cli, "breakeven", "--chinchilla-params", "70B", "--saving", "0.1")
+    assert data["saving"] == pytest.approx(0.1, rel=1e-10)
+    back = _json(run_cli, "solve", "--chinchilla-params", "70B", "--inference-tokens", repr(data["inference_tokens"]))
+    assert 1 - back["ratio"]["total_flops"] == pytest.approx(0.1, rel=1e-10)
+
+
+def test_breakeven_size_ratio_over_a_range(run_cli):
+    data = _json(run_cli, "breakeven", "--loss-range", "1.9", "2.2", "--points", "4", "--size-ratio", "0.5")
+    assert len(data["results"]) == 4
+    for row in data["results"]:
+        back = _json(run_cli, "solve", "--loss", repr(row["loss"]), "--inference-tokens", repr(row["inference_tokens"]))
+        assert back["ratio"]["params"] == pytest.approx(0.5, rel=1e-10)
+
+
+def test_breakeven_in_dollars_returns_requests(run_cli):
+    split = ("--input-tokens", "1000", "--output-tokens", "250")
+    data = _json(run_cli, "breakeven", "--loss", "2.0", "--saving", "0.2", "--objective", "cost", *split)
+    back = _json(run_cli, "solve", "--objective", "cost", "--loss", "2.0", "--requests", repr(data["requests"]),
+                 *split)
+    assert 1 - back["ratio"]["total_cost"] == pytest.approx(0.2, rel=1e-10)
+
+
+def test_overhead(run_cli):
+    data = _json(run_cli, "overhead", "--chinchilla-params", "70B", "--fraction", "1", "--fraction", "0.3")
+    one, small = data["results"]
+    assert one["compute_overhead"] == pytest.approx(0.0, abs=1e-14)
+    assert small["compute_overhead"] == pytest.approx(1.0556, abs=1e-4)
+    assert data["critical_fraction"] == pytest.approx((0.283 / 0.619) ** (1 / 0.336), rel=1e-14)
+    single = _json(run_cli, "overhead", "--loss", "2.0", "--params", "7B", "--inference-tokens", "2e12")
+    assert single["model"]["params"] == pytest.approx(7e9, rel=1e-14) and single["total_flops_ratio"] > 1
+    code, out, _ = run_cli("overhead", "--loss", "2.0", "--fraction", "0.5")
+    assert code == 0 and "Critical size: 0.0974" in out and "20.78%" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("budget", "--compute", "1e12", "--inference-tokens", "2e12"), "too small for any model"),
+    (("budget", "--inference-tokens", "2e12"), "exactly one budget"),
+    (("budget", "--compute", "1e24", "--train-mfu", "0.4"), "apply to dollar budgets"),
+    (("breakeven", "--loss", "2.0", "--saving", "0.95"), "largest reachable saving"),
+    (("breakeven", "--loss", "2.0", "--size-ratio", "0.05"), "critical size"),
+    (("breakeven", "--loss", "2.0", "--saving", "0.1", "--inference-tokens", "1e12"), "solves for the demand"),
+    (("breakeven", "--loss", "1.5", "--saving", "0.1"), "unreachable"),
+    (("overhead", "--loss", "2.0", "--fraction", "0.05"), "no amount of data"),
+    (("overhead", "--loss", "2.0"), "--fraction K"),
+])
+def test_errors_are_one_line_exit_2(run_cli, args, message):
+    code, out, err = run_cli(*args)
+    assert code == 2 and out == ""
+    assert err.startswith("Error: ") and message in err and err.count("\n") == 1
+
+
+def test_sensitivity_report_shape():
+    from symscale.coefficients import preset
+    from symscale.planning import render_sensitivity, sensitivity_report
+
+    report = sensitivity_report(1.947, 2e12, preset("chinchilla"))
+    keys = {"alpha", "beta", "A", "B", "E", "ln_inference_tokens"}
+    assert set(report) == {"ln_params", "ln_tokens"} and set(report["ln_params"]) == keys
+    assert json.loads(json.dumps(report)) == report
+    assert render_sensitivity(report).count("\n") == 7
