@@ -123,7 +123,7 @@ def frobenius_cycle_types(poly: sp.Poly, count: int = 30) -> set[tuple[int, ...]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 _, factors = sp.factor_list(poly.as_expr(), t, modulus=prime)
-            patterns.add(tuple(sorted((sp.degree(f, t) for f, m in factors for _ in range(m)), reverse=True)))
+            patterns.add(tuple(sorted((int(sp.degree(f, t)) for f, m in factors for _ in range(m)), reverse=True)))
             used += 1
         prime = int(sp.nextprime(prime))
     return patterns
@@ -147,7 +147,7 @@ def quintic_second_opinion(poly: sp.Poly) -> dict:
     patterns = frobenius_cycle_types(poly)
     witnesses = sorted(patterns - allowed)
     return {
-        "cycle_types": sorted(patterns),
+        "cycle_types": [list(p) for p in sorted(patterns)],
         "not_solvable_witness": list(witnesses[0]) if witnesses else None,
         "discriminant_square": discriminant_is_square(poly),
         "verdict_not_solvable": bool(witnesses),

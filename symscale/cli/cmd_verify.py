@@ -1,0 +1,259 @@
+"""Commands `verify`, `closed-form` and `check-proof`: high precision, special betas and the Appendix A check.
+
+sympy, mpmath and the modules built on them are imported inside the commands, so that starting the
+CLI (and the `solve` path) stays light.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import click
+import numpy as np
+
+from ..coefficients import NAMES
+from ..errors import InputError
+from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, emit_json, parse_number
+
+DPS = click.option("--dps", type=click.IntRange(20, 1000), default=50, show_default=True,
+                   help="Significant digits for the mpmath computation (at least 20).")
+
+
+# --- verify --------------------------------------------------------------------------------------
+def parse_range(text: str, name: str, log: bool) -> np.ndarray:
+    """'a:b:n' -> n values from a to b (log-spaced when ``log``); a single number -> one value."""
+    parts = str(text).split(":")
+    try:
+        if len(parts) == 1:
+            return np.array([parse_number(parts[0])])
+        if len(parts) != 3:
+            raise ValueError
+        lo, hi, count = parse_number(parts[0]), parse_number(parts[1]), int(parts[2])
+    except ValueError:
+        raise InputError(f"{name} must be a number or a range a:b:n (e.g. 1.9:2.2:4), got {text!r}") from None
+    if count < 1:
+        raise InputError(f"{name}: the count n in a:b:n must be >= 1, got {count}")
+    if log:
+        if lo <= 0 or hi <= 0:
+            raise InputError(f"{name}: a log-spaced range needs positive ends, got {text!r}")
+        return np.geomspace(lo, hi, count)
+    return np.linspace(lo, hi, count)
+
+
+def read_scenarios(path: str) -> tuple[np.ndarray, np.ndarray, list | None]:
+    """loss, inference_tokens and optional per-row coefficients from a CSV file."""
+    try:
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        raise InputError(f"scenario file {path!r} not found") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"scenario file {path!r} cannot be read: {exc}") from None
+    if not rows or not {"loss", "inference_tokens"} <= set(rows[0]):
+        raise InputError(f"scenario file {path!r} needs a header with columns loss, inference_tokens "
+                         "(optional: alpha, beta, A, B, E)")
+    try:
+        loss = np.array([parse_number(r["loss"]) for r in rows])
+        demand = np.array([parse_number(r["inference_tokens"]) for r in rows])
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"scenario file {path!r}: {exc}") from None
+    present = [key for key in NAMES if key in rows[0]]
+    if not present:
+        return loss, demand, None
+    return loss, demand, present
+
+
+def _per_row(path: str, present: list, base) -> list:
+    """One Coefficients per CSV row: the base with the row's coefficient columns (empty cells keep the base)."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out = []
+    for n, row in enumerate(rows, start=2):
+        try:
+            values = {key: parse_number(row[key]) for key in present if (row[key] or "").strip()}
+        except ValueError as exc:
+            raise InputError(f"scenario file {path!r}, line {n}: {exc}") from None
+        out.append(base.with_values(**values) if values else base)
+    return out
+
+
+def random_scenarios(count: int, seed: int, coefficients) -> tuple[np.ndarray, np.ndarray]:
+    """Random reachable losses (E + 0.02 .. E + 1.5) and log-uniform demands (1e6 .. 1e16 tokens, some zero)."""
+    rng = np.random.default_rng(seed)
+    loss = coefficients.E + rng.uniform(0.02, 1.5, count)
+    demand = 10 ** rng.uniform(6, 16, count)
+    demand[rng.random(count) < 0.05] = 0.0
+    return loss, demand
+
+
+@click.command("verify")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Scenarios from a CSV file: columns loss, inference_tokens, optional alpha, beta, A, B, E.")
+@click.option("--loss", "loss_range", default=None, metavar="A:B:N", help="Grid of losses (linear).")
+@click.option("--inference-tokens", "demand_range", default=None, metavar="A:B:N", help="Grid of inference demands.")
+@click.option("--log", "log_grid", is_flag=True, help="Space the inference-token grid logarithmically.")
+@click.option("--random", "random_count", type=click.IntRange(1, 10**6), default=None,
+              help="Verify this many random scenarios (seeded).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random.")
+@coefficient_options
+@DPS
+@click.option("--min-digits", type=click.FloatRange(0, 17), default=10.0, show_default=True,
+              help="Agreeing significant digits the float solution must reach.")
+@click.option("--all", "show_all", is_flag=True, help="List every scenario, not only failures (and up to 20 rows).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, seed, dps, min_digits, show_all,
+                   as_json, **kwargs) -> None:
+    """Re-solve many scenarios at high precision and check the float solver (exit 1 if any fails).
+
+    Scenarios come from --csv, from a grid (--loss A:B:N --inference-tokens A:B:N [--log]) or from
+    --random N. Each is solved by the float solver and verified with mpmath (see `solve --verify`).
+    """
+    from ..verify import summarise, verify_batch
+
+    coefficients = coefficients_from_options(kwargs)
+    grid = loss_range is not None or demand_range is not None
+    sources = sum(x is not None for x in (csv_path, random_count)) + grid
+    if sources != 1:
+        raise InputError("give exactly one source of scenarios: --csv FILE, a grid (--loss and --inference-tokens) "
+                         "or --random N")
+    per_row = coefficients
+    if csv_path:
+        loss, demand, present = read_scenarios(csv_path)
+        if present:
+            per_row = _per_row(csv_path, present, coefficients)
+    elif random_count:
+        loss, demand = random_scenarios(random_count, seed, coefficients)
+    else:
+        if loss_range is None or demand_range is None:
+            raise InputError("a grid needs both --loss A:B:N and --inference-tokens A:B:N")
+        grid_loss = parse_range(loss_range, "--loss", False)
+        grid_demand = parse_range(demand_range, "--inference-tokens", log_grid)
+        loss, demand = (a.ravel() for a in np.meshgrid(grid_loss, grid_demand, indexing="ij"))
+    start = time.perf_counter()
+    results = verify_batch(loss, demand, per_row, dps=dps, min_digits=min_digits)
+    elapsed = time.perf_counter() - start
+    summary = {**summarise(results), "dps": dps, "seconds": round(elapsed, 3)}
+    if as_json:
+        emit_json({"summary": summary, "scenarios": results})
+    else:
+        click.echo(_render_batch(results, summary, show_all))
+    if summary["failed"]:
+        raise SystemExit(1)
+
+
+def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
+    """Summary lines and a table of failing (or, with --all or few rows, all) scenarios."""
+    from .common import render_table
+
+    lines = [
+        f"{summary['verified']} of {summary['scenarios']} scenarios verified at {summary['dps']} digits "
+        f"in {summary['seconds']:.2f} s",
+        f"  fewest agreeing digits: params {summary['min_digits_params']:g}, tokens {summary['min_digits_tokens']:g}",
+        f"  largest KKT residual (relative, at the precise optimum): {summary['max_kkt_residual_relative']:.2e}",
+        f"  every optimum a constrained minimum: {'yes' if summary['all_minima'] else 'NO'}",
+    ]
+    shown = results if show_all or len(results) <= 20 else [r for r in results if not r["verification"]["ok"]]
+    if shown:
+        rows = [(f"{r['loss']:.4f}", f"{r['inference_tokens']:.3e}", f"{r['params']:.6e}", f"{r['tokens']:.6e}",
+                 f"{r['verification']['digits']['params']:.1f}", f"{r['verification']['digits']['tokens']:.1f}",
+                 f"{r['verification']['kkt_residual_relative']:.1e}",
+                 "ok" if r["verification"]["ok"] else "FAIL: " + "; ".join(r["verification"]["failures"]))
+                for r in shown]
+        header = ("loss", "inference", "params", "tokens", "digits N", "digits D", "KKT rel", "result")
+        lines += ["", render_table(rows, header)]
+    return "\n".join(lines)
+
+
+# --- closed-form ----------------------------------------------------------------------------------
+@click.command("closed-form")
+@click.option("--beta", "beta_text", required=True, metavar="P/Q",
+              help="Rational token exponent: 1/2, 0.5, 2, 1/3, ... (denominator at most 1000).")
+@click.option("--loss", type=POSITIVE, default=1.947, show_default=True, help="Target loss.")
+@click.option("--inference-tokens", type=NON_NEGATIVE, default=2e12, show_default=True,
+              help="Lifetime inference tokens (compute objective: rho = D_inf/3).")
+@click.option("--k-train", type=POSITIVE, default=None, help="Cost objective: training weight (with --k-inf).")
+@click.option("--k-inf", type=NON_NEGATIVE, default=None,
+              help="Cost objective: inference weight (rho = k_inf/k_train).")
+@click.option("--coefficients", "coefficients_spec", default="chinchilla", show_default=True,
+              metavar="PRESET|FILE.json",
+              help="alpha, A, B, E from a preset or file (beta comes from --beta).")
+@click.option("--alpha", type=POSITIVE, default=None, help="Override alpha.")
+@click.option("--A", "A", type=POSITIVE, default=None, help="Override A.")
+@click.option("--B", "B", type=POSITIVE, default=None, help="Override B.")
+@click.option("--E", "E", type=NON_NEGATIVE, default=None, help="Override E.")
+@DPS
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def closed_form_command(beta_text, loss, inference_tokens, k_train, k_inf, dps, as_json, **kwargs) -> None:
+    """Eq. 12 for rational beta = p/q as a polynomial in t = D^(-1/q): radicals or Galois group.
+
+    Degree <= 4: D* in radicals, checked against the float solver and mpmath. Degree 5 and 6: the
+    Galois group of the exact instance decides whether any expression in radicals exists.
+    """
+    from ..closed_forms import analyse, exact, parse_beta, render
+
+    beta = parse_beta(beta_text)
+    kwargs["beta"] = None
+    base = coefficients_from_options(kwargs)
+    if (k_train is None) != (k_inf is None):
+        raise InputError("the cost objective needs both --k-train and --k-inf")
+    rho = exact(k_inf) / exact(k_train) if k_train is not None else exact(inference_tokens) / 3
+    result = analyse(beta, loss, rho, base.alpha, base.A, base.B, base.E, dps=dps)
+    if as_json:
+        emit_json({**result.as_dict(), "loss": loss, "rho": float(rho),
+                   "coefficients": {"alpha": base.alpha, "A": base.A, "B": base.B, "E": base.E}})
+    else:
+        click.echo(render(result))
+
+
+# --- check-proof ----------------------------------------------------------------------------------
+@click.command("check-proof")
+@coefficient_options
+@click.option("--step", "step_key", default=None, metavar="ID",
+              help="Show one step: 7..12 for the equations, or numeric-form, claim-a, claim-c, root, minimum, "
+              "chinchilla-limit, theorem.")
+@click.option("--interactive", is_flag=True, help="Walk the steps one at a time (Enter: next, l: LaTeX, q: quit).")
+@click.option("--latex", is_flag=True, help="Also print each step's LaTeX.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check_proof_command(step_key, interactive, latex, as_json, **kwargs) -> None:
+    """Walk Appendix A of the paper step by step, derived with sympy beside the printed version.
+
+    Every step gets a verdict (holds, imprecise, fails) and an explanation; the exit status is 0
+    whatever the verdicts (the findings are the output).
+    """
+    from ..proof import check_proof, normalise_step_id, render
+
+    coefficients = coefficients_from_options(kwargs)
+    wanted = normalise_step_id(step_key) if step_key else None
+    steps = check_proof(coefficients)
+    if wanted:
+        steps = [s for s in steps if s.id == wanted]
+    if as_json:
+        emit_json({"coefficients": coefficients.as_dict(), "steps": [s.as_dict() for s in steps],
+                   "all_hold": all(s.holds for s in steps), "failed": [s.id for s in steps if not s.holds]})
+        return
+    if interactive:
+        _walk(steps)
+        return
+    text = render(steps) if not wanted else str(steps[0])
+    if latex:
+        text += "\n\n" + "\n\n".join(s.latex() for s in steps)
+    click.echo(text)
+
+
+def _walk(steps: list) -> None:
+    """Show one step at a time; Enter goes on, 'l' shows the LaTeX, 'q' quits."""
+    for n, step in enumerate(steps, start=1):
+        click.echo(f"\n({n}/{len(steps)}) {step}")
+        while True:
+            answer = click.prompt("[Enter] next, l = LaTeX, q = quit", default="", show_default=False).strip().lower()
+            if answer == "l":
+                click.echo(step.latex())
+                continue
+            if answer == "q":
+                return
+            break
+    click.echo(f"\n{sum(s.holds for s in steps)} of {len(steps)} steps hold.")
+
+
+COMMANDS = [verify_command, closed_form_command, check_proof_command]
