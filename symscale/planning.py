@@ -376,3 +376,54 @@ def render_sensitivity(report: dict) -> str:
     for key, label in labels.items():
         lines.append(f"  {label:<{width}}  {report['ln_params'][key]:>12.5g}  {report['ln_tokens'][key]:>12.5g}")
     return "\n".join(lines)
+
+
+# --- high-precision verification (mpmath; imported only when asked for) ------------------------
+def verify_budget(optimum: BudgetOptimum, coefficients=None, dps: int = 50) -> dict:
+    """Check a budget answer at ``dps`` digits: it is the optimum of `solve` at its loss, and spends the budget.
+
+    Uses ``verify.verify_optimum`` (mpmath re-solve of Eq. 12 and the KKT residuals), then prices the
+    high-precision model: ``budget_digits`` is how many digits its lifetime total shares with the budget.
+    """
+    import mpmath
+
+    from .verify import agreeing_digits, verify_optimum
+
+    values = [np.ravel(v)[0] for v in (optimum.loss, optimum.k_train, optimum.k_inf, optimum.params, optimum.tokens)]
+    result = verify_optimum(*(float(v) for v in values), coefficients, dps)
+    with mpmath.workdps(int(dps) + 10):
+        params, tokens = mpmath.mpf(result["params_precise"]), mpmath.mpf(result["tokens_precise"])
+        total = _precise("objective")(params, tokens, *(mpmath.mpf(float(v)) for v in values[1:3]))
+        result["budget_digits"] = agreeing_digits(float(np.ravel(optimum.budget)[0]), total, dps)
+    return result
+
+
+def verify_breakeven(result: Breakeven, coefficients=None, dps: int = 50, index: int = 0) -> dict:
+    """Check a break-even answer at ``dps`` digits: the optimum at the found demand, and the saving it gives."""
+    import mpmath
+
+    from .verify import verify_optimum
+
+    i = index
+    rho, loss = float(np.ravel(result.rho)[i]), float(np.ravel(result.loss)[i])
+    check = verify_optimum(loss, 1.0, rho, float(np.ravel(result.params)[i]), float(np.ravel(result.tokens)[i]),
+                           coefficients, dps)
+    with mpmath.workdps(int(dps) + 10):
+        n, d = mpmath.mpf(check["params_precise"]), mpmath.mpf(check["tokens_precise"])
+        n_c, d_c = (mpmath.mpf(float(np.ravel(v)[i])) for v in (result.chinchilla_params, result.chinchilla_tokens))
+        saving = _precise("saving")(n, d, n_c, d_c, mpmath.mpf(rho))
+        check["saving_precise"] = float(saving)
+        check["size_ratio_precise"] = float(n / n_c)
+    return check
+
+
+def _precise(name: str):
+    """mpmath functions lambdified from the symbolic model: the objective, or the saving of an allocation."""
+    import sympy as sp
+
+    from . import planning_symbolic as ps
+    from . import symbolic as s
+
+    if name == "objective":
+        return sp.lambdify((s.N, s.D, s.k_train, s.k_inf), s.objective, "mpmath")
+    return sp.lambdify((s.N, s.D, ps.N_c, ps.D_c, s.rho), ps.breakeven_model().saving, "mpmath")

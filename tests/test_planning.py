@@ -230,3 +230,13 @@ def test_sensitivities_are_vectorised_and_render():
     assert values["ln_tokens"]["A"] == pytest.approx([0.0, 0.0], abs=1e-15)   # Eq. 12 has no A
     text = P.render_sensitivity(P.sensitivity_report(2.0, 2e12, CHIN))
     assert "ln(demand)" in text and "-0.25177" in text
+
+
+# --- verification hooks ---------------------------------------------------------------------------
+def test_budget_and_breakeven_verify_at_high_precision():
+    optimum, _ = P.compute_budget_optimum(1e24, 2e12, CHIN)
+    check = P.verify_budget(optimum, CHIN)
+    assert check["ok"] and check["budget_digits"] > 13
+    result = P.breakeven(2.0, CHIN, saving=0.1)
+    check = P.verify_breakeven(result, CHIN)
+    assert check["ok"] and check["saving_precise"] == pytest.approx(0.1, rel=1e-12)

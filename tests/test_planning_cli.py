@@ -105,3 +105,8 @@ def test_sensitivity_report_shape():
     assert set(report) == {"ln_params", "ln_tokens"} and set(report["ln_params"]) == keys
     assert json.loads(json.dumps(report)) == report
     assert render_sensitivity(report).count("\n") == 7
+
+
+def test_budget_verify_flag(run_cli):
+    data = _json(run_cli, "budget", "--compute", "1e23", "--inference-tokens", "1e12", "--verify")
+    assert data["verification"]["ok"] and data["verification"]["budget_digits"] > 13

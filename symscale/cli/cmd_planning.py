@@ -37,7 +37,7 @@ def _model_block(model, keys: tuple) -> dict:
 
 
 # --- budget -----------------------------------------------------------------------------------
-def budget_report(kwargs: dict, flops: float | None, dollars: float | None) -> dict:
+def budget_report(kwargs: dict, flops: float | None, dollars: float | None, verify: bool = False) -> dict:
     """Parse the options left in ``kwargs`` and solve the budget problem (the JSON report of `budget`)."""
     from ..errors import InputError
 
@@ -47,11 +47,17 @@ def budget_report(kwargs: dict, flops: float | None, dollars: float | None) -> d
     demand = demand_spec_from_options(kwargs)
     if flops is not None:
         _no_cost_options(kwargs, "use --dollars")
-        return _compute_budget(flops, demand.lifetime_tokens(), coefficients)
-    return _dollar_budget(dollars, cost_settings_from_options(kwargs, demand, force=True), coefficients)
+        report, optimum = _compute_budget(flops, demand.lifetime_tokens(), coefficients)
+    else:
+        report, optimum = _dollar_budget(dollars, cost_settings_from_options(kwargs, demand, force=True), coefficients)
+    if verify:
+        from ..planning import verify_budget
+
+        report["verification"] = verify_budget(optimum, coefficients)
+    return report
 
 
-def _compute_budget(flops: float, demand: float, coefficients) -> dict:
+def _compute_budget(flops: float, demand: float, coefficients) -> tuple[dict, object]:
     from ..planning import compute_budget_optimum
     from ..solve import ComputeModel, chinchilla
 
@@ -65,10 +71,10 @@ def _compute_budget(flops: float, demand: float, coefficients) -> dict:
         "coefficients": _coefficients_block(coefficients),
         "chinchilla_style": _model_block(baseline, FLOP_KEYS),
         "iterations": optimum.iterations,
-    }
+    }, optimum
 
 
-def _dollar_budget(dollars: float, settings, coefficients) -> dict:
+def _dollar_budget(dollars: float, settings, coefficients) -> tuple[dict, object]:
     from ..costs import CostModel
     from ..planning import cost_budget_optimum
     from ..solve import chinchilla
@@ -85,7 +91,7 @@ def _dollar_budget(dollars: float, settings, coefficients) -> dict:
         "settings": plain_settings(settings),
         "chinchilla_style": _model_block(baseline, FLOP_KEYS + DOLLAR_KEYS),
         "iterations": optimum.iterations,
-    }
+    }, optimum
 
 
 def render_budget(report: dict) -> str:
@@ -106,6 +112,10 @@ def render_budget(report: dict) -> str:
     lines.append(render_table(rows, ("", "Chinchilla-style", "Budget-optimal")))
     ratio = report["chinchilla_style"][total] / report[total]
     lines += ["", f"A Chinchilla-style model of the same loss would need {pct(ratio)} of the budget."]
+    if "verification" in report:
+        v = report["verification"]
+        lines.append(f"Verified at {v['dps']} digits: {'ok' if v['ok'] else 'FAILED'} (params {v['digits']['params']}, "
+                     f"tokens {v['digits']['tokens']}, budget {v['budget_digits']} agreeing digits)")
     return "\n".join(lines)
 
 
@@ -116,8 +126,9 @@ def render_budget(report: dict) -> str:
               help="Lifetime budget in dollars, priced with the cost options (as `solve --objective cost`).")
 @cost_options
 @coefficient_options
+@click.option("--verify", is_flag=True, help="Re-check the answer with mpmath at 50 digits (adds `verification`).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def budget(as_json: bool, flops: float | None, dollars: float | None, **kwargs) -> None:
+def budget(as_json: bool, verify: bool, flops: float | None, dollars: float | None, **kwargs) -> None:
     """The best loss a lifetime budget buys at an expected demand, and the model that reaches it.
 
     Minimises L(N, D) subject to k_train*N*D + k_inf*N = budget (the dual of `solve`). With no
@@ -127,7 +138,7 @@ def budget(as_json: bool, flops: float | None, dollars: float | None, **kwargs) 
     Examples: symscale budget --compute 1e24 --inference-tokens 2e12;
     symscale budget --dollars 5e6 --requests 1e10 --input-tokens 70 --output-tokens 215
     """
-    report = budget_report(kwargs, flops, dollars)
+    report = budget_report(kwargs, flops, dollars, verify)
     if as_json:
         emit_json(report)
     else:
@@ -152,7 +163,7 @@ def _losses(kwargs: dict, coefficients, loss_range, points: int) -> list[float]:
 
 
 def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | None, objective: str,
-                     loss_range, points: int) -> dict:
+                     loss_range, points: int, verify: bool = False) -> dict:
     """Parse the options and find the break-even demand for each quality (the JSON report of `breakeven`)."""
     from ..errors import InputError
     from ..planning import breakeven_demand, critical_fraction, max_saving
@@ -175,6 +186,11 @@ def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | Non
     result, demand_values = breakeven_demand(losses, coefficients, saving=saving, size_ratio=size_ratio,
                                              settings=settings)
     rows = [_breakeven_row(result, demand_values, i, settings) for i in range(len(losses))]
+    if verify:
+        from ..planning import verify_breakeven
+
+        for i, row in enumerate(rows):
+            row["verification"] = verify_breakeven(result, coefficients, index=i)
     report = {
         "objective": objective,
         "target": {"saving": saving} if saving is not None else {"size_ratio": size_ratio},
@@ -220,6 +236,12 @@ def render_breakeven(report: dict) -> str:
     lines += ["", render_table(table, header), "",
               f"Largest reachable saving (any demand, any loss): {pct(report['max_saving'])}; "
               f"the optimum never shrinks below {pct(report['critical_fraction'])} of the Chinchilla size."]
+    checks = [r["verification"] for r in rows if "verification" in r]
+    if checks:
+        ok = all(v["ok"] for v in checks)
+        worst = min(min(v["digits"].values()) for v in checks)
+        lines.append(f"Verified at {checks[0]['dps']} digits: {'ok' if ok else 'FAILED'} "
+                     f"(at least {worst} agreeing digits in params and tokens)")
     return "\n".join(lines)
 
 
@@ -237,8 +259,10 @@ def render_breakeven(report: dict) -> str:
               "(with the cost options' hardware and input/output split).")
 @cost_options
 @coefficient_options
+@click.option("--verify", is_flag=True, help="Re-check each answer with mpmath at 50 digits (adds `verification`).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def breakeven(as_json: bool, saving, size_ratio, objective: str, loss_range, points: int, **kwargs) -> None:
+def breakeven(as_json: bool, verify: bool, saving, size_ratio, objective: str, loss_range, points: int,
+              **kwargs) -> None:
     """The inference demand at which the lifetime-optimal model saves a given fraction, or has a given size.
 
     The saving over the Chinchilla-style model of the same loss rises with demand towards a limit
@@ -248,7 +272,7 @@ def breakeven(as_json: bool, saving, size_ratio, objective: str, loss_range, poi
     Examples: symscale breakeven --chinchilla-params 70B --saving 0.1;
     symscale breakeven --loss-range 1.9 2.2 --points 4 --size-ratio 0.5
     """
-    report = breakeven_report(kwargs, saving, size_ratio, objective, loss_range, points)
+    report = breakeven_report(kwargs, saving, size_ratio, objective, loss_range, points, verify)
     if as_json:
         emit_json(report)
     else:
