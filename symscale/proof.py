@@ -12,6 +12,7 @@ paper (``paper``), a verdict and an explanation, with readable (``str``) and LaT
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -258,7 +259,7 @@ def step_minimum(model, coefficients: Coefficients) -> Step:
     from .verify import verify_compute_solution
 
     det = model.bordered_hessian.det().subs(S.lam, model.lam_solution)
-    det = sp.factor(sp.simplify(det.subs(S.A, model.param_term * S.N**S.alpha)))
+    det = sp.factor(sp.powsimp(sp.expand(det.subs(S.A, model.param_term * S.N**S.alpha)), force=True))
     negative = bool(det.is_negative)
     solution = solve_compute_optimal(EXAMPLE["loss"], EXAMPLE["inference_tokens"], coefficients)
     check = verify_compute_solution(solution, coefficients, dps=30)
@@ -330,12 +331,18 @@ def step_theorem(coefficients: Coefficients) -> Step:
 def check_proof(coefficients: Coefficients | str | None = None) -> list[Step]:
     """All steps of Appendix A in order, checked with the symbolic model (and the given coefficients)."""
     coefficients = resolve(coefficients) if coefficients is not None else preset("chinchilla")
+    return list(_steps(coefficients))
+
+
+@lru_cache(maxsize=8)
+def _steps(coefficients: Coefficients) -> tuple[Step, ...]:
+    """The walk for one set of coefficients (cached: the steps are the same objects on every call)."""
     model = S.derive()
-    return [
+    return (
         step_objective(), *step_gradients(model), step_system(model), step_elimination(model), step_reduced(model),
         step_numeric_form(coefficients), step_claim_a(), step_claim_c(), step_root(model),
         step_minimum(model, coefficients), step_chinchilla_limit(model), step_theorem(coefficients),
-    ]
+    )
 
 
 STEP_IDS = ("eq7", "eq8", "eq9", "eq10", "eq11", "eq12", "numeric-form", "claim-a", "claim-c", "root", "minimum",
