@@ -1,0 +1,161 @@
+"""`symscale sweep`: a quality x demand grid of scenarios, solved at once and written as CSV or JSON."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import click
+
+from ..errors import InputError
+from .common import POSITIVE, coefficient_options, coefficients_from_options, is_terminal
+from .cost_options import hardware_options, pop_hardware
+
+
+def _one_of(kwargs: dict, names: tuple[str, ...], what: str) -> tuple[str, str]:
+    """Pop the given options and return the single (name, value) that was set."""
+    given = {name: kwargs.pop(name) for name in names}
+    given = {name: value for name, value in given.items() if value is not None}
+    if len(given) != 1:
+        flags = " or ".join("--" + name.replace("_", "-") for name in names)
+        raise InputError(f"give the {what} axis exactly once: {flags}")
+    return next(iter(given.items()))
+
+
+@contextlib.contextmanager
+def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A click progress bar on stderr when it is a terminal and not ``quiet``; otherwise nothing."""
+    if quiet or not is_terminal():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+@click.command()
+@click.option("--loss", "loss", default=None, metavar="GRID",
+              help="Target losses: start:stop:count or a,b,c (e.g. 1.9:2.6:50).")
+@click.option("--chinchilla-params", default=None, metavar="GRID",
+              help="Qualities as Chinchilla-optimal model sizes (e.g. 1B,7B,13B,30B,70B or 1e9:1e11:20 --log).")
+@click.option("--inference-tokens", default=None, metavar="GRID",
+              help="Lifetime inference tokens: start:stop:count or a,b,c (e.g. 1e9:1e14:100 --log).")
+@click.option("--requests", default=None, metavar="GRID", help="Lifetime inference requests (instead of tokens).")
+@click.option("--tokens-per-request", type=POSITIVE, default=None,
+              help="Compute objective with --requests: mean input + output tokens per request.")
+@click.option("--input-tokens", type=POSITIVE, default=None,
+              help="Mean input (prompt) tokens per request [cost objective default: 70].")
+@click.option("--output-tokens", type=POSITIVE, default=None,
+              help="Mean output (generated) tokens per request [cost objective default: 215].")
+@click.option("--paper-settings", is_flag=True,
+              help="Cost objective: the hardware of the paper's Figure 6 and Table 3 (train A100-80GB bf16 at "
+              "$1.50/h, inference A100-40GB int8 at $1.10/h, MFU 0.5/0.5/0.01) instead of the authors' script "
+              "defaults (H100); explicit hardware options still override.")
+@click.option("--log", is_flag=True, help="Geometric spacing for every start:stop:count range.")
+@click.option("--log-quality", is_flag=True, help="Geometric spacing for the quality range only.")
+@click.option("--log-demand", is_flag=True, help="Geometric spacing for the demand range only.")
+@click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
+              help="compute: total FLOPs (Eq. 3); cost: dollars with hardware settings (Eq. 6).")
+@hardware_options
+@coefficient_options
+@click.option("-o", "--output", default=None, metavar="FILE", help="Write the table to FILE (*.csv or *.json).")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of CSV (on stdout, or whatever -o names).")
+@click.option("--digits", type=click.IntRange(3, 17), default=10, show_default=True,
+              help="Significant digits written per number.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on stderr.")
+def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs) -> None:
+    """Solve a grid of scenarios (quality x demand) in one vectorised call; write one row per scenario.
+
+    Quality: --loss or --chinchilla-params; demand: --inference-tokens or --requests. Each is a range
+    start:stop:count (linear; geometric with --log) or a comma-separated list, with k/M/B/T suffixes.
+    Columns: loss, [chinchilla_params], inference_tokens, [requests], baseline_* and optimal_* (params,
+    tokens, tokens_per_param, train/inference/total FLOPs, and costs for --objective cost), ratio_*.
+
+    Example: symscale sweep --loss 1.9:2.6:1000 --inference-tokens 1e9:1e14:1000 --log-demand -o grid.csv
+    """
+    from ..sweep import table_format, write_table
+
+    started = time.perf_counter()
+    table, meta = sweep_from_options(kwargs)
+    fmt = table_format(output, as_json)
+    rows = len(next(iter(table.values())))
+    solved = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        handle = sys.stdout if output in (None, "-") else stack.enter_context(_open(output))
+        progress = stack.enter_context(progress_reporter(rows, "writing", quiet))
+        write_table(table, handle, fmt, meta=meta, digits=digits, progress=progress)
+    if not quiet and output not in (None, "-"):
+        click.echo(f"{rows} scenarios solved in {solved - started:.2f} s, written to {output} "
+                   f"in {time.perf_counter() - solved:.2f} s", err=True)
+
+
+def _open(path: str):
+    try:
+        return open(path, "w", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot write {path!r}: {exc.strerror}") from None
+
+
+def sweep_from_options(kwargs: dict) -> tuple[dict, dict]:
+    """Turn the parsed options into (table, meta): the solved grid and a description of it."""
+    from ..sweep import parse_grid, sweep_table
+
+    coefficients = coefficients_from_options(kwargs)
+    objective = kwargs.pop("objective")
+    log_all = kwargs.pop("log")
+    log_quality, log_demand = kwargs.pop("log_quality") or log_all, kwargs.pop("log_demand") or log_all
+    q_kind, q_text = _one_of(kwargs, ("loss", "chinchilla_params"), "quality")
+    d_kind, d_text = _one_of(kwargs, ("inference_tokens", "requests"), "demand")
+    per_request, settings = _demand_split(kwargs, objective)
+    quality = parse_grid(q_text, log_quality, "--" + q_kind.replace("_", "-"))
+    demand = parse_grid(d_text, log_demand, "--" + d_kind.replace("_", "-"))
+    table = sweep_table(quality, demand, quality_kind=q_kind, demand_kind=d_kind, objective=objective,
+                        coefficients=coefficients, settings=settings, tokens_per_request=per_request)
+    meta = {"objective": objective, "coefficients": {**coefficients.as_dict(), "name": coefficients.name},
+            "quality": {"kind": q_kind, "count": int(quality.size)},
+            "demand": {"kind": d_kind, "count": int(demand.size)}}
+    if objective == "cost":
+        meta["settings"] = _settings_dict(settings)
+    return table, meta
+
+
+def _demand_split(kwargs: dict, objective: str):
+    """(tokens per request for the compute objective, CostSettings for the cost objective) from the options."""
+    from ..sweep import PAPER_COST_SETTINGS, cost_settings
+
+    per_request, inp, out = (kwargs.pop(k) for k in ("tokens_per_request", "input_tokens", "output_tokens"))
+    hardware, paper = pop_hardware(kwargs), kwargs.pop("paper_settings")
+    if objective == "compute":
+        if hardware or paper:
+            raise InputError("hardware options and --paper-settings need --objective cost")
+        if per_request is not None and (inp is not None or out is not None):
+            raise InputError("give --tokens-per-request or --input-tokens/--output-tokens, not both")
+        if inp is not None or out is not None:
+            per_request = (inp or 70.0) + (out or 215.0)
+        return per_request, None
+    if per_request is not None:
+        raise InputError("the cost objective prices input and output tokens separately: use --input-tokens and "
+                         "--output-tokens instead of --tokens-per-request")
+    base = dict(PAPER_COST_SETTINGS) if paper else {}
+    split = {k: v for k, v in (("input_tokens", inp), ("output_tokens", out)) if v is not None}
+    return None, cost_settings(**{**base, **hardware, **split})
+
+
+def _settings_dict(settings) -> dict:
+    """Resolved cost settings as plain JSON (scalar numbers and names; demand arrays left out)."""
+    from .cost_options import plain_settings
+
+    plain = plain_settings(settings.__class__(**{**_scalar_fields(settings), "requests": 0.0}))
+    for key in ("requests", "inference_tokens"):
+        plain.pop(key, None)
+    return plain
+
+
+def _scalar_fields(settings) -> dict:
+    from dataclasses import fields
+
+    return {f.name: getattr(settings, f.name) for f in fields(settings) if f.init}
+
+
+COMMANDS = [sweep]
