@@ -36,11 +36,22 @@ def _specialise_all(expr, objective: str):
     return _specialise(expr, objective)
 
 
-def steps(objective: str = "compute") -> list[Step]:
+def steps(objective: str = "compute", problem: str = "optimum") -> list[Step]:
+    """The derived steps of a problem, specialised to an objective (see `derive --help`)."""
+    if problem == "optimum":
+        raw = _optimum_steps()
+    else:
+        from .planning_symbolic import PROBLEMS
+
+        raw = [Step(f"{problem}_{i}", label, expr) for i, (label, expr) in enumerate(PROBLEMS[problem]())]
+    return [Step(st.key, st.label, _specialise_all(st.expr, objective)) for st in raw]
+
+
+def _optimum_steps() -> list[Step]:
     """The Lagrangian, Eqs. 8-12, Chinchilla's closed forms and the bordered Hessian, derived."""
     m, ch = s.derive(), s.chinchilla()
     d_chin = sp.Symbol("D_chin", positive=True)
-    raw = [
+    return [
         Step("objective", "Objective (Eq. 3 / 6 / 7)", m.lagrangian.subs(s.lam, 0)),
         Step("constraint", "Constraint (Eq. 1 = loss)", sp.Eq(s.law, s.loss)),
         Step("lagrangian", "Lagrangian", m.lagrangian),
@@ -57,7 +68,6 @@ def steps(objective: str = "compute") -> list[Step]:
              (sp.Eq(s.N, sp.simplify(ch.params_of_compute)), sp.Eq(s.D, sp.simplify(ch.tokens_of_compute)))),
         Step("bordered_hessian", "Bordered Hessian (minimum when its determinant is negative)", m.bordered_hessian),
     ]
-    return [Step(st.key, st.label, _specialise_all(st.expr, objective)) for st in raw]
 
 
 def render(expr, fmt: str) -> str:

@@ -137,3 +137,22 @@ def test_solve_verify_readme_example(run_cli):
     assert check["kkt_residual"] < 1e-40
     code, out, _ = run_cli("solve", "--loss", "1.947", "--inference-tokens", "2e12", "--verify")
     assert "result: verified" in out
+
+
+def test_solve_sensitivity_matches_the_planning_api(run_cli):
+    from symscale.coefficients import preset
+    from symscale.planning import sensitivity_report
+
+    code, out, _ = run_cli("solve", "--loss", "1.947", "--inference-tokens", "2e12", "--sensitivity", "--json")
+    got = json.loads(out)["sensitivity"]
+    want = sensitivity_report(1.947, 2e12, preset("chinchilla"))
+    assert code == 0
+    for row in ("ln_params", "ln_tokens"):
+        for key, value in want[row].items():
+            assert got[row][key] == pytest.approx(value, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("problem, needle", [("budget", "budget"), ("overhead", "N_c"), ("breakeven", "")])
+def test_derive_other_problems(run_cli, problem, needle):
+    code, out, _ = run_cli("derive", "--problem", problem, "--format", "text")
+    assert code == 0 and needle in out and len(out.splitlines()) > 5

@@ -12,11 +12,16 @@ from .common import emit_json
               show_default=True,
               help="compute: k_train = 6, k_inf = 2*D_inf (Eq. 3); cost: the dollar weights of Eq. 6; "
               "general: k_train*N*D + k_inf*N with rho = k_inf/k_train.")
+@click.option("--problem", type=click.Choice(["optimum", "budget", "overhead", "breakeven"]), default="optimum",
+              show_default=True,
+              help="optimum: the paper's problem (fixed loss, least lifetime total); budget: best loss for a "
+              "lifetime budget; overhead: a smaller-than-Chinchilla model at equal loss; breakeven: demand "
+              "for a given saving or size ratio.")
 @click.option("--format", "fmt", type=click.Choice(["pretty", "latex", "text"]), default="pretty",
               show_default=True, help="How to print each expression.")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object: steps with key, label, text and latex of each expression.")
-def derive(objective: str, fmt: str, as_json: bool) -> None:
+def derive(objective: str, problem: str, fmt: str, as_json: bool) -> None:
     """Derive and print the Lagrangian, Eqs. 8-12, Chinchilla's closed forms and the bordered Hessian.
 
     Everything shown is computed by sympy from the law L(N, D) = E + A/N^alpha + B/D^beta and the
@@ -25,9 +30,9 @@ def derive(objective: str, fmt: str, as_json: bool) -> None:
     """
     from ..derivation_steps import render, steps
 
-    derived = steps(objective)
+    derived = steps(objective, problem)
     if as_json:
-        emit_json({"objective": objective, "steps": [
+        emit_json({"objective": objective, "problem": problem, "steps": [
             {"key": st.key, "label": st.label, "text": render(st.expr, "text"), "latex": render(st.expr, "latex")}
             for st in derived]})
         return

@@ -160,8 +160,11 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
               "second-order condition (exit status 1 if a check fails).")
 @click.option("--dps", type=click.IntRange(min=20), default=50, show_default=True,
               help="Decimal digits for --verify.")
+@click.option("--sensitivity", is_flag=True,
+              help="Also report d ln N*/d theta and d ln D*/d theta for each coefficient and ln demand "
+              "(implicit differentiation of the KKT system, derived in sympy).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, **kwargs) -> None:
+def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, sensitivity: bool, **kwargs) -> None:
     """The lifetime compute- or cost-optimal model for a target quality and inference demand.
 
     Quality is a loss (--loss) or the loss of a Chinchilla-optimal model of a given size, data or
@@ -174,11 +177,15 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, **
     Examples: symscale solve --loss 1.947 --inference-tokens 2e12;
     symscale solve --objective cost --loss 1.947 --requests 1e10 --input-tokens 1000 --output-tokens 250
     """
-    report = build_report(objective, method, kwargs, verify_dps=dps if verify else None)
+    report = build_report(objective, method, kwargs, verify_dps=dps if verify else None, sensitivity=sensitivity)
     if as_json:
         emit_json(report)
     else:
         click.echo(render_cost(report) if objective == "cost" else render_compute(report))
+        if sensitivity:
+            from ..planning import render_sensitivity
+
+            click.echo("\n" + render_sensitivity(report["sensitivity"]))
         if verify:
             from ..verify import render_verification
 
@@ -187,7 +194,8 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, **
         raise SystemExit(1)
 
 
-def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | None = None) -> dict:
+def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | None = None,
+                 sensitivity: bool = False) -> dict:
     """Parse the options left in ``kwargs``, solve for the chosen objective, optionally verify."""
     coefficients = coefficients_from_options(kwargs)
     loss = loss_from_options(kwargs, coefficients)
@@ -209,6 +217,11 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
         optimal = report["optimal"]
         report["verification"] = verify_optimum(loss, *weights, optimal["params"], optimal["tokens"],
                                                 coefficients, verify_dps)
+    if sensitivity:
+        from ..planning import sensitivities
+
+        values = sensitivities(loss, *weights, coefficients)
+        report["sensitivity"] = {row: {key: float(v) for key, v in cols.items()} for row, cols in values.items()}
     return report
 
 
