@@ -96,3 +96,22 @@ def test_cli_json_and_errors():
         assert out.exit_code == 2 and out.output.count("\n") == 1 and "Error:" in out.output
     out = CliRunner().invoke(main, ["closed-form", "--beta", "1/2", "--loss", "1.5"])
     assert out.exit_code == 2 and "unreachable" in out.output
+
+
+def test_closed_form_cost_objective_matches_solve():
+    """`closed-form --objective cost` uses the same weights as `solve --objective cost`."""
+    import json
+
+    from click.testing import CliRunner
+
+    from symscale.cli import main
+
+    hardware = ["--train-gpu", "A100-80GB", "--inference-gpu", "A100-40GB", "--inference-dtype", "int8",
+                "--requests", "1e10", "--input-tokens", "1000", "--output-tokens", "250"]
+    runner = CliRunner()
+    closed = json.loads(runner.invoke(main, ["closed-form", "--beta", "1/2", "--objective", "cost", *hardware,
+                                             "--json"]).stdout)
+    solved = json.loads(runner.invoke(main, ["solve", "--objective", "cost", "--loss", "1.947", "--beta", "0.5",
+                                             *hardware, "--json"]).stdout)
+    assert closed["degree"] == 3
+    assert closed["tokens"] == pytest.approx(solved["optimal"]["tokens"], rel=1e-12)

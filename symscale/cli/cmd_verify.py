@@ -15,6 +15,8 @@ import numpy as np
 from ..coefficients import NAMES
 from ..errors import InputError
 from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, emit_json, parse_number
+from .cost_options import cost_options, cost_settings_from_options, pop_hardware
+from .options import demand_spec_from_options
 
 DPS = click.option("--dps", type=click.IntRange(20, 1000), default=50, show_default=True,
                    help="Significant digits for the mpmath computation (at least 20).")
@@ -170,11 +172,11 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
 @click.option("--beta", "beta_text", required=True, metavar="P/Q",
               help="Rational token exponent: 1/2, 0.5, 2, 1/3, ... (denominator at most 1000).")
 @click.option("--loss", type=POSITIVE, default=1.947, show_default=True, help="Target loss.")
-@click.option("--inference-tokens", type=NON_NEGATIVE, default=2e12, show_default=True,
-              help="Lifetime inference tokens (compute objective: rho = D_inf/3).")
-@click.option("--k-train", type=POSITIVE, default=None, help="Cost objective: training weight (with --k-inf).")
-@click.option("--k-inf", type=NON_NEGATIVE, default=None,
-              help="Cost objective: inference weight (rho = k_inf/k_train).")
+@click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
+              help="compute: rho = D_inf/3; cost: rho = k_inf/k_train from the hardware and demand options.")
+@cost_options
+@click.option("--k-train", type=POSITIVE, default=None, help="Give the objective's weights directly (with --k-inf).")
+@click.option("--k-inf", type=NON_NEGATIVE, default=None, help="Inference weight (rho = k_inf/k_train).")
 @click.option("--coefficients", "coefficients_spec", default="chinchilla", show_default=True,
               metavar="PRESET|FILE.json",
               help="alpha, A, B, E from a preset or file (beta comes from --beta).")
@@ -184,26 +186,45 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
 @click.option("--E", "E", type=NON_NEGATIVE, default=None, help="Override E.")
 @DPS
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def closed_form_command(beta_text, loss, inference_tokens, k_train, k_inf, dps, as_json, **kwargs) -> None:
+def closed_form_command(beta_text, loss, objective, k_train, k_inf, dps, as_json, **kwargs) -> None:
     """Eq. 12 for rational beta = p/q as a polynomial in t = D^(-1/q): radicals or Galois group.
 
     Degree <= 4: D* in radicals, checked against the float solver and mpmath. Degree 5 and 6: the
-    Galois group of the exact instance decides whether any expression in radicals exists.
+    Galois group of the exact instance decides whether any expression in radicals exists. Demand
+    defaults to 2e12 inference tokens (compute) or the cost defaults of `solve --objective cost`.
     """
-    from ..closed_forms import analyse, exact, parse_beta, render
+    from ..closed_forms import analyse, parse_beta, render
 
     beta = parse_beta(beta_text)
     kwargs["beta"] = None
     base = coefficients_from_options(kwargs)
-    if (k_train is None) != (k_inf is None):
-        raise InputError("the cost objective needs both --k-train and --k-inf")
-    rho = exact(k_inf) / exact(k_train) if k_train is not None else exact(inference_tokens) / 3
+    rho = _closed_form_rho(objective, k_train, k_inf, kwargs)
     result = analyse(beta, loss, rho, base.alpha, base.A, base.B, base.E, dps=dps)
     if as_json:
         emit_json({**result.as_dict(), "loss": loss, "rho": float(rho),
                    "coefficients": {"alpha": base.alpha, "A": base.A, "B": base.B, "E": base.E}})
     else:
         click.echo(render(result))
+
+
+def _closed_form_rho(objective: str, k_train, k_inf, kwargs: dict):
+    """rho = k_inf / k_train as an exact rational, from explicit weights or the objective's options."""
+    from ..closed_forms import exact
+    from ..flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
+
+    demand = demand_spec_from_options(kwargs)
+    if (k_train is None) != (k_inf is None):
+        raise InputError("give both --k-train and --k-inf, or neither")
+    if k_train is not None:
+        pop_hardware(kwargs)
+        return exact(k_inf) / exact(k_train)
+    if objective == "cost":
+        k_train, k_inf = cost_settings_from_options(kwargs, demand, force=True).weights()
+        return exact(float(k_inf)) / exact(float(k_train))
+    if pop_hardware(kwargs):
+        raise InputError("hardware options apply to the cost objective: add --objective cost")
+    tokens = demand.lifetime_tokens(default=2e12)
+    return exact(INFERENCE_FLOPS_PER_PARAM_TOKEN * tokens) / exact(float(TRAIN_FLOPS_PER_PARAM_TOKEN))
 
 
 # --- check-proof ----------------------------------------------------------------------------------
