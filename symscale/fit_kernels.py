@@ -85,14 +85,14 @@ def residual_hessian(a, b, e, alpha, beta, x, y, z):
 def huber(r, delta):
     """Huber_delta(r): quadratic inside |r| <= delta, linear outside."""
     t0 = abs(r)
-    return np.select([np.greater_equal(delta, t0),True], [(1/2)*r**2,-delta*((1/2)*delta - t0)], default=np.nan)
+    return np.where(np.greater_equal(delta, t0), (1/2)*r**2, -delta*((1/2)*delta - t0))
 
 
 def huber_d1(r, delta):
     """First derivative of Huber_delta in r (r clipped to [-delta, delta])."""
-    return np.select([np.greater_equal(delta, abs(r)),True], [r,delta*np.sign(r)], default=np.nan)
+    return np.where(np.greater_equal(delta, abs(r)), r, delta*np.sign(r))
 
 
 def huber_d2(r, delta):
     """Generalised second derivative of Huber_delta (1 inside, 0 outside)."""
-    return np.select([np.greater_equal(delta, abs(r)),True], [1,0], default=np.nan)
+    return np.where(np.greater_equal(delta, abs(r)), 1, 0)

@@ -94,6 +94,12 @@ def _printer() -> sp.printing.numpy.NumPyPrinter:
         def _module_format(self, fqn: str, register: bool = True) -> str:
             return "np." + fqn.split(".", 1)[1] if fqn.startswith("numpy.") else super()._module_format(fqn, register)
 
+        def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+            """Nested np.where (cheaper than np.select); the last piece must be unconditional."""
+            (value, cond), rest = expr.args[0], expr.args[1:]
+            other = rest[0][0] if len(rest) == 1 and rest[0][1] == sp.true else sp.Piecewise(*rest)
+            return f"np.where({self._print(cond)}, {self._print(value)}, {self._print(other)})"
+
     return _Printer({"fully_qualified_modules": True, "allow_unknown_functions": False})
 
 
