@@ -120,7 +120,7 @@ def _check(source: str, item: str, printed: str, ours: float, known: str = "",
     slip = magnitude_slip(ours, paper)
     if slip is not None:
         status = "explained"
-        reasons.append(f"typo: the printed value is off by a factor 10^{slip} (symscale {show(ours, printed)})")
+        reasons.append(f"typo: the printed value is off by a factor 10^{slip} (symscale {show(ours, printed, 1)})")
     if slip is None and math.isclose(double_rounded(ours, sig), paper, rel_tol=1e-9):
         status = "explained"
         reasons.append(f"rounding: {ours:.5g} printed with 4 significant figures ({round_half_up(ours, 4):.4g}, "
@@ -128,9 +128,9 @@ def _check(source: str, item: str, printed: str, ours: float, known: str = "",
     for label, value in alternatives or []:
         if matches(value, paper, sig):
             status = "explained"
-            reasons.append(f"matches with {label} ({show(value, printed)})")
+            reasons.append(f"matches with {label} ({show(value, printed, 1)})")
         else:
-            reasons.append(f"{label} gives {show(value, printed)}")
+            reasons.append(f"{label} gives {show(value, printed, 1)}")
     if known:
         reasons.append(known)
     return Check(source, item, printed, paper, ours, sig, rel, status, "; ".join(reasons))
@@ -220,7 +220,8 @@ def table2(coefficients=None) -> list[Check]:
         key, alternatives = row["quantity"], []
         if key == "saving_total_flops":
             alternatives = [(f"the printed (rounded) loss {printed_loss[row['row']]:g}", float(rounded[key][i])),
-                            ("the paper's own printed FLOPs columns", _printed_saving(rows, row["row"], "total_flops"))]
+                            ("the ratio of the paper's own printed FLOPs columns",
+                             _printed_saving(rows, row["row"], "total_flops"))]
         if key.endswith("total_flops") and not key.startswith("saving"):
             side = key.split("_")[0]
             alternatives = [("FLOPs from the printed params and tokens columns",
