@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class Runs:
         """(ln N, ln D, ln L): the data the kernels take."""
         return np.log(self.params), np.log(self.tokens), np.log(self.loss)
 
-    def subset(self, keep: np.ndarray) -> "Runs":
+    def subset(self, keep: np.ndarray) -> Runs:
         """The runs selected by a boolean mask or index array."""
         return Runs(self.params[keep], self.tokens[keep], self.loss[keep], self.lines[keep], self.source)
 
@@ -111,7 +111,9 @@ def load_runs(
     missing = [name for name in wanted if name not in frame.columns]
     if missing:
         found = ", ".join(repr(str(c)) for c in frame.columns)
-        raise InputError(f"runs file {str(path)!r} lacks column(s) {', '.join(map(repr, missing))}; columns found: {found}")
+        raise InputError(
+            f"runs file {str(path)!r} lacks column(s) {', '.join(map(repr, missing))}; columns found: {found}"
+        )
     lines = np.arange(len(frame)) + 2
     params = _column(frame, params_col, lines)
     if flops_col:
@@ -147,7 +149,9 @@ def _columns(theta: np.ndarray) -> list[np.ndarray]:
     return [theta[:, k : k + 1] for k in range(N_PARAMS)]
 
 
-def objective(theta: np.ndarray, runs: Runs, delta: float = DELTA, weights: np.ndarray | None = None) -> np.ndarray:
+def objective(
+    theta: np.ndarray, runs: Runs, delta: float = DELTA, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Huber objective of Eq. 4 at one point (5,) or many points (S, 5); optional per-run weights."""
     theta = np.asarray(theta, dtype=float)
     single = theta.ndim == 1
@@ -209,7 +213,9 @@ def _derivatives(theta: np.ndarray, x, y, z, w, delta: float, second_order: bool
     return _Local(f, g, h_exact + second, h_irls + second)
 
 
-def gradient_hessian(theta: np.ndarray, runs: Runs, delta: float = DELTA) -> tuple[float, np.ndarray, np.ndarray]:
+def gradient_hessian(
+    theta: np.ndarray, runs: Runs, delta: float = DELTA
+) -> tuple[float, np.ndarray, np.ndarray]:
     """Objective, exact gradient (5,) and generalised Hessian (5, 5) at one point."""
     loc = _derivatives(np.atleast_2d(np.asarray(theta, float)), *runs.logs(), np.ones(len(runs)), delta)
     return float(loc.f[0]), loc.g[0], loc.h_exact[0]
@@ -237,7 +243,9 @@ def _eigen(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.maximum(size, 1e-13 * top), vec, top
 
 
-def _damped_step(g: np.ndarray, size: np.ndarray, vec: np.ndarray, top: np.ndarray, nu: np.ndarray) -> np.ndarray:
+def _damped_step(
+    g: np.ndarray, size: np.ndarray, vec: np.ndarray, top: np.ndarray, nu: np.ndarray
+) -> np.ndarray:
     """Saddle-free Newton step -V diag(1/(|lambda| + nu * max|lambda|)) V^T g (nu = 0: plain Newton)."""
     coords = np.einsum("skl,sk->sl", vec, g) / (size + nu[:, None] * top)
     return -np.einsum("skl,sl->sk", vec, coords)
@@ -279,7 +287,9 @@ def batched_newton(
         for _ in range(max_iter):
             if active.size == 0:
                 break
-            done, stalled = _newton_iteration(theta, active, state, x, y, z, w_all[active], delta, rtol, exact)
+            done, stalled = _newton_iteration(
+                theta, active, state, x, y, z, w_all[active], delta, rtol, exact
+            )
             iters[active[~done]] += 1
             converged[active[done | stalled]] = np.isfinite(state["dec"][active[done | stalled]])
             active = active[~(done | stalled)]
@@ -299,13 +309,36 @@ def _newton_iteration(theta, active, state, x, y, z, w, delta, rtol, exact) -> t
     if exact:
         for t in 0.5 ** np.arange(6):
             left = todo[~moved[todo]]
-            moved[left] = _try_step(theta, active[left], t * newton[left], loc.g[left], loc.f[left], x, y, z,
-                                    w[left], delta, state["f"])
+            moved[left] = _try_step(
+                theta,
+                active[left],
+                t * newton[left],
+                loc.g[left],
+                loc.f[left],
+                x,
+                y,
+                z,
+                w[left],
+                delta,
+                state["f"],
+            )
     rest = todo[~moved[todo]]
     if rest.size:
         fallback = _eigen(loc.h_irls[rest]) if exact else tuple(part[rest] for part in main)
-        moved[rest] = _damped_search(theta, active[rest], loc.g[rest], *fallback, loc.f[rest], state["nu"],
-                                     x, y, z, w[rest], delta, state["f"])
+        moved[rest] = _damped_search(
+            theta,
+            active[rest],
+            loc.g[rest],
+            *fallback,
+            loc.f[rest],
+            state["nu"],
+            x,
+            y,
+            z,
+            w[rest],
+            delta,
+            state["f"],
+        )
     stalled = ~done & ~moved
     return done, stalled
 
@@ -320,7 +353,9 @@ def _try_step(theta, idx, step, g, f, x, y, z, w, delta, fval) -> np.ndarray:
     return ok
 
 
-def _damped_search(theta, idx, g, size, vec, top, f, nu, x, y, z, w, delta, fval, tries: int = 24) -> np.ndarray:
+def _damped_search(
+    theta, idx, g, size, vec, top, f, nu, x, y, z, w, delta, fval, tries: int = 24
+) -> np.ndarray:
     """Raise each start's damping until a step passes the Armijo test; update theta/fval/nu in place."""
     accepted = np.zeros(len(idx), dtype=bool)
     pending = np.arange(len(idx))
@@ -365,8 +400,10 @@ class MultiStart:
         """One line on the search, for the report."""
         pruned = self.n_starts - self.n_refined
         how = f"{pruned} pruned after cheap IRLS screening, " if pruned else ""
-        return (f"{self.n_starts} starts ({how}{self.n_refined} refined by Newton); "
-                f"{self.n_best_basin} of the {self.n_refined} refined reached the best basin")
+        return (
+            f"{self.n_starts} starts ({how}{self.n_refined} refined by Newton); "
+            f"{self.n_best_basin} of the {self.n_refined} refined reached the best basin"
+        )
 
 
 def same_basin(newton: NewtonResult, best: np.ndarray, f_best: float) -> np.ndarray:
@@ -394,9 +431,13 @@ def screen(starts: np.ndarray, runs: Runs, delta: float = DELTA, schedule=SCREEN
 
 
 def multistart(
-    runs: Runs, delta: float = DELTA, starts: np.ndarray | None = None, schedule=SCREEN, max_iter: int = 300,
+    runs: Runs,
+    delta: float = DELTA,
+    starts: np.ndarray | None = None,
+    schedule=SCREEN,
+    max_iter: int = 300,
 ) -> MultiStart:
-    """Screen the starts (default: Chinchilla's grid), run Newton to convergence on the survivors, keep the best.
+    """Screen the starts (default: Chinchilla's grid), run Newton to convergence on survivors, keep the best.
 
     ``schedule=()`` refines every start (slow, but counts exactly how many of them reach the best basin).
     """
@@ -409,8 +450,9 @@ def multistart(
     best = int(np.argmin(np.where(finite, newton.objective, np.inf)))
     theta, f_best = newton.theta[best].copy(), float(newton.objective[best])
     basin = same_basin(newton, theta, f_best)
-    return MultiStart(theta, f_best, len(starts), len(survivors), int(basin.sum()), int(newton.converged.sum()),
-                      newton)
+    return MultiStart(
+        theta, f_best, len(starts), len(survivors), int(basin.sum()), int(newton.converged.sum()), newton
+    )
 
 
 # ----------------------------------------------------------------------------- lmfit polish
@@ -446,8 +488,15 @@ def polish(theta: np.ndarray, runs: Runs, delta: float = DELTA):
     start = np.clip(theta, [-np.inf, -np.inf, -np.inf, 0.0, 0.0], [np.inf, np.inf, np.inf, 10.0, 10.0])
     minimizer = lmfit.Minimizer(resid, _lmfit_params(start))
     return minimizer.minimize(
-        method="least_squares", Dfun=jac, loss="huber", f_scale=delta, x_scale="jac",
-        ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=2000,
+        method="least_squares",
+        Dfun=jac,
+        loss="huber",
+        f_scale=delta,
+        x_scale="jac",
+        ftol=1e-15,
+        xtol=1e-15,
+        gtol=1e-15,
+        max_nfev=2000,
     )
 
 
@@ -466,8 +515,12 @@ class Reference:
 
     def summary(self) -> dict:
         """JSON-ready summary."""
-        return {"objective_gap_relative": self.objective_gap, "max_param_diff_relative": self.max_param_diff,
-                "reference_gradient_norm": self.gradient_norm, "method": "Newton in numpy long double from the optimum"}
+        return {
+            "objective_gap_relative": self.objective_gap,
+            "max_param_diff_relative": self.max_param_diff,
+            "reference_gradient_norm": self.gradient_norm,
+            "method": "Newton in numpy long double from the optimum",
+        }
 
 
 def reference_optimum(theta: np.ndarray, runs: Runs, delta: float = DELTA, iterations: int = 60) -> Reference:
@@ -494,8 +547,13 @@ def reference_optimum(theta: np.ndarray, runs: Runs, delta: float = DELTA, itera
     f_ref = _objective(point[None, :], x, y, z, w, ld(delta))[0]
     f_ours = _objective(start[None, :], x, y, z, w, ld(delta))[0]
     diff = np.max(np.abs(start - point) / (1 + np.abs(point)))
-    return Reference(point.astype(float), float(f_ref), float((f_ours - f_ref) / f_ref), float(diff),
-                     float(np.linalg.norm(local(point).g[0])))
+    return Reference(
+        point.astype(float),
+        float(f_ref),
+        float((f_ours - f_ref) / f_ref),
+        float(diff),
+        float(np.linalg.norm(local(point).g[0])),
+    )
 
 
 # ----------------------------------------------------------------------------- uncertainty
@@ -525,8 +583,13 @@ def coefficient_stderr(theta: np.ndarray, cov: np.ndarray | None) -> dict[str, f
         return {key: None for key in NAMES}
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     a, b, e, _, _ = theta
-    return {"alpha": float(se[3]), "beta": float(se[4]), "A": float(math.exp(a) * se[0]),
-            "B": float(math.exp(b) * se[1]), "E": float(math.exp(e) * se[2])}
+    return {
+        "alpha": float(se[3]),
+        "beta": float(se[4]),
+        "A": float(math.exp(a) * se[0]),
+        "B": float(math.exp(b) * se[1]),
+        "E": float(math.exp(e) * se[2]),
+    }
 
 
 def correlations(cov: np.ndarray | None) -> dict[str, dict[str, float]] | None:
@@ -575,13 +638,24 @@ class FitResult:
             "delta": self.delta,
             "n_runs": self.n_runs,
             "theta": dict(zip(THETA, map(float, self.theta))),
-            "residuals": {"min": float(res.min()), "max": float(res.max()), "rms": float(np.sqrt(np.mean(res**2))),
-                          "mean_abs": float(np.mean(np.abs(res))),
-                          "inside_delta": int(np.sum(np.abs(res) <= self.delta))},
-            "convergence": {"gradient_norm": self.gradient_norm, "newton_decrement": self.newton_decrement,
-                            "polish_improved": self.polish_improved},
-            "starts": {"n": self.multistart.n_starts, "refined": self.multistart.n_refined,
-                       "best_basin": self.multistart.n_best_basin, "converged": self.multistart.n_converged},
+            "residuals": {
+                "min": float(res.min()),
+                "max": float(res.max()),
+                "rms": float(np.sqrt(np.mean(res**2))),
+                "mean_abs": float(np.mean(np.abs(res))),
+                "inside_delta": int(np.sum(np.abs(res) <= self.delta)),
+            },
+            "convergence": {
+                "gradient_norm": self.gradient_norm,
+                "newton_decrement": self.newton_decrement,
+                "polish_improved": self.polish_improved,
+            },
+            "starts": {
+                "n": self.multistart.n_starts,
+                "refined": self.multistart.n_refined,
+                "best_basin": self.multistart.n_best_basin,
+                "converged": self.multistart.n_converged,
+            },
             "seconds": self.seconds,
         }
 
@@ -600,8 +674,10 @@ def _to_coefficients(theta: np.ndarray, name: str, source: str) -> Coefficients:
     """Coefficients from (a, b, e, alpha, beta); FitError if the exponents are not positive."""
     a, b, e, alpha, beta = (float(v) for v in theta)
     if not (alpha > 0 and beta > 0):
-        raise FitError(f"the best fit has non-positive exponents (alpha={alpha:.4g}, beta={beta:.4g}); "
-                       "the law does not describe these runs")
+        raise FitError(
+            f"the best fit has non-positive exponents (alpha={alpha:.4g}, beta={beta:.4g}); "
+            "the law does not describe these runs"
+        )
     return Coefficients(alpha, beta, math.exp(a), math.exp(b), math.exp(e), name=name, source=source)
 
 
@@ -613,8 +689,11 @@ def _lmfit_uncertainty(result, theta: np.ndarray) -> tuple[dict, dict | None]:
     cov = np.array([[0.0] * 5 for _ in range(5)])
     for i, p in enumerate(THETA):
         for j, q in enumerate(THETA):
-            cov[i, j] = params[p].stderr ** 2 if i == j else (params[p].correl or {}).get(q, 0.0) * (
-                params[p].stderr * params[q].stderr)
+            cov[i, j] = (
+                params[p].stderr ** 2
+                if i == j
+                else (params[p].correl or {}).get(q, 0.0) * (params[p].stderr * params[q].stderr)
+            )
     return coefficient_stderr(theta, cov), correlations(cov)
 
 
@@ -640,15 +719,27 @@ def fit(
     f, g, h = gradient_hessian(theta, runs, delta)
     dec = _decrement(g, h)
     if not (np.isfinite(f) and dec <= 1e-8 * max(f, 1e-300)):
-        raise FitError(f"the fit did not converge (objective {f:.6g}, predicted remaining decrease {dec:.3g})")
+        raise FitError(
+            f"the fit did not converge (objective {f:.6g}, predicted remaining decrease {dec:.3g})"
+        )
     cov = sandwich_covariance(theta, runs, delta)
     x, y, z = runs.logs()
     source = f"symscale fit of {len(runs)} runs from {runs.source or 'memory'} (Huber delta={delta:g})"
     return FitResult(
-        coefficients=_to_coefficients(theta, name, source), theta=theta, objective=f_best, n_runs=len(runs),
-        residuals=K.residual(*theta, x, y, z), gradient_norm=float(np.linalg.norm(g)), newton_decrement=dec,
-        multistart=search, stderr=coefficient_stderr(theta, cov), correlations=correlations(cov),
-        lmfit_stderr=lm_se, lmfit_correlations=lm_corr, polish_improved=improved, delta=delta,
+        coefficients=_to_coefficients(theta, name, source),
+        theta=theta,
+        objective=f_best,
+        n_runs=len(runs),
+        residuals=K.residual(*theta, x, y, z),
+        gradient_norm=float(np.linalg.norm(g)),
+        newton_decrement=dec,
+        multistart=search,
+        stderr=coefficient_stderr(theta, cov),
+        correlations=correlations(cov),
+        lmfit_stderr=lm_se,
+        lmfit_correlations=lm_corr,
+        polish_improved=improved,
+        delta=delta,
         seconds=time.perf_counter() - began,
     )
 
@@ -675,9 +766,15 @@ class Bootstrap:
 
     def summary(self) -> dict:
         """The JSON-ready summary (without the samples)."""
-        return {"n": self.n, "n_converged": self.n_converged, "seed": self.seed, "stderr": self.stderr,
-                "ci95": self.ci95, "method": "runs resampled with replacement; each replicate refit by batched "
-                "Newton from the best point (vectorised in numpy, one process); percentile intervals"}
+        return {
+            "n": self.n,
+            "n_converged": self.n_converged,
+            "seed": self.seed,
+            "stderr": self.stderr,
+            "ci95": self.ci95,
+            "method": "runs resampled with replacement; each replicate refit by batched "
+            "Newton from the best point (vectorised in numpy, one process); percentile intervals",
+        }
 
 
 def bootstrap(
@@ -689,7 +786,7 @@ def bootstrap(
     progress: Callable[[int], None] | None = None,
     chunk: int = 100,
 ) -> Bootstrap:
-    """Resample runs with replacement n times and refit each from ``theta``; standard errors, 95% intervals."""
+    """Resample runs with replacement n times, refit each from ``theta``; standard errors, 95% intervals."""
     if n < 2:
         raise InputError(f"--bootstrap needs at least 2 replicates, got {n}")
     rng = np.random.default_rng(seed)
@@ -705,7 +802,13 @@ def bootstrap(
         if progress:
             progress(len(weights))
     th = np.concatenate(thetas)
-    samples = {"alpha": th[:, 3], "beta": th[:, 4], "A": np.exp(th[:, 0]), "B": np.exp(th[:, 1]), "E": np.exp(th[:, 2])}
+    samples = {
+        "alpha": th[:, 3],
+        "beta": th[:, 4],
+        "A": np.exp(th[:, 0]),
+        "B": np.exp(th[:, 1]),
+        "E": np.exp(th[:, 2]),
+    }
     stderr = {key: float(np.std(v, ddof=1)) for key, v in samples.items()}
     ci95 = {key: [float(q) for q in np.percentile(v, [2.5, 97.5])] for key, v in samples.items()}
     return Bootstrap(samples, n, int(np.concatenate(ok).sum()), seed, stderr, ci95)
@@ -715,26 +818,36 @@ def bootstrap(
 
 
 def table1(runs_path: str | Path, delta: float = DELTA) -> list[dict]:
-    """Refit the paper's Table 1 (cutoffs 100, 250, 500 tokens/param and all runs) beside the printed values."""
+    """Refit the paper's Table 1 (cutoffs 100, 250, 500 tokens/param, all runs) beside the printed values."""
     runs = load_runs(runs_path)
     rows = []
     for cutoff, paper in PAPER_TABLE1.items():
         subset = select_runs(runs, cutoff)
         result = fit(subset, delta, use_lmfit=False)
         ours = result.coefficients.as_dict()
-        paper_theta = np.array([math.log(paper["A"]), math.log(paper["B"]), math.log(paper["E"]),
-                                paper["alpha"], paper["beta"]])
-        rows.append({
-            "cutoff": cutoff, "n_runs": len(subset), "fit": ours, "paper": paper,
-            "rel_diff": {k: (ours[k] - paper[k]) / paper[k] for k in NAMES},
-            "objective": result.objective, "paper_objective": float(objective(paper_theta, subset, delta)),
-            "stderr": result.stderr, "best_basin": result.multistart.n_best_basin,
-        })
+        paper_theta = np.array(
+            [math.log(paper["A"]), math.log(paper["B"]), math.log(paper["E"]), paper["alpha"], paper["beta"]]
+        )
+        rows.append(
+            {
+                "cutoff": cutoff,
+                "n_runs": len(subset),
+                "fit": ours,
+                "paper": paper,
+                "rel_diff": {k: (ours[k] - paper[k]) / paper[k] for k in NAMES},
+                "objective": result.objective,
+                "paper_objective": float(objective(paper_theta, subset, delta)),
+                "stderr": result.stderr,
+                "best_basin": result.multistart.n_best_basin,
+            }
+        )
     return rows
 
 
-def reference_lbfgs(runs: Runs, starts: np.ndarray | None = None, delta: float = DELTA) -> tuple[np.ndarray, float]:
-    """Chinchilla's procedure as a reference: scipy L-BFGS-B with exact gradient from every start, keep the best."""
+def reference_lbfgs(
+    runs: Runs, starts: np.ndarray | None = None, delta: float = DELTA
+) -> tuple[np.ndarray, float]:
+    """Chinchilla's procedure as reference: scipy L-BFGS-B, exact gradient, every start; keep the best."""
     from scipy.optimize import minimize
 
     x, y, z = runs.logs()

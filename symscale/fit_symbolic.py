@@ -92,7 +92,11 @@ def _printer() -> sp.printing.numpy.NumPyPrinter:
         _module = "np"
 
         def _module_format(self, fqn: str, register: bool = True) -> str:
-            return "np." + fqn.split(".", 1)[1] if fqn.startswith("numpy.") else super()._module_format(fqn, register)
+            return (
+                "np." + fqn.split(".", 1)[1]
+                if fqn.startswith("numpy.")
+                else super()._module_format(fqn, register)
+            )
 
         def _print_Piecewise(self, expr: sp.Piecewise) -> str:
             """Nested np.where (cheaper than np.select); the last piece must be unconditional."""
@@ -145,28 +149,48 @@ def render_module() -> str:
         "",
         "",
         _function(
-            "residual_gradient", "r and its five partial derivatives in (a, b, e, alpha, beta).",
-            args, [r, *gradient()], True,
+            "residual_gradient",
+            "r and its five partial derivatives in (a, b, e, alpha, beta).",
+            args,
+            [r, *gradient()],
+            True,
         ),
         "",
         "",
         _function(
             "residual_hessian",
             "r, its gradient (5) and the upper triangle of its Hessian (15, row by row).",
-            args, [r, *gradient(), *hessian_upper()], True,
+            args,
+            [r, *gradient(), *hessian_upper()],
+            True,
         ),
         "",
         "",
-        _function("huber", "Huber_delta(r): quadratic inside |r| <= delta, linear outside.", "r, delta",
-                  [huber], False),
+        _function(
+            "huber",
+            "Huber_delta(r): quadratic inside |r| <= delta, linear outside.",
+            "r, delta",
+            [huber],
+            False,
+        ),
         "",
         "",
-        _function("huber_d1", "First derivative of Huber_delta in r (r clipped to [-delta, delta]).",
-                  "r, delta", [d1], False),
+        _function(
+            "huber_d1",
+            "First derivative of Huber_delta in r (r clipped to [-delta, delta]).",
+            "r, delta",
+            [d1],
+            False,
+        ),
         "",
         "",
-        _function("huber_d2", "Generalised second derivative of Huber_delta (1 inside, 0 outside).",
-                  "r, delta", [d2], False),
+        _function(
+            "huber_d2",
+            "Generalised second derivative of Huber_delta (1 inside, 0 outside).",
+            "r, delta",
+            [d2],
+            False,
+        ),
         "",
     ]
     return "\n".join(parts)

@@ -24,20 +24,56 @@ class FitFailed(click.ClickException):
 @click.option("--loss-col", default="Smoothed Loss", show_default=True, help="Column with final loss L.")
 @click.option("--flops-col", default=None, help="Column with training FLOPs; replaces tokens by FLOPs/(6N).")
 @click.option("--cutoff", type=POSITIVE, default=None, metavar="X", help="Keep runs with tokens/param <= X.")
-@click.option("--exclude-highest-loss", type=click.IntRange(min=0), default=0, show_default=True, metavar="K",
-              help="Drop the K runs with the highest loss.")
+@click.option(
+    "--exclude-highest-loss",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="K",
+    help="Drop the K runs with the highest loss.",
+)
 @click.option("--delta", type=POSITIVE, default=1e-3, show_default=True, help="Huber threshold delta.")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0, metavar="N",
-              help="Resample runs N times with replacement and refit: standard errors and 95% intervals.")
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Resample runs N times with replacement and refit: standard errors and 95% intervals.",
+)
 @click.option("--seed", type=int, default=None, help="Random seed for --bootstrap.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
-              help="Write the coefficients (and bootstrap samples) for `symscale solve --coefficients`.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE.json",
+    help="Write the coefficients (and bootstrap samples) for `symscale solve --coefficients`.",
+)
 @click.option("--name", default="fit", show_default=True, help="Name stored in the --out file.")
+@click.option(
+    "--no-lmfit",
+    is_flag=True,
+    help="Skip the lmfit polish and its stderr (saves lmfit's ~2 s import; the Newton optimum is kept).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def fit(runs_csv: str, params_col: str, tokens_col: str, loss_col: str, flops_col: str | None,
-        cutoff: float | None, exclude_highest_loss: int, delta: float, n_boot: int, seed: int | None,
-        out: str | None, name: str, quiet: bool, as_json: bool) -> None:
+def fit(
+    runs_csv: str,
+    params_col: str,
+    tokens_col: str,
+    loss_col: str,
+    flops_col: str | None,
+    cutoff: float | None,
+    exclude_highest_loss: int,
+    delta: float,
+    n_boot: int,
+    seed: int | None,
+    out: str | None,
+    name: str,
+    no_lmfit: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Fit L(N, D) = E + A/N**alpha + B/D**beta to training runs in RUNS.csv (Huber loss on log loss).
 
     Runs Chinchilla's 4,500-point start grid as one batched Newton search, polishes the best point
@@ -51,7 +87,7 @@ def fit(runs_csv: str, params_col: str, tokens_col: str, loss_col: str, flops_co
     if n_boot == 1:
         raise CliError("--bootstrap needs at least 2 replicates")
     try:
-        result = F.fit(runs, delta, name=name)
+        result = F.fit(runs, delta, name=name, use_lmfit=not no_lmfit)
         boot = _bootstrap(F, runs, result, n_boot, seed, delta, quiet or as_json) if n_boot else None
     except F.FitError as exc:
         raise FitFailed(str(exc)) from None
@@ -60,9 +96,21 @@ def fit(runs_csv: str, params_col: str, tokens_col: str, loss_col: str, flops_co
     coeffs = result.coefficients
     if out:
         if boot is not None:
-            coeffs = Coefficients(**coeffs.as_dict(), name=coeffs.name, source=coeffs.source, samples=boot.samples)
-        save_coefficients(coeffs, out, {"fit": {"objective": result.objective, "n_runs": result.n_runs,
-                                                "delta": delta, "stderr": result.stderr}})
+            coeffs = Coefficients(
+                **coeffs.as_dict(), name=coeffs.name, source=coeffs.source, samples=boot.samples
+            )
+        save_coefficients(
+            coeffs,
+            out,
+            {
+                "fit": {
+                    "objective": result.objective,
+                    "n_runs": result.n_runs,
+                    "delta": delta,
+                    "stderr": result.stderr,
+                }
+            },
+        )
     data = {**result.summary(), "reference": reference.summary(), "seconds": seconds}
     if boot is not None:
         data["bootstrap"] = boot.summary()
@@ -93,14 +141,20 @@ def report(data: dict, source: str, out: str | None) -> str:
         header += ("bootstrap se", "95% interval")
     rows = []
     for key in NAMES:
-        row = (key, fmt(data["coefficients"][key]), _cell(data["stderr"][key]), _cell(data["lmfit_stderr"][key]))
+        row = (
+            key,
+            fmt(data["coefficients"][key]),
+            _cell(data["stderr"][key]),
+            _cell(data["lmfit_stderr"][key]),
+        )
         if boot:
             low, high = boot["ci95"][key]
             row += (fmt(boot["stderr"][key]), f"[{fmt(low)}, {fmt(high)}]")
         rows.append(row)
     res, conv, st, ref = data["residuals"], data["convergence"], data["starts"], data["reference"]
     lines = [
-        f"Fit of L = E + A/N^alpha + B/D^beta to {data['n_runs']} runs from {source} (Huber delta = {data['delta']:g})",
+        f"Fit of L = E + A/N^alpha + B/D^beta to {data['n_runs']} runs from {source} "
+        f"(Huber delta = {data['delta']:g})",
         "",
         render_table(rows, header),
         "",
@@ -109,18 +163,23 @@ def report(data: dict, source: str, out: str | None) -> str:
         f"rms {res['rms']:.4f}; {res['inside_delta']} of {data['n_runs']} inside |r| <= delta",
         f"Search: {st['n']} starts, {st['n'] - st['refined']} pruned after cheap IRLS screening, "
         f"{st['refined']} refined by Newton; {st['best_basin']} of those reached the best basin",
-        f"Convergence: gradient norm {conv['gradient_norm']:.2e}, Newton decrement {conv['newton_decrement']:.2e}; "
+        f"Convergence: gradient norm {conv['gradient_norm']:.2e}, "
+        f"Newton decrement {conv['newton_decrement']:.2e}; "
         f"long-double reference: objective {ref['objective_gap_relative']:.1e} relative above it, "
         f"parameters within {ref['max_param_diff_relative']:.1e}",
         f"stderr (sandwich): {data['stderr_method']}.",
         f"stderr (lmfit): {data['lmfit_stderr_method']}.",
     ]
     if res["inside_delta"] <= 2 * 5:
-        lines.append(f"Caution: only {res['inside_delta']} residuals lie inside delta, so the fit behaves like an "
-                     "L1 fit and the Hessian-based errors are unreliable; prefer --bootstrap.")
+        lines.append(
+            f"Caution: only {res['inside_delta']} residuals lie inside delta, so the fit behaves like an "
+            "L1 fit and the Hessian-based errors are unreliable; prefer --bootstrap."
+        )
     if boot:
-        lines.append(f"Bootstrap: {boot['n']} replicates (seed {boot['seed']}), {boot['n_converged']} converged; "
-                     f"{boot['method']}.")
+        lines.append(
+            f"Bootstrap: {boot['n']} replicates (seed {boot['seed']}), {boot['n_converged']} converged; "
+            f"{boot['method']}."
+        )
     if out:
         lines.append(f"Wrote {out}")
     lines.append(f"Time: {data['seconds']:.2f} s")
