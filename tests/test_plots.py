@@ -1,0 +1,135 @@
+"""`symscale plot`: the plotted data of Figures 2 and 6 and of a scenario curve, not only that files appear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from symscale import plots as P  # noqa: E402
+from symscale.errors import InputError  # noqa: E402
+from symscale.solve import loss_of  # noqa: E402
+
+LOSSES = np.linspace(1.85, 2.6, 16)
+TOKENS = np.geomspace(1e8, 1e14, 25)
+PER_REQUEST = 285.0
+
+
+@pytest.fixture(scope="module")
+def fig2():
+    return P.ratio_grid(LOSSES, TOKENS, "compute")
+
+
+@pytest.fixture(scope="module")
+def fig6():
+    return P.ratio_grid(LOSSES, TOKENS / PER_REQUEST, "cost")
+
+
+def test_ratios_near_one_at_low_demand_and_falling_with_demand(fig2, fig6):
+    for grid in (fig2, fig6):
+        assert grid.total.shape == grid.params.shape == grid.tokens.shape == (16, 25)
+        assert np.all(grid.total[:, 0] > 0.97) and np.all(grid.params[:, 0] > 0.8)
+        assert np.all(np.diff(grid.total, axis=1) <= 1e-12)      # more demand, more saving
+        assert np.all(np.diff(grid.params, axis=1) < 0)          # smaller models
+        assert np.all(np.diff(grid.tokens, axis=1) > 0)          # trained longer
+        assert np.all(grid.params <= 1 + 1e-12) and np.all(grid.tokens >= 1 - 1e-12)
+    assert fig2.total[:, -1].max() < 0.7 and fig2.total[:, -1].min() < 0.2   # large savings at 1e14 tokens
+
+
+def test_cost_falls_faster_than_compute_at_equal_token_demand(fig2, fig6):
+    """Figure 6 vs Figure 2: with output tokens at 1% MFU, the cost ratio falls earlier and further."""
+    assert np.all(fig6.total <= fig2.total + 1e-12)
+    assert np.all(fig6.params <= fig2.params + 1e-12)
+    assert np.all((fig2.total - fig6.total).max(axis=1) > 0.3)
+    first_below = [TOKENS[np.argmax(grid.total < 0.9, axis=1)] for grid in (fig2, fig6)]  # per loss
+    assert np.all(first_below[0] >= 10 * first_below[1])       # the cost ratio drops at >= 10x less demand
+
+
+def test_grid_points_agree_with_table2_and_section6():
+    """A 13B-quality point at 1T tokens is Table 2 row 3 (8.5% saving); a 70B-quality point at 2T tokens
+    gives Section 6's 1.3% extra FLOPs of the Chinchilla model."""
+    from symscale.coefficients import preset
+    from symscale.sweep import losses_for
+
+    levels = losses_for(np.array([13e9, 70e9]), "chinchilla_params", preset())
+    grid = P.ratio_grid(levels, [1e12, 2e12], "compute")
+    assert 1 - grid.total[0, 0] == pytest.approx(0.085, abs=5e-4)
+    assert 1 / grid.total[1, 1] - 1 == pytest.approx(0.013, abs=5e-4)
+
+
+def test_the_figure_draws_exactly_the_grid(fig2):
+    fig = P.figure_ratios(fig2)
+    meshes = [ax.collections[0] for ax in fig.axes if ax.collections and hasattr(ax.collections[0], "get_array")
+              and ax.get_xscale() == "log"]
+    assert len(meshes) == 3
+    for mesh, values in zip(meshes, (fig2.total, fig2.params, fig2.tokens)):
+        assert np.allclose(np.asarray(mesh.get_array()).reshape(values.shape), values)
+    texts = [fig._suptitle.get_text()] + [ax.get_xlabel() for ax in fig.axes] + [ax.get_ylabel() for ax in fig.axes]
+    assert any("α=0.336" in t for t in texts) and any("(tokens)" in t for t in texts)
+    assert any("nats/token" in t for t in texts)
+    P.require_matplotlib().close(fig)
+
+
+def test_cost_title_states_the_settings(fig6):
+    fig = P.figure_ratios(fig6, settings=P.paper_figure6_settings())
+    title = fig._suptitle.get_text()
+    assert "A100-80GB" in title and "A100-40GB int8" in title and "1% (output)" in title and "70 input" in title
+    P.require_matplotlib().close(fig)
+
+
+@pytest.mark.parametrize("objective, demand", [("compute", 2e12), ("cost", 1.5e9)])
+def test_scenario_curve_lies_on_the_iso_loss_curve_with_its_minimum_at_the_optimum(objective, demand):
+    loss = 2.045
+    curve = P.scenario_curve(loss, demand, objective)
+    assert np.allclose(loss_of(curve.params, curve.tokens), loss, rtol=1e-10)
+    assert np.allclose(curve.total, curve.train + curve.inference)
+    key = "total_flops" if objective == "compute" else "total_cost"
+    assert curve.optimal[key] <= curve.total.min() * (1 + 1e-9)
+    assert curve.optimal[key] < curve.baseline[key]
+    best = curve.params[np.argmin(curve.total)]
+    assert best == pytest.approx(curve.optimal["params"], rel=0.05)
+    assert curve.params.min() < curve.optimal["params"] < curve.baseline["params"] < curve.params.max()
+
+
+def test_scenario_figure_marks_both_points():
+    curve = P.scenario_curve(2.045, 2e12)
+    fig = P.figure_scenario(curve)
+    ax = fig.axes[0]
+    marked = [line for line in ax.get_lines() if len(line.get_xdata()) == 1]
+    assert sorted(float(line.get_xdata()[0]) for line in marked) == pytest.approx(
+        sorted([curve.optimal["params"], curve.baseline["params"]]))
+    assert "FLOPs" in ax.get_ylabel() and "parameters" in ax.get_xlabel()
+    P.require_matplotlib().close(fig)
+
+
+def test_cli_writes_png_and_svg(run_cli, tmp_path):
+    png, svg = tmp_path / "fig2.png", tmp_path / "fig6.svg"
+    code, _, err = run_cli("plot", "fig2", "-o", png, "--loss-grid", "1.9:2.5:12", "--inference-tokens", "1e9:1e13:15")
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = run_cli("plot", "fig6", "-o", svg, "--loss-grid", "1.9:2.5:12", "--requests", "1e6:1e10:15",
+                           "--decode-mfu", "0.02")
+    assert code == 0, err
+    assert b"<svg" in svg.read_bytes()[:400]
+    scenario = tmp_path / "s.png"
+    code, _, err = run_cli("plot", "scenario", "--chinchilla-params", "30B", "--requests", "1.5e9", "-o", scenario)
+    assert code == 0 and scenario.stat().st_size > 10_000, err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fig2", "-o", "x.jpg", "--loss-grid", "2", "--inference-tokens", "1e12"], "png or *.svg"),
+    (["scenario", "--loss", "2", "-o", "x.png"], "needs --inference-tokens"),
+    (["scenario", "--loss", "1.2", "--inference-tokens", "1e12", "-o", "x.png"], "unreachable"),
+])
+def test_cli_bad_input(run_cli, args, message):
+    code, _, err = run_cli("plot", *args)
+    assert code == 2 and message in err
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(InputError, match=r"symscale\[plot\]"):
+        P.require_matplotlib()
