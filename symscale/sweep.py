@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import IO
 
 import numpy as np
@@ -276,10 +277,18 @@ def _scientific(values: np.ndarray, digits: int, exp_width: int) -> np.ndarray:
         out[:, 1] = ord(".")
         out[:, 2:digits + 1] = mant_digits[:, 1:]
         pos = digits + 1
-    out[:, pos] = ord("e")
-    out[:, pos + 1] = np.where(exp < 0, ord("-"), ord("+"))
-    out[:, pos + 2:] = _digit_bytes(np.abs(exp), exp_width)
+    out[:, pos:] = _exponent_table(exp_width)[exp + EXP_OFFSET]
     return out
+
+
+EXP_OFFSET = 400
+
+
+@lru_cache(maxsize=4)
+def _exponent_table(width: int) -> np.ndarray:
+    """'e-400' ... 'e+400' as fixed-width ASCII rows (index: exponent + EXP_OFFSET)."""
+    return np.array([list(f"e{'-' if k < 0 else '+'}{abs(k):0{width}d}"[:width + 2].encode())
+                     for k in range(-EXP_OFFSET, EXP_OFFSET + 1)], dtype=np.uint8)
 
 
 def _format_rows(chunk: np.ndarray, prefixes: list[str], ends: list[str], digits: int, exp_width: int) -> bytes:
