@@ -13,6 +13,7 @@ exactly this objective). Bootstrap refits are the same batched Newton over resam
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -785,22 +786,26 @@ def bootstrap(
     delta: float = DELTA,
     progress: Callable[[int], None] | None = None,
     chunk: int = 100,
+    workers: int | None = None,
 ) -> Bootstrap:
-    """Resample runs with replacement n times, refit each from ``theta``; standard errors, 95% intervals."""
+    """Resample runs with replacement n times, refit each from ``theta``; standard errors, 95% intervals.
+
+    Chunks of replicates are refitted together (vectorised) and spread over ``workers`` processes
+    (default: every core); the resampling itself is drawn up front, so results do not depend on it.
+    """
     if n < 2:
         raise InputError(f"--bootstrap needs at least 2 replicates, got {n}")
     rng = np.random.default_rng(seed)
     size = len(runs)
     counts = rng.multinomial(size, np.full(size, 1.0 / size), size=n).astype(float)
+    chunks = [counts[begin : begin + chunk] for begin in range(0, n, chunk)]
+    workers = min(workers or os.cpu_count() or 1, len(chunks))
     thetas, ok = [], []
-    for begin in range(0, n, chunk):
-        weights = counts[begin : begin + chunk]
-        start = np.tile(np.asarray(theta, float), (len(weights), 1))
-        result = batched_newton(start, runs, delta, weights=weights)
-        thetas.append(result.theta)
-        ok.append(result.converged & np.isfinite(result.objective))
+    for result_theta, result_ok in _map_chunks(_refit_chunk, [(theta, runs, delta, w) for w in chunks], workers):
+        thetas.append(result_theta)
+        ok.append(result_ok)
         if progress:
-            progress(len(weights))
+            progress(len(result_theta))
     th = np.concatenate(thetas)
     samples = {
         "alpha": th[:, 3],
@@ -812,6 +817,25 @@ def bootstrap(
     stderr = {key: float(np.std(v, ddof=1)) for key, v in samples.items()}
     ci95 = {key: [float(q) for q in np.percentile(v, [2.5, 97.5])] for key, v in samples.items()}
     return Bootstrap(samples, n, int(np.concatenate(ok).sum()), seed, stderr, ci95)
+
+
+def _refit_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Refit one chunk of bootstrap weightings from the best point (runs in a worker process)."""
+    theta, runs, delta, weights = args
+    start = np.tile(np.asarray(theta, float), (len(weights), 1))
+    result = batched_newton(start, runs, delta, weights=weights)
+    return result.theta, result.converged & np.isfinite(result.objective)
+
+
+def _map_chunks(func: Callable, items: list, workers: int):
+    """Yield func(item) in order, in a process pool when more than one worker is asked for."""
+    if workers <= 1:
+        yield from map(func, items)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(func, items)
 
 
 # ----------------------------------------------------------------------------- checks

@@ -200,3 +200,20 @@ def test_flops_column_and_filters(tmp_path: Path) -> None:
     assert len(runs) == 5
     assert np.allclose(runs.tokens / runs.params, [20, 100, 20, 50, 20])
     assert list(runs.lines) == [4, 5, 6, 7, 8]
+
+
+def test_bootstrap_is_the_same_on_one_or_two_processes():
+    """Resampling is drawn up front, so spreading refits over processes changes nothing."""
+    import numpy as np
+
+    from symscale import fit as F
+
+    rng = np.random.default_rng(3)
+    n, d = 10 ** rng.uniform(8, 10, 30), 10 ** rng.uniform(9, 12, 30)
+    loss = 1.7 + 400 / n**0.34 + 400 / d**0.28
+    runs = F.Runs(n, d, loss, np.arange(2, 32))
+    result = F.fit(runs, use_lmfit=False)
+    one = F.bootstrap(runs, result.theta, 40, seed=5, chunk=10, workers=1)
+    two = F.bootstrap(runs, result.theta, 40, seed=5, chunk=10, workers=2)
+    for key in one.samples:
+        np.testing.assert_array_equal(one.samples[key], two.samples[key])
