@@ -210,7 +210,7 @@ def test_bootstrap_is_the_same_on_one_or_two_processes():
 
     rng = np.random.default_rng(3)
     n, d = 10 ** rng.uniform(8, 10, 30), 10 ** rng.uniform(9, 12, 30)
-    loss = 1.7 + 400 / n**0.34 + 400 / d**0.28
+    loss = (1.7 + 400 / n**0.34 + 400 / d**0.28) * np.exp(0.01 * rng.standard_normal(30))
     runs = F.Runs(n, d, loss, np.arange(2, 32))
     result = F.fit(runs, use_lmfit=False)
     one = F.bootstrap(runs, result.theta, 40, seed=5, chunk=10, workers=1)
