@@ -217,3 +217,18 @@ def test_bootstrap_is_the_same_on_one_or_two_processes():
     two = F.bootstrap(runs, result.theta, 40, seed=5, chunk=10, workers=2)
     for key in one.samples:
         np.testing.assert_array_equal(one.samples[key], two.samples[key])
+
+
+def test_exact_synthetic_runs_are_recovered_exactly():
+    """Noise-free runs: the fit converges (objective ~ 0) to the generating coefficients."""
+    import numpy as np
+
+    from symscale import fit as F
+
+    rng = np.random.default_rng(3)
+    n, d = 10 ** rng.uniform(8, 10, 30), 10 ** rng.uniform(9, 12, 30)
+    loss = 1.7 + 400 / n**0.34 + 400 / d**0.28
+    got = F.fit(F.Runs(n, d, loss, np.arange(2, 32)), use_lmfit=False).coefficients.as_dict()
+    want = {"alpha": 0.34, "beta": 0.28, "A": 400.0, "B": 400.0, "E": 1.7}
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-9)
