@@ -198,7 +198,9 @@ def table_format(path: str | None, as_json: bool = False) -> str:
     if lower.endswith(".json"):
         return "json"
     if lower.endswith(".csv"):
-        return "csv" if not as_json else "json"
+        if as_json:
+            raise InputError(f"--json conflicts with the file name {path!r}: name it *.json, or drop --json")
+        return "csv"
     raise InputError(f"cannot tell the format of {path!r}: name the file *.csv or *.json")
 
 
