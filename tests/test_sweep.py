@@ -145,3 +145,17 @@ def test_a_large_grid_is_fast():
     table = sweep_table(np.linspace(1.9, 2.6, 300), np.geomspace(1e9, 1e14, 300))
     write_table(table, io.StringIO(), "csv")
     assert time.perf_counter() - start < 10
+
+
+def test_progress_bar_only_on_a_terminal_and_not_when_quiet(monkeypatch):
+    from symscale.cli import cmd_sweep
+
+    monkeypatch.setattr(cmd_sweep, "is_terminal", lambda: False)
+    with cmd_sweep.progress_reporter(10, "writing", quiet=False) as progress:
+        assert progress is None
+    monkeypatch.setattr(cmd_sweep, "is_terminal", lambda: True)
+    with cmd_sweep.progress_reporter(10, "writing", quiet=True) as progress:
+        assert progress is None
+    with cmd_sweep.progress_reporter(10, "writing", quiet=False) as progress:
+        assert callable(progress)
+        progress(10)
