@@ -74,6 +74,18 @@ def log_chinchilla_of_compute(C, alpha, beta, A, B, E):
     return (t0*(beta*t5 + t1 + t2 - t3 - t4), t0*(alpha*t5 - t1 - t2 + t3 + t4))
 
 
+def tokens_on_constraint(N, loss, alpha, beta, A, B, E):
+    """Training tokens D with L(N, D) = loss (Eq. 1 solved for D; NaN where N alone is too small)."""
+    t0 = N**alpha
+    return (-B*t0/(A + E*t0 - loss*t0))**(beta**(-1.0))
+
+
+def params_on_constraint(D, loss, alpha, beta, A, B, E):
+    """Parameters N with L(N, D) = loss (Eq. 1 solved for N; NaN where D alone is too small)."""
+    t0 = D**beta
+    return (-A*t0/(B + E*t0 - loss*t0))**(alpha**(-1.0))
+
+
 def kkt_residual(N, D, lam, loss, k_train, k_inf, alpha, beta, A, B, E):
     """The KKT system (paper Eq. 10) as residuals lhs - rhs."""
     t0 = A*N**(-alpha)

@@ -75,12 +75,9 @@ def ratio_grid(losses, demands, objective: str = "compute", coefficients=None, s
 
 def iso_loss_tokens(params, loss: float, coefficients=None) -> np.ndarray:
     """Training tokens that bring a model of ``params`` to ``loss`` (Eq. 1 solved for D); NaN where unreachable."""
-    from .solve import coefficient_values
+    from .solve import tokens_for_loss
 
-    alpha, beta, A, B, E = coefficient_values(coefficients)
-    gap = loss - E - A / np.asarray(params, float) ** alpha
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(gap > 0, (B / gap) ** (1 / beta), np.nan)
+    return tokens_for_loss(params, loss, coefficients)
 
 
 @dataclass(frozen=True)

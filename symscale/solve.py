@@ -169,6 +169,20 @@ def loss_of(params, tokens, coefficients=None) -> np.ndarray:
     return K.law(params, tokens, *_coeffs(coefficients))
 
 
+def tokens_for_loss(params, loss, coefficients=None) -> np.ndarray:
+    """Training tokens that bring a model of ``params`` to ``loss`` (on the iso-loss curve); NaN if none does."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tokens = K.tokens_on_constraint(np.asarray(params, float), np.asarray(loss, float), *_coeffs(coefficients))
+    return np.where(np.isfinite(tokens) & (tokens > 0), tokens, np.nan)
+
+
+def params_for_loss(tokens, loss, coefficients=None) -> np.ndarray:
+    """Parameters that reach ``loss`` with ``tokens`` of training data (on the iso-loss curve); NaN if none do."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        params = K.params_on_constraint(np.asarray(tokens, float), np.asarray(loss, float), *_coeffs(coefficients))
+    return np.where(np.isfinite(params) & (params > 0), params, np.nan)
+
+
 def _coeffs(coefficients) -> tuple:
     return coefficients if isinstance(coefficients, tuple) else coefficient_values(coefficients)
 

@@ -25,8 +25,11 @@ def _sample_args(kernel, rng) -> np.ndarray:
     """Random arguments in range: positive everywhere, loss above E."""
     args = rng.uniform(0.2, 3.0, size=len(kernel.args))
     names = [str(a) for a in kernel.args]
-    if "loss" in names and "E" in names:
-        args[names.index("loss")] = args[names.index("E")] + rng.uniform(0.1, 2.0)
+    for size in ("N", "D"):   # sizes above 1, so that A/N**alpha <= A and B/D**beta <= B
+        if size in names:
+            args[names.index(size)] = rng.uniform(1.5, 3.0)
+    if "loss" in names and "E" in names:  # reachable whichever of N, D is given
+        args[names.index("loss")] = args[names.index("E")] + args[names.index("A")] + args[names.index("B")] + 0.5
     return args
 
 

@@ -77,7 +77,7 @@ def test_random_scenarios_beat_neighbours_on_the_constraint(factor):
     n, d, _ = _solve_draws(loss, demand, coeffs)
     alpha, beta, A, B, E = coeffs
     d2 = d * factor
-    n2 = (A / (loss - E - B * d2**-beta)) ** (1 / alpha)   # stay on L(N, D) = loss
+    n2 = kernels.params_on_constraint(d2, loss, *coeffs)   # stay on L(N, D) = loss
     ok = np.isfinite(n2) & (n2 > 0)
     flops = 6 * n * d + 2 * n * demand
     flops2 = 6 * n2 * d2 + 2 * n2 * demand
@@ -140,3 +140,13 @@ def test_model_from_two_quantities():
     assert float(m.tokens) == pytest.approx(1e23 / (6 * 7e9))
     with pytest.raises(InputError, match="exactly two"):
         model_from(params=7e9)
+
+
+def test_iso_loss_curve_round_trip_and_unreachable():
+    from symscale.solve import params_for_loss, tokens_for_loss
+
+    tokens = tokens_for_loss(70e9, 1.947)
+    assert float(loss_of(70e9, tokens)) == pytest.approx(1.947, rel=1e-14)
+    assert float(params_for_loss(tokens, 1.947)) == pytest.approx(70e9, rel=1e-12)
+    # 1e6 params cannot reach loss 1.947 with any amount of data: A/N**alpha alone exceeds loss - E
+    assert np.isnan(tokens_for_loss(1e6, 1.947))
