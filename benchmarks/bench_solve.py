@@ -42,10 +42,11 @@ def bench_vectorised(n: int = 1_000_000, sample: int = 2000) -> None:
     coeffs = coefficient_values(None)
 
     def scalar_loop() -> None:
-        for l_i, d_i in zip(loss[:sample], demand[:sample]):
+        for l_i, d_i in zip(loss[:sample], demand[:sample], strict=True):
+            args = (l_i, d_i / 3, *coeffs)
             x0 = float(kernels.log_chinchilla_tokens(l_i, *coeffs))
-            newton(lambda x: kernels.reduced_log(x, l_i, d_i / 3, *coeffs)[0], x0,
-                   fprime=lambda x: kernels.reduced_log(x, l_i, d_i / 3, *coeffs)[1], tol=1e-14, maxiter=100)
+            newton(lambda x, a=args: kernels.reduced_log(x, *a)[0], x0,
+                   fprime=lambda x, a=args: kernels.reduced_log(x, *a)[1], tol=1e-14, maxiter=100)
 
     loop = _median_time(scalar_loop, repeats=3) * n / sample
     print(f"(a) vectorised solve of {n:,} scenarios: {vec:.3f} s (median of 5)")
