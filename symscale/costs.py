@@ -15,9 +15,15 @@ import numpy as np
 from . import kernels as K
 from .datafiles import data_path
 from .errors import InputError
-from .flops import INFERENCE_FLOPS_PER_PARAM_TOKEN as INF_PER
-from .flops import TRAIN_FLOPS_PER_PARAM_TOKEN as TRAIN_PER
-from .solve import Allocation, check_non_negative, check_positive, chinchilla, coefficient_values, solve_optimal
+from .solve import (
+    Allocation,
+    ComputeModel,
+    check_non_negative,
+    check_positive,
+    chinchilla,
+    coefficient_values,
+    solve_optimal,
+)
 
 DTYPES = ("bf16", "fp16", "fp8", "int8")
 SECONDS_PER_HOUR = 3600.0
@@ -218,28 +224,10 @@ class CostSettings:
 
 # --- models and the cost-optimal solution -----------------------------------------------------
 @dataclass(frozen=True)
-class CostModel:
-    """A model with its lifetime FLOPs and dollars under given cost settings."""
+class CostModel(ComputeModel):
+    """A model with its lifetime FLOPs (from ComputeModel) and dollars under given cost settings."""
 
-    params: np.ndarray
-    tokens: np.ndarray
     settings: CostSettings
-
-    @property
-    def tokens_per_param(self) -> np.ndarray:
-        return self.tokens / self.params
-
-    @property
-    def train_flops(self) -> np.ndarray:
-        return TRAIN_PER * self.params * self.tokens
-
-    @property
-    def inference_flops(self) -> np.ndarray:
-        return INF_PER * self.params * self.settings.inference_tokens
-
-    @property
-    def total_flops(self) -> np.ndarray:
-        return self.train_flops + self.inference_flops
 
     @property
     def train_cost(self) -> np.ndarray:
@@ -298,10 +286,10 @@ def solve_cost_optimal(loss, settings: CostSettings | None = None, coefficients=
     optimum = solve_optimal(loss, k_train, k_inf, coefficients, samples=samples, method=method)
     loss_b = np.broadcast_to(np.asarray(loss, float), optimum.params.shape)
     base = chinchilla(loss=loss_b, coefficients=coefficient_values(coefficients, samples))
-    return CostSolution(loss_b, settings, CostModel(optimum.params, optimum.tokens, settings),
-                        CostModel(base.params, base.tokens, settings))
+    return CostSolution(loss_b, settings, model_costs(optimum, settings), model_costs(base, settings))
 
 
 def model_costs(model: Allocation, settings: CostSettings | None = None) -> CostModel:
     """FLOPs and dollars of a given model (params, tokens) under ``settings`` (the cost calculator)."""
-    return CostModel(model.params, model.tokens, settings if settings is not None else CostSettings())
+    settings = settings if settings is not None else CostSettings()
+    return CostModel(model.params, model.tokens, settings.inference_tokens, settings)

@@ -85,7 +85,7 @@ def test_verify_fails_with_exit_1():
 
 @pytest.mark.parametrize("args, message", [
     (["verify"], "exactly one source"),
-    (["verify", "--loss", "1.9:2", "--inference-tokens", "1e9"], "range a:b:n"),
+    (["verify", "--loss", "1.9:2", "--inference-tokens", "1e9"], "a range is start:stop:count"),
     (["verify", "--loss", "1.5", "--inference-tokens", "1e9"], "unreachable"),
     (["verify", "--csv", "/nonexistent.csv"], "not found"),
     (["verify", "--random", "3", "--dps", "5"], "--dps"),

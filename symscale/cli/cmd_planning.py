@@ -75,15 +75,15 @@ def _compute_budget(flops: float, demand: float, coefficients) -> tuple[dict, ob
 
 
 def _dollar_budget(dollars: float, settings, coefficients) -> tuple[dict, object]:
-    from ..costs import CostModel
+    from ..costs import model_costs
     from ..planning import cost_budget_optimum
     from ..solve import chinchilla
 
     optimum = cost_budget_optimum(dollars, settings, coefficients)
     loss = float(optimum.loss)
-    model = CostModel(optimum.params, optimum.tokens, settings)
+    model = model_costs(optimum, settings)
     base = chinchilla(loss=loss, coefficients=coefficients)
-    baseline = CostModel(base.params, base.tokens, settings)
+    baseline = model_costs(base, settings)
     return {
         "objective": "cost", "budget": dollars, "inference_tokens": float(settings.inference_tokens), "loss": loss,
         **_model_block(model, FLOP_KEYS + DOLLAR_KEYS),

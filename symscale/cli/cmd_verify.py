@@ -23,26 +23,6 @@ DPS = click.option("--dps", type=click.IntRange(20, 1000), default=50, show_defa
 
 
 # --- verify --------------------------------------------------------------------------------------
-def parse_range(text: str, name: str, log: bool) -> np.ndarray:
-    """'a:b:n' -> n values from a to b (log-spaced when ``log``); a single number -> one value."""
-    parts = str(text).split(":")
-    try:
-        if len(parts) == 1:
-            return np.array([parse_number(parts[0])])
-        if len(parts) != 3:
-            raise ValueError
-        lo, hi, count = parse_number(parts[0]), parse_number(parts[1]), int(parts[2])
-    except ValueError:
-        raise InputError(f"{name} must be a number or a range a:b:n (e.g. 1.9:2.2:4), got {text!r}") from None
-    if count < 1:
-        raise InputError(f"{name}: the count n in a:b:n must be >= 1, got {count}")
-    if log:
-        if lo <= 0 or hi <= 0:
-            raise InputError(f"{name}: a log-spaced range needs positive ends, got {text!r}")
-        return np.geomspace(lo, hi, count)
-    return np.linspace(lo, hi, count)
-
-
 def read_scenarios(path: str) -> tuple[np.ndarray, np.ndarray, list | None]:
     """loss, inference_tokens and optional per-row coefficients from a CSV file."""
     try:
@@ -129,8 +109,10 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
     else:
         if loss_range is None or demand_range is None:
             raise InputError("a grid needs both --loss A:B:N and --inference-tokens A:B:N")
-        grid_loss = parse_range(loss_range, "--loss", False)
-        grid_demand = parse_range(demand_range, "--inference-tokens", log_grid)
+        from ..sweep import parse_grid
+
+        grid_loss = parse_grid(loss_range, False, "--loss")
+        grid_demand = parse_grid(demand_range, log_grid, "--inference-tokens")
         loss, demand = (a.ravel() for a in np.meshgrid(grid_loss, grid_demand, indexing="ij"))
     start = time.perf_counter()
     results = verify_batch(loss, demand, per_row, dps=dps, min_digits=min_digits)
