@@ -3,9 +3,10 @@
 Numeric kernels (numpy, vectorised) for budgets, break-even demand, overhead and sensitivities;
 tests/test_planning.py regenerates this file and fails on any difference.
 """
-# ruff: noqa
 
 SYMPY_VERSION = "1.14.0"
+
+import functools  # noqa: F401  (used by generated Max)
 
 import numpy
 
