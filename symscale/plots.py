@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import planning_kernels as PK
 from .coefficients import Coefficients, resolve
 from .errors import InputError
 from .sweep import PAPER_COST_SETTINGS, cost_settings, sweep_table
@@ -110,8 +111,7 @@ def scenario_curve(loss: float, demand: float, objective: str = "compute", coeff
                         settings=settings if settings is not None or objective == "compute"
                         else paper_figure6_settings())
     base_n, opt_n = float(table["baseline_params"][0]), float(table["optimal_params"][0])
-    alpha, _, A, _, E = coefficient_values(coefficients)
-    smallest = (A / (loss - E)) ** (1 / alpha)  # below this size the loss is out of reach
+    smallest = np.exp(PK.log_min_params(loss, *coefficient_values(coefficients)))  # smaller: loss out of reach
     params = np.geomspace(smallest * 1.001, max(opt_n, base_n) * 20, 4 * points)
     params, tokens, train, inference = _lifetime(params, loss, demand, objective, coefficients, settings)
     keep = train + inference <= WINDOW * np.nanmin(train + inference)  # the basin, not the blow-up near the edge
