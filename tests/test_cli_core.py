@@ -156,3 +156,23 @@ def test_solve_sensitivity_matches_the_planning_api(run_cli):
 def test_derive_other_problems(run_cli, problem, needle):
     code, out, _ = run_cli("derive", "--problem", problem, "--format", "text")
     assert code == 0 and needle in out and len(out.splitlines()) > 5
+
+
+def test_non_json_coefficients_file_is_named(run_cli, tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("alpha = 0.3\n")
+    code, _, err = run_cli("solve", "--loss", "2", "--coefficients", str(text))
+    assert code == 2 and "is not valid JSON" in err and len(err.strip().splitlines()) == 1
+
+
+def test_internal_errors_are_one_line_exit_1(run_cli, monkeypatch):
+    from symscale.cli import cmd_calc
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(cmd_calc, "calc_report", broken)
+    monkeypatch.delenv("SYMSCALE_DEBUG", raising=False)
+    code, _, err = run_cli("calc", "--params", "7B", "--tokens", "1T")
+    assert code == 1 and "Internal error: RuntimeError: simulated bug" in err
+    assert len(err.strip().splitlines()) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -29,6 +30,12 @@ class SymscaleGroup(click.Group):
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except Exception as exc:  # a bug, not bad input: one line unless SYMSCALE_DEBUG asks for the traceback
+            if os.environ.get("SYMSCALE_DEBUG"):
+                raise
+            click.echo(f"Internal error: {type(exc).__name__}: {exc} (set SYMSCALE_DEBUG=1 for the traceback; "
+                       "please report it)", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 

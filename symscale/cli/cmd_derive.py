@@ -7,7 +7,7 @@ import click
 from .common import emit_json
 
 
-@click.command()
+@click.command(short_help="Print the Lagrange system (Eqs. 8-12) and closed forms, derived by sympy.")
 @click.option("--objective", type=click.Choice(["compute", "cost", "general"]), default="compute",
               show_default=True,
               help="compute: k_train = 6, k_inf = 2*D_inf (Eq. 3); cost: the dollar weights of Eq. 6; "

@@ -208,7 +208,7 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
         hardware = pop_hardware(kwargs)
         if hardware:
             names = ", ".join("--" + key.replace("_", "-") for key in hardware)
-            raise InputError(f"{names} apply to the cost objective: add --objective cost")
+            raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
         report = compute_report(loss, demand.lifetime_tokens(), coefficients, method)
         weights = compute_weights(report["inference_tokens"])
     if verify_dps is not None:

@@ -150,7 +150,7 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
 
 
 # --- closed-form ----------------------------------------------------------------------------------
-@click.command("closed-form")
+@click.command("closed-form", short_help="Eq. 12 for rational beta: the polynomial, radicals or its Galois group.")
 @click.option("--beta", "beta_text", required=True, metavar="P/Q",
               help="Rational token exponent: 1/2, 0.5, 2, 1/3, ... (denominator at most 1000).")
 @click.option("--loss", type=POSITIVE, default=1.947, show_default=True, help="Target loss.")

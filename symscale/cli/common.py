@@ -7,6 +7,7 @@ import math
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -94,7 +95,7 @@ def coefficients_from_options(kwargs: dict) -> Coefficients:
     spec = kwargs.pop("coefficients_spec")
     overrides = {key: kwargs.pop(key) for key in NAMES}
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    if spec.lower().endswith(".json"):
+    if spec.lower().endswith(".json") or Path(spec).is_file():
         base = load_coefficients(spec)
     else:
         base = preset(spec)
