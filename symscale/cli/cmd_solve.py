@@ -118,7 +118,10 @@ def _coefficient_line(report: dict) -> str:
 
 
 def _comparison_table(report: dict, keys: tuple, label: str) -> str:
-    rows = [(ROW_LABELS[key], fmt(report["baseline"][key]), fmt(report["optimal"][key])) for key in keys]
+    def cell(key: str, value: float) -> str:
+        return f"{value:.1f}" if key == "tokens_per_param" else fmt(value)
+
+    rows = [(ROW_LABELS[key], cell(key, report["baseline"][key]), cell(key, report["optimal"][key])) for key in keys]
     return render_table(rows, ("", "Chinchilla-style", label))
 
 
