@@ -177,8 +177,8 @@ def report(data: dict, source: str, out: str | None) -> str:
         )
     if boot:
         lines.append(
-            f"Bootstrap: {boot['n']} replicates (seed {boot['seed']}), {boot['n_converged']} converged; "
-            f"{boot['method']}."
+            f"Bootstrap: {boot['n']} replicates (seed {boot['seed']}), {boot['n_converged']} converged, "
+            f"{boot['n_at_zero_E']} with E drifting to 0 (below 1e-4); {boot['method']}."
         )
     if out:
         lines.append(f"Wrote {out}")
