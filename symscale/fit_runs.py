@@ -1,0 +1,111 @@
+"""Training runs for the fit: read from CSV, validated, selected by tokens per parameter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+N_PARAMS = 5
+"""The law has five coefficients, so a fit needs at least five runs."""
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Training runs to fit: parameters N, tokens D, final loss L, and their CSV line numbers."""
+
+    params: np.ndarray
+    tokens: np.ndarray
+    loss: np.ndarray
+    lines: np.ndarray
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    def logs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ln N, ln D, ln L): the data the kernels take."""
+        return np.log(self.params), np.log(self.tokens), np.log(self.loss)
+
+    def subset(self, keep: np.ndarray) -> Runs:
+        """The runs selected by a boolean mask or index array."""
+        return Runs(self.params[keep], self.tokens[keep], self.loss[keep], self.lines[keep], self.source)
+
+
+def _rows(lines: np.ndarray, limit: int = 8) -> str:
+    """'rows 3, 7, 9' for messages (CSV line numbers, header = line 1)."""
+    shown = ", ".join(str(int(n)) for n in lines[:limit])
+    more = f" and {len(lines) - limit} more" if len(lines) > limit else ""
+    return f"row{'s' if len(lines) > 1 else ''} {shown}{more}"
+
+
+def _column(frame, name: str, lines: np.ndarray) -> np.ndarray:
+    """One numeric, finite, positive column, or an InputError naming the bad rows."""
+    import pandas as pd
+
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise InputError(f"column {name!r} has missing or non-numeric values at {_rows(lines[bad])}")
+    bad = values <= 0
+    if bad.any():
+        raise InputError(f"column {name!r} must be > 0 but is not at {_rows(lines[bad])}")
+    return values
+
+
+def load_runs(
+    path: str | Path,
+    params_col: str = "Parameters",
+    tokens_col: str = "Tokens",
+    loss_col: str = "Smoothed Loss",
+    flops_col: str | None = None,
+    cutoff: float | None = None,
+    exclude_highest_loss: int = 0,
+) -> Runs:
+    """Read runs from a CSV; with ``flops_col`` tokens are FLOPs/(6N); filter by tokens/param and loss."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError(f"runs file {str(path)!r} not found") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"runs file {str(path)!r} is not a readable CSV: {str(exc).strip()}") from None
+    wanted = [params_col, flops_col if flops_col else tokens_col, loss_col]
+    missing = [name for name in wanted if name not in frame.columns]
+    if missing:
+        found = ", ".join(repr(str(c)) for c in frame.columns)
+        raise InputError(
+            f"runs file {str(path)!r} lacks column(s) {', '.join(map(repr, missing))}; columns found: {found}"
+        )
+    lines = np.arange(len(frame)) + 2
+    params = _column(frame, params_col, lines)
+    if flops_col:
+        tokens = _column(frame, flops_col, lines) / (6.0 * params)
+    else:
+        tokens = _column(frame, tokens_col, lines)
+    runs = Runs(params, tokens, _column(frame, loss_col, lines), lines, str(path))
+    return select_runs(runs, cutoff, exclude_highest_loss)
+
+
+def select_runs(runs: Runs, cutoff: float | None = None, exclude_highest_loss: int = 0) -> Runs:
+    """Keep runs with tokens/param <= cutoff, drop the K highest-loss runs, and check enough remain."""
+    if cutoff is not None:
+        runs = runs.subset(runs.tokens / runs.params <= cutoff * (1 + 1e-12))
+    if exclude_highest_loss < 0:
+        raise InputError(f"--exclude-highest-loss must be >= 0, got {exclude_highest_loss}")
+    if exclude_highest_loss:
+        order = np.argsort(runs.loss, kind="stable")
+        runs = runs.subset(np.sort(order[: max(len(order) - exclude_highest_loss, 0)]))
+    if len(runs) < N_PARAMS:
+        raise InputError(
+            f"only {len(runs)} run(s) left to fit (after filtering); the law has {N_PARAMS} parameters "
+            f"and needs at least {N_PARAMS} runs"
+        )
+    return runs
+
+
