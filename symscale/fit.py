@@ -13,7 +13,6 @@ exactly this objective). Bootstrap refits are the same batched Newton over resam
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from .fit_search import (  # noqa: F401  (part of this module's API)
     same_basin,
     screen,
 )
+from .parallel import parallel_map
 
 #: Sardana et al. 2024, Table 1 (alpha, beta, A, B, E), keyed by tokens/param cutoff (None = all runs).
 PAPER_TABLE1: dict[float | None, dict[str, float]] = {
@@ -401,9 +401,8 @@ def bootstrap(
     size = len(runs)
     counts = rng.multinomial(size, np.full(size, 1.0 / size), size=n).astype(float)
     chunks = [counts[begin : begin + chunk] for begin in range(0, n, chunk)]
-    workers = min(workers or os.cpu_count() or 1, len(chunks))
     thetas, ok = [], []
-    for result_theta, result_ok in _map_chunks(_refit_chunk, [(theta, runs, delta, w) for w in chunks], workers):
+    for result_theta, result_ok in parallel_map(_refit_chunk, [(theta, runs, delta, w) for w in chunks], workers):
         thetas.append(result_theta)
         ok.append(result_ok)
         if progress:
@@ -427,17 +426,6 @@ def _refit_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray]:
     start = np.tile(np.asarray(theta, float), (len(weights), 1))
     result = batched_newton(start, runs, delta, weights=weights)
     return result.theta, result.converged & np.isfinite(result.objective)
-
-
-def _map_chunks(func: Callable, items: list, workers: int):
-    """Yield func(item) in order, in a process pool when more than one worker is asked for."""
-    if workers <= 1:
-        yield from map(func, items)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(func, items)
 
 
 # ----------------------------------------------------------------------------- checks

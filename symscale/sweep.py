@@ -18,6 +18,7 @@ import numpy as np
 
 from .coefficients import Coefficients, resolve
 from .errors import InputError
+from .parallel import chunked, parallel_map
 
 QUALITY_KINDS = ("loss", "chinchilla_params")
 DEMAND_KINDS = ("inference_tokens", "requests")
@@ -188,6 +189,7 @@ def to_frame(table: dict[str, np.ndarray]):
 
 # --- writing ---------------------------------------------------------------------------------
 CHUNK_ROWS = 10_000
+PARALLEL_ROWS = 200_000
 
 
 def table_format(path: str | None, as_json: bool = False) -> str:
@@ -226,16 +228,22 @@ def write_table(table: dict[str, np.ndarray], handle: IO[str], fmt: str = "csv",
         ends, tail = [", "] * (len(names) - 1) + ["},\n"], "]}\n"
     else:
         raise InputError(f"unknown table format {fmt!r}; use csv or json")
-    total = len(data)
-    for start in range(0, total, CHUNK_ROWS):
-        chunk = data[start:start + CHUNK_ROWS]
-        text = _format_rows(chunk, prefixes, ends, digits, exp_width).decode("ascii")
-        if tail and start + CHUNK_ROWS >= total:
+    pieces = chunked(len(data), CHUNK_ROWS)
+    jobs = [(data[piece], prefixes, ends, digits, exp_width) for piece in pieces]
+    workers = 1 if len(data) < PARALLEL_ROWS else None   # a pool pays off only for large tables
+    for n, text in enumerate(parallel_map(_format_job, jobs, workers)):
+        text = text.decode("ascii")
+        if tail and n == len(jobs) - 1:
             text = text[:-2] + "\n"  # the last JSON row takes no comma
         handle.write(text)
         if progress is not None:
-            progress(len(chunk))
+            progress(len(jobs[n][0]))
     handle.write(tail)
+
+
+def _format_job(job: tuple) -> bytes:
+    """_format_rows on one (chunk, prefixes, ends, digits, exp_width) job (runs in a worker process)."""
+    return _format_rows(*job)
 
 
 def _exponents(values: np.ndarray) -> np.ndarray:

@@ -159,3 +159,22 @@ def test_progress_bar_only_on_a_terminal_and_not_when_quiet(monkeypatch):
     with cmd_sweep.progress_reporter(10, "writing", quiet=False) as progress:
         assert callable(progress)
         progress(10)
+
+
+def test_parallel_writer_gives_the_same_bytes(monkeypatch):
+    """Formatting chunks in worker processes changes nothing in the output."""
+    import io
+
+    import numpy as np
+
+    from symscale import sweep as S
+
+    table = S.sweep_table(np.linspace(1.9, 2.6, 30), np.geomspace(1e9, 1e14, 40))
+    serial = io.StringIO()
+    S.write_table(table, serial)
+    monkeypatch.setattr(S, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(S, "PARALLEL_ROWS", 0)
+    parallel = io.StringIO()
+    S.write_table(table, parallel)
+    assert parallel.getvalue() == serial.getvalue()
+    assert serial.getvalue().count("\n") == 30 * 40 + 1
