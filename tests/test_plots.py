@@ -133,3 +133,22 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(InputError, match=r"symscale\[plot\]"):
         P.require_matplotlib()
+
+
+def test_plot_json_reports_the_drawn_data(tmp_path):
+    """`plot ... --json` prints the output path and the very arrays that were drawn."""
+    import json
+
+    import numpy as np
+    from click.testing import CliRunner
+
+    from symscale.cli import main
+    from symscale.plots import ratio_grid
+
+    out = tmp_path / "f.png"
+    result = CliRunner().invoke(main, ["plot", "fig2", "-o", str(out), "--json", "--loss-grid", "1.9:2.2:3",
+                                       "--inference-tokens", "1e9:1e12:4"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0 and out.is_file() and data["output"] == str(out)
+    grid = ratio_grid(np.linspace(1.9, 2.2, 3), np.geomspace(1e9, 1e12, 4), "compute")
+    np.testing.assert_allclose(data["data"]["total"], grid.total, rtol=1e-12)

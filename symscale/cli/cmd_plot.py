@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import InputError
-from .common import POSITIVE, coefficient_options, coefficients_from_options
+from .common import POSITIVE, coefficient_options, coefficients_from_options, emit_json
 from .cost_options import hardware_options, pop_hardware
 from .options import loss_from_options, quality_options
 
@@ -43,8 +43,18 @@ def _grids(loss_text: str, demand_text: str, demand_name: str):
     return parse_grid(loss_text, False, "--loss-grid"), parse_grid(demand_text, True, demand_name)
 
 
-def _done(path) -> None:
-    click.echo(f"wrote {path}", err=True)
+JSON = click.option("--json", "as_json", is_flag=True,
+                    help="Also print one JSON object with the output path and the plotted data.")
+
+
+def _done(path, figure: str, data, as_json: bool) -> None:
+    """Report the written file; with --json, print the path and the data drawn (a RatioGrid or ScenarioCurve)."""
+    if as_json:
+        from dataclasses import asdict
+
+        emit_json({"figure": figure, "output": str(path), "data": asdict(data)})
+    else:
+        click.echo(f"wrote {path}", err=True)
 
 
 @click.group()
@@ -58,7 +68,8 @@ def plot() -> None:
 @click.option("--inference-tokens", "demand", default="1e8:1e14:160", show_default=True, metavar="GRID",
               help="Lifetime inference tokens on the horizontal axis (ranges are geometric).")
 @coefficient_options
-def fig2(output: str, loss_grid: str, demand: str, **kwargs) -> None:
+@JSON
+def fig2(output: str, loss_grid: str, demand: str, as_json: bool, **kwargs) -> None:
     """Figure 2: ratios of total FLOPs, params and tokens (compute-optimal / Chinchilla-style) over loss x demand.
 
     Example: symscale plot fig2 -o fig2.png
@@ -68,7 +79,7 @@ def fig2(output: str, loss_grid: str, demand: str, **kwargs) -> None:
     coefficients = coefficients_from_options(kwargs)
     losses, demands = _grids(loss_grid, demand, "--inference-tokens")
     grid = ratio_grid(losses, demands, "compute", coefficients)
-    _done(save(figure_ratios(grid, coefficients), output))
+    _done(save(figure_ratios(grid, coefficients), output), "fig2", grid, as_json)
 
 
 @plot.command("fig6")
@@ -79,7 +90,8 @@ def fig2(output: str, loss_grid: str, demand: str, **kwargs) -> None:
 @hardware_options
 @_split_options
 @coefficient_options
-def fig6(output: str, loss_grid: str, demand: str, **kwargs) -> None:
+@JSON
+def fig6(output: str, loss_grid: str, demand: str, as_json: bool, **kwargs) -> None:
     """Figure 6: ratios of total cost, params and tokens (cost-optimal / Chinchilla-style) over loss x requests.
 
     Defaults are the paper's Figure 6 settings (train A100-80GB bf16 $1.50/h at 50% MFU; inference
@@ -94,7 +106,7 @@ def fig6(output: str, loss_grid: str, demand: str, **kwargs) -> None:
     settings = figure6_settings_from_options(kwargs)
     losses, demands = _grids(loss_grid, demand, "--requests")
     grid = ratio_grid(losses, demands, "cost", coefficients, settings)
-    _done(save(figure_ratios(grid, coefficients, settings), output))
+    _done(save(figure_ratios(grid, coefficients, settings), output), "fig6", grid, as_json)
 
 
 @plot.command("scenario")
@@ -107,8 +119,9 @@ def fig6(output: str, loss_grid: str, demand: str, **kwargs) -> None:
 @hardware_options
 @_split_options
 @coefficient_options
+@JSON
 def scenario(output: str, inference_tokens: float | None, requests: float | None, objective: str | None,
-             **kwargs) -> None:
+             as_json: bool, **kwargs) -> None:
     """Lifetime FLOPs or cost against model size along one scenario's iso-loss curve, both optima marked.
 
     Example: symscale plot scenario --chinchilla-params 13B --inference-tokens 2T -o scenario.png
@@ -125,7 +138,7 @@ def scenario(output: str, inference_tokens: float | None, requests: float | None
     if objective == "compute" and (pop_hardware(kwargs) or kwargs.get("input_tokens") or kwargs.get("output_tokens")):
         raise InputError("hardware and tokens-per-request options need --objective cost (with --requests)")
     curve = scenario_curve(loss, demand, objective, coefficients, settings)
-    _done(save(figure_scenario(curve, coefficients, settings), output))
+    _done(save(figure_scenario(curve, coefficients, settings), output), "scenario", curve, as_json)
 
 
 COMMANDS = [plot]
