@@ -308,10 +308,18 @@ def test_cost_pieces_add_up_and_zero_demand_is_chinchilla():
 
 
 def test_bootstrap_samples_solve_per_replicate():
-    from symscale.coefficients import presets
+    """Each bootstrap replicate of the coefficients is solved; replicate i equals a plain solve with it."""
+    import numpy as np
 
-    with_samples = [c for c in presets().values() if c.samples is not None]
-    if not with_samples:
-        pytest.skip("no preset carries bootstrap samples")
-    sol = solve_cost_optimal(2.0, CostSettings(), with_samples[0], samples=True)
-    assert sol.optimal.params.size > 1
+    from symscale.coefficients import Coefficients, preset
+
+    base = preset("chinchilla")
+    rng = np.random.default_rng(0)
+    samples = {k: v * (1 + 0.02 * rng.standard_normal(50)) for k, v in base.as_dict().items()}
+    boot = Coefficients(**base.as_dict(), samples=samples)
+    sol = solve_cost_optimal(2.0, CostSettings(), boot, samples=True)
+    assert sol.optimal.params.shape == (50,)
+    one = Coefficients(**{k: float(v[7]) for k, v in samples.items()})
+    single = solve_cost_optimal(2.0, CostSettings(), one)
+    assert float(sol.optimal.params[7]) == pytest.approx(float(single.optimal.params), rel=1e-13)
+    assert float(sol.ratio["total_cost"][7]) == pytest.approx(float(single.ratio["total_cost"]), rel=1e-13)
