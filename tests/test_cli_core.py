@@ -176,3 +176,19 @@ def test_internal_errors_are_one_line_exit_1(run_cli, monkeypatch):
     code, _, err = run_cli("calc", "--params", "7B", "--tokens", "1T")
     assert code == 1 and "Internal error: RuntimeError: simulated bug" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_bootstrap_intervals_for_the_cost_objective(run_cli, tmp_path):
+    import numpy as np
+
+    from symscale.coefficients import Coefficients, preset, save_coefficients
+
+    base = preset("chinchilla")
+    rng = np.random.default_rng(1)
+    samples = {k: v * (1 + 0.01 * rng.standard_normal(100)) for k, v in base.as_dict().items()}
+    path = tmp_path / "boot.json"
+    save_coefficients(Coefficients(**base.as_dict(), samples=samples), path)
+    code, out, _ = run_cli("solve", "--objective", "cost", "--loss", "1.947", "--coefficients", str(path), "--json")
+    data = json.loads(out)
+    low, high = data["uncertainty"]["ci95"]["total_cost_saving"]
+    assert code == 0 and low < 1 - data["ratio"]["total_cost"] < high
