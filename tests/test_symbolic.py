@@ -104,3 +104,26 @@ def test_bordered_hessian_is_negative_at_the_optimum(model):
     lam = model.lam_solution.subs(vals).subs({s.N: n, s.D: d})
     det = model.bordered_hessian.subs(vals).subs({s.N: n, s.D: d, s.lam: lam}).det()
     assert float(det) < 0
+
+
+def test_refined_bracket_used_by_the_solver_holds_at_high_precision(model):
+    """The solver's bracket (kernel log_bracket: refined lower and matching upper bound) encloses the root."""
+    import random
+
+    from symscale.codegen import kernel_definitions
+
+    mp.mp.dps = 40
+    kernel = next(k for k in kernel_definitions() if k.name == "log_bracket")
+    bracket = sp.lambdify(kernel.args, list(kernel.outputs[:2]), "mpmath")
+    g = sp.lambdify((s.D, s.loss, s.rho, *s.COEFFICIENTS), model.reduced, "mpmath")
+    d_chin = sp.lambdify((s.loss, *s.COEFFICIENTS), s.chinchilla().tokens_of_loss, "mpmath")
+    rng = random.Random(2)
+    for _ in range(200):
+        a, b = mp.mpf(rng.uniform(0.05, 2)), mp.mpf(rng.uniform(0.05, 2))
+        A, B, E = mp.mpf(rng.uniform(1, 1e3)), mp.mpf(rng.uniform(1, 1e3)), mp.mpf(rng.uniform(0, 3))
+        loss = E + mp.mpf(10) ** rng.uniform(-3, 1)
+        rho = mp.mpf(10) ** rng.uniform(-5, 20)
+        lower, upper = bracket(mp.log(d_chin(loss, a, b, A, B, E)), rho, a, b, A, B, E)
+        assert lower <= upper
+        assert g(mp.exp(lower), loss, rho, a, b, A, B, E) >= 0
+        assert g(mp.exp(upper), loss, rho, a, b, A, B, E) <= 0
