@@ -34,11 +34,8 @@ def kernel_definitions() -> list[Kernel]:
     coeffs = s.COEFFICIENTS
     g_log = model.reduced_log
     ln_d_chin = sp.solve(sp.Eq(g_log.subs(s.rho, 0), 0), s.x)[0]
-    ratio = sp.simplify(model.reduced_k2 / model.reduced_k1)  # (k2/k1): tokens
-    ln_dc = sp.Symbol("ln_d_chin", real=True)
-    ln_lower = ln_dc + sp.Max(0, (sp.log(ratio) - ln_dc) / (1 + s.beta))
-    ln_upper = ln_dc + sp.log(1 + ratio * sp.exp(-ln_lower)) / s.beta
-    ln_upper_design = ln_dc + sp.log(1 + ratio * sp.exp(-ln_dc)) / s.beta
+    bounds = s.bracket()
+    tokens_on_constraint, params_on_constraint = s.iso_loss()
     log_n = sp.expand_log(sp.log(model.params_of_tokens), force=True)
     kkt = [eq.lhs - eq.rhs for eq in model.kkt]
     kkt_vars = (s.N, s.D, s.lam)
@@ -55,7 +52,8 @@ def kernel_definitions() -> list[Kernel]:
                "ln N* from Eq. 11 given D* (the stationarity conditions with lambda eliminated)."),
         Kernel("log_chinchilla_tokens", (s.loss, *coeffs), (ln_d_chin,),
                "ln D of the Chinchilla-optimal model reaching `loss` (the root of Eq. 12 at rho = 0)."),
-        Kernel("log_bracket", (ln_dc, s.rho, *coeffs), (ln_lower, ln_upper, ln_upper_design),
+        Kernel("log_bracket", (s.ln_d_chin, s.rho, *coeffs),
+               (bounds.ln_lower, bounds.ln_upper, bounds.ln_upper_design),
                "ln of the bracket of D*: refined lower bound, matching upper bound, and the design-notes\n\n"
                "    upper bound D_chin*(1 + rho*beta/((alpha+beta)*D_chin))**(1/beta)."),
         Kernel("log_chinchilla_params_of_tokens", (s.D, *coeffs),
@@ -68,9 +66,9 @@ def kernel_definitions() -> list[Kernel]:
                (sp.expand_log(sp.log(chin.params_of_compute), force=True),
                 sp.expand_log(sp.log(chin.tokens_of_compute), force=True)),
                "ln N and ln D of the Chinchilla-optimal model for a training budget of C FLOPs."),
-        Kernel("tokens_on_constraint", (s.N, s.loss, *coeffs), (sp.solve(sp.Eq(s.law, s.loss), s.D)[0],),
+        Kernel("tokens_on_constraint", (s.N, s.loss, *coeffs), (tokens_on_constraint,),
                "Training tokens D with L(N, D) = loss (Eq. 1 solved for D; NaN where N alone is too small)."),
-        Kernel("params_on_constraint", (s.D, s.loss, *coeffs), (sp.solve(sp.Eq(s.law, s.loss), s.N)[0],),
+        Kernel("params_on_constraint", (s.D, s.loss, *coeffs), (params_on_constraint,),
                "Parameters N with L(N, D) = loss (Eq. 1 solved for N; NaN where D alone is too small)."),
         Kernel("kkt_residual", kkt_args, tuple(kkt), "The KKT system (paper Eq. 10) as residuals lhs - rhs."),
         Kernel("kkt_jacobian", kkt_args, tuple(jac), "Jacobian of the KKT residuals in (N, D, lam), row-major."),

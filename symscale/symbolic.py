@@ -152,6 +152,43 @@ def chinchilla() -> Chinchilla:
     )
 
 
+# --- the bracket of the root and the iso-loss curve -----------------------------------------
+ln_d_chin = sp.Symbol("ln_d_chin", real=True)   # ln of Chinchilla's D for the same loss
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """ln-scale bounds of D* in terms of ln D_chin (tests prove them; solver and verifier share them).
+
+    At the root, (D/D_chin)**beta = 1 + s/D with s = k2/k1; hence D >= D_chin, D >= (s*D_chin**beta)**(1/(1+beta)),
+    and D <= D_chin*(1 + s/lower)**(1/beta) for any valid lower bound.
+    """
+
+    ln_lower: sp.Expr           # refined lower bound
+    ln_upper: sp.Expr           # upper bound matching the refined lower bound
+    ln_upper_design: sp.Expr    # the design notes' bound D_chin*(1 + s/D_chin)**(1/beta)
+
+
+@lru_cache(maxsize=1)
+def bracket() -> Bracket:
+    """The closed-form bracket of the root of Eq. 12, built from Eq. 12's own coefficients."""
+    model = derive()
+    s_tokens = sp.simplify(model.reduced_k2 / model.reduced_k1)   # beta*rho/(alpha + beta)
+    ln_lower = ln_d_chin + sp.Max(0, (sp.log(s_tokens) - ln_d_chin) / (1 + beta))
+    return Bracket(
+        ln_lower=ln_lower,
+        ln_upper=ln_d_chin + sp.log(1 + s_tokens * sp.exp(-ln_lower)) / beta,
+        ln_upper_design=ln_d_chin + sp.log(1 + s_tokens * sp.exp(-ln_d_chin)) / beta,
+    )
+
+
+@lru_cache(maxsize=1)
+def iso_loss() -> tuple[sp.Expr, sp.Expr]:
+    """(D of N, N of D) on the curve L(N, D) = loss: Eq. 1 solved for each size."""
+    constraint = sp.Eq(law, loss)
+    return sp.solve(constraint, D)[0], sp.solve(constraint, N)[0]
+
+
 # --- the paper's printed forms (for comparison only) ---------------------------------------
 PAPER = {
     "eq8": sp.Matrix([6 * D + 2 * D_inf, 6 * N]),

@@ -42,8 +42,8 @@ def bracket_expressions():
     from . import symbolic as S
 
     lower = S.chinchilla().tokens_of_loss
-    upper = lower * (1 + S.rho * S.beta / ((S.alpha + S.beta) * lower)) ** (1 / S.beta)
-    return lower, sp.sympify(upper)
+    upper = sp.exp(S.bracket().ln_upper_design.subs(S.ln_d_chin, sp.log(lower)))
+    return lower, upper
 
 
 @lru_cache(maxsize=1)
@@ -58,8 +58,7 @@ def _functions() -> dict:
     lower, upper = bracket_expressions()
     core = (S.loss, S.rho, *coeffs)
     point = (S.N, S.D, S.lam, S.loss, S.k_train, S.k_inf, *coeffs)
-    # N along the constraint (solve the law for N), for the objective-on-both-sides check.
-    on_constraint = sp.solve(sp.Eq(S.law, S.loss), S.N)[0]
+    on_constraint = S.iso_loss()[1]   # N along the constraint, for the objective-on-both-sides check
 
     def mp(args, expr):
         return sp.lambdify(args, expr, modules="mpmath")
