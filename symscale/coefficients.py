@@ -43,6 +43,17 @@ class Coefficients:
         if self.E < 0:
             raise InputError(f"coefficient E must be >= 0, got {self.E}")
 
+    @property
+    def law(self):
+        """The Chinchilla law (symscale.laws), whose coefficients these are."""
+        from .laws.registry import CHINCHILLA
+
+        return CHINCHILLA
+
+    @property
+    def values(self) -> dict[str, float]:
+        return self.as_dict()
+
     def as_dict(self) -> dict[str, float]:
         """The five coefficients as a plain dict (the JSON shape used everywhere)."""
         return {key: float(getattr(self, key)) for key in NAMES}
@@ -91,6 +102,10 @@ def load_coefficients(path: str | Path) -> Coefficients:
         raise InputError(f"coefficients file {str(path)!r} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InputError(f"coefficients file {str(path)!r} must hold one JSON object")
+    if "law" in data:
+        law_coefficients = _law_file(data, path)
+        if law_coefficients is not None:
+            return law_coefficients
     if isinstance(data.get("coefficients"), dict):  # accept `fit --json` output as well
         data = {**data["coefficients"], **{k: v for k, v in data.items() if k == "bootstrap"}}
     missing = [key for key in NAMES if key not in data]
@@ -109,6 +124,30 @@ def load_coefficients(path: str | Path) -> Coefficients:
         **values, name=str(data.get("name", path.stem)), source=str(data.get("source", str(path))),
         samples=samples,
     )
+
+
+def _law_file(data: dict, path: Path):
+    """A file of ``{"law": EXPR|NAME, "coefficients": {...}}``: LawCoefficients, or None for Chinchilla's law
+    (whose coefficients are then read as usual)."""
+    from .laws.registry import resolve_law
+    from .laws.values import LawCoefficients
+
+    where = f"coefficients file {str(path)!r}"
+    if not isinstance(data["law"], str):
+        raise InputError(f"{where}: law must be a formula or a registered law's name")
+    law = resolve_law(data["law"])
+    if law.is_chinchilla:
+        return None
+    values = data.get("coefficients")
+    if not isinstance(values, dict):
+        raise InputError(f"{where}: coefficients must be an object of name: value")
+    samples = data.get("bootstrap")
+    if isinstance(samples, dict) and "samples" in samples:
+        samples = samples["samples"]
+    if samples is not None and not isinstance(samples, dict):
+        raise InputError(f"{where}: bootstrap must be an object of name: list of samples")
+    return LawCoefficients(law, values, name=str(data.get("name", path.stem)),
+                           source=str(data.get("source", str(path))), samples=samples)
 
 
 def _read_samples(raw: object, path: Path) -> dict | None:
@@ -131,7 +170,11 @@ def _read_samples(raw: object, path: Path) -> dict | None:
 
 def save_coefficients(coefficients: Coefficients, path: str | Path, extra: dict | None = None) -> None:
     """Write a coefficients JSON file that ``load_coefficients`` (and ``solve --coefficients``) reads."""
-    data: dict = {**coefficients.as_dict(), "name": coefficients.name, "source": coefficients.source}
+    if isinstance(coefficients, Coefficients):
+        data: dict = {**coefficients.as_dict(), "name": coefficients.name, "source": coefficients.source}
+    else:  # any other law: the formula travels with its values
+        data = {"law": coefficients.law.formula if coefficients.law.name == "custom" else coefficients.law.name,
+                "coefficients": coefficients.as_dict(), "name": coefficients.name, "source": coefficients.source}
     if coefficients.samples is not None:
         data["bootstrap"] = {key: np.asarray(v, dtype=float).tolist() for key, v in coefficients.samples.items()}
     data.update(extra or {})
@@ -142,7 +185,7 @@ def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
     """Coefficients from a preset name, a JSON path, an existing object, or None (chinchilla)."""
     if spec is None:
         return preset("chinchilla")
-    if isinstance(spec, Coefficients):
+    if isinstance(spec, Coefficients) or hasattr(spec, "law"):
         return spec
     text = str(spec)
     if text.lower().endswith(".json") or Path(text).is_file():

@@ -19,8 +19,7 @@ from .solve import (
     ComputeModel,
     check_non_negative,
     check_positive,
-    chinchilla,
-    coefficient_values,
+    compute_optimal_baseline,
     solve_optimal,
 )
 
@@ -284,7 +283,7 @@ def solve_cost_optimal(loss, settings: CostSettings | None = None, coefficients=
     k_train, k_inf = settings.weights()
     optimum = solve_optimal(loss, k_train, k_inf, coefficients, samples=samples, method=method)
     loss_b = np.broadcast_to(np.asarray(loss, float), optimum.params.shape)
-    base = chinchilla(loss=loss_b, coefficients=coefficient_values(coefficients, samples))
+    base = compute_optimal_baseline(loss_b, coefficients, samples)
     return CostSolution(loss_b, settings, model_costs(optimum, settings), model_costs(base, settings))
 
 

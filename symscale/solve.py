@@ -21,6 +21,8 @@ _EPS = np.finfo(float).eps
 
 def coefficient_values(coefficients: Coefficients | str | None, samples: bool = False) -> tuple:
     """(alpha, beta, A, B, E) as floats, or as arrays of bootstrap replicates when ``samples``."""
+    if isinstance(coefficients, tuple) and not samples:
+        return coefficients
     coefficients = resolve(coefficients)
     if samples:
         if coefficients.samples is None:
@@ -115,6 +117,9 @@ def solve_optimal(loss, k_train, k_inf, coefficients=None, *, samples: bool = Fa
     ``method='reduced'`` solves Eq. 12 by Newton in ln D; ``method='kkt'`` runs Newton on the full
     3x3 KKT system (Eq. 10) as an independent cross-check.
     """
+    coefficients = coefficients if isinstance(coefficients, tuple) else resolve(coefficients)
+    if not _is_chinchilla(coefficients):
+        return _solve_law(loss, k_train, k_inf, coefficients, samples)
     loss, rho, coeffs = _prepare(loss, k_train, k_inf, coefficients, samples)
     if method == "kkt":
         return _solve_kkt(loss, np.asarray(k_train, float), np.asarray(k_inf, float), coeffs)
@@ -126,6 +131,37 @@ def solve_optimal(loss, k_train, k_inf, coefficients=None, *, samples: bool = Fa
         params = np.exp(K.log_params_of_tokens(tokens, rho, *coeffs))
     _check_representable(params, tokens, ln_d)
     return Allocation(params, tokens)
+
+
+def _is_chinchilla(coefficients) -> bool:
+    return isinstance(coefficients, (Coefficients, tuple))
+
+
+def _solve_law(loss, k_train, k_inf, coefficients, samples: bool) -> Allocation:
+    """Any law other than Chinchilla's: the generic iso-loss solver (symscale.laws.solver)."""
+    from .laws.problem import check_decreasing
+    from .laws.solver import solve_law
+
+    check_decreasing(coefficients.law, coefficients.values)
+    values = coefficients.samples if samples else coefficients.values
+    if samples and values is None:
+        raise InputError(f"coefficients {coefficients.name!r} hold no bootstrap samples")
+    loss, k_train, k_inf = (np.asarray(v, dtype=float) for v in (loss, k_train, k_inf))
+    check_positive("k_train (training weight)", k_train)
+    check_non_negative("inference demand", k_inf)
+    _check_finite("loss", loss)
+    result = solve_law(coefficients.law, values, loss, k_train, k_inf)
+    return Allocation(result.params, result.tokens)
+
+
+def compute_optimal_baseline(loss, coefficients=None, samples: bool = False) -> Allocation:
+    """The training-compute-optimal model of ``loss`` under the law in use (Chinchilla's closed form,
+    or the generic solver with no demand): the reference every lifetime optimum is compared with."""
+    coefficients = resolve(coefficients) if not isinstance(coefficients, tuple) else coefficients
+    if _is_chinchilla(coefficients):
+        return chinchilla(loss=loss, coefficients=coefficient_values(coefficients, samples)
+                          if not isinstance(coefficients, tuple) else coefficients)
+    return _solve_law(loss, TRAIN_PER, 0.0, coefficients, samples)
 
 
 def _check_representable(params: np.ndarray, tokens: np.ndarray, ln_d: np.ndarray) -> None:
@@ -166,6 +202,12 @@ def loss_of(params, tokens, coefficients=None) -> np.ndarray:
     params, tokens = np.asarray(params, float), np.asarray(tokens, float)
     check_positive("params", params)
     check_positive("tokens", tokens)
+    if not isinstance(coefficients, tuple) and not _is_chinchilla(resolve(coefficients)):
+        from .laws.problem import kernels
+
+        law_coefficients = resolve(coefficients)
+        with np.errstate(all="ignore"):
+            return np.asarray(kernels(law_coefficients.law).loss(params, tokens, *law_coefficients.values.values()))
     return K.law(params, tokens, *_coeffs(coefficients))
 
 
@@ -194,6 +236,11 @@ def chinchilla(*, loss=None, params=None, tokens=None, compute=None, coefficient
         raise InputError("give exactly one of loss, params, tokens, compute for a Chinchilla-optimal model")
     (name, value), = given.items()
     value = np.asarray(value, dtype=float)
+    if not isinstance(coefficients, tuple) and not _is_chinchilla(resolve(coefficients)):
+        if name != "loss":
+            raise InputError(f"the training-optimal model of given {name} is available for the chinchilla law only; "
+                             f"with the law {resolve(coefficients).law.name} give the quality as --loss")
+        return compute_optimal_baseline(value, coefficients)
     cs = _coeffs(coefficients)
     if name == "loss":
         check_loss(value, cs[4])
@@ -290,7 +337,7 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples:
     optimum = solve_optimal(loss, TRAIN_PER, INF_PER * demand, coefficients, samples=samples, method=method)
     loss_b = np.broadcast_to(np.asarray(loss, float), optimum.params.shape)
     demand_b = np.broadcast_to(demand, optimum.params.shape)
-    base = chinchilla(loss=loss_b, coefficients=coefficient_values(coefficients, samples))
+    base = compute_optimal_baseline(loss_b, coefficients, samples)
     return ComputeSolution(
         loss=loss_b, inference_tokens=demand_b,
         optimal=ComputeModel(optimum.params, optimum.tokens, demand_b),

@@ -320,7 +320,9 @@ def render_verification(result: dict) -> str:
     """A text block for ``solve --verify``."""
     second = result["second_order"]
     lines = [
-        f"Verification (mpmath, {result['dps']} digits, Eq. 12 re-solved from the symbolic model):",
+        f"Verification (mpmath, {result['dps']} digits, "
+        f"{'the law ' + result['law'] + chr(39) + 's KKT system' if 'law' in result else 'Eq. 12'} "
+        "re-solved from the symbolic model):",
         f"  N* = {result['params_precise']}",
         f"  D* = {result['tokens_precise']}",
         f"  agreeing significant digits: params {result['digits']['params']:g}, tokens {result['digits']['tokens']:g}",

@@ -17,6 +17,7 @@ def calc_report(coefficients, *, chinchilla: bool, params=None, tokens=None, com
     from ..errors import InputError
     from ..solve import ComputeModel, loss_of, model_from
     from ..solve import chinchilla as chinchilla_model
+    from .cmd_solve import coefficient_block
 
     if chinchilla:
         model = chinchilla_model(params=params, tokens=tokens, compute=compute, loss=loss, coefficients=coefficients)
@@ -28,7 +29,7 @@ def calc_report(coefficients, *, chinchilla: bool, params=None, tokens=None, com
         demand = float(settings.inference_tokens)
     flops = ComputeModel(model.params, model.tokens, demand)
     report = {
-        "coefficients": {**coefficients.as_dict(), "name": coefficients.name},
+        "coefficients": coefficient_block(coefficients),
         "chinchilla": chinchilla,
         "params": float(model.params),
         "tokens": float(model.tokens),
@@ -69,10 +70,12 @@ def render_calc(report: dict) -> str:
         lines += [f"{label + ':':<24} ${fmt(report[key])}" for key, label in
                   zip(COST_KEYS, ("Training cost", "Prefill cost", "Decode cost", "Inference cost", "Total cost"))]
         lines += describe_settings(report["settings"])
-    c = report["coefficients"]
+    c = dict(report["coefficients"])
+    name, law = c.pop("name"), c.pop("law", None)
+    values = ", ".join(f"{key} = {value:g}" for key, value in c.items())
+    where = f"law {law['name']}: {law['expression']}; " if law and law["name"] != "chinchilla" else ""
     lines.append(f"Chinchilla-optimal:      {'yes' if report['chinchilla'] else 'not required'}")
-    lines.append(f"Coefficients:            {c['name']} (alpha = {c['alpha']:g}, beta = {c['beta']:g}, "
-                 f"A = {c['A']:g}, B = {c['B']:g}, E = {c['E']:g})")
+    lines.append(f"Coefficients:            {name} ({where}{values})")
     return "\n".join(lines)
 
 

@@ -19,20 +19,34 @@ from .common import emit_json
               "for a given saving or size ratio.")
 @click.option("--format", "fmt", type=click.Choice(["pretty", "latex", "text"]), default="pretty",
               show_default=True, help="How to print each expression.")
+@click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
+              help="Derive the system of another law: a registered one (`symscale laws`) or a formula in N and D, "
+              "e.g. 'E + A/N**a + B/D**b + C/(N*D)**g' [default: chinchilla, the paper's Eqs. 8-12].")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object: steps with key, label, text and latex of each expression.")
-def derive(objective: str, problem: str, fmt: str, as_json: bool) -> None:
+def derive(objective: str, problem: str, fmt: str, as_json: bool, law_spec: str | None) -> None:
     """Derive and print the Lagrangian, Eqs. 8-12, Chinchilla's closed forms and the bordered Hessian.
 
     Everything shown is computed by sympy from the law L(N, D) = E + A/N^alpha + B/D^beta and the
     objective; nothing is typed in. Symbols: N params, D training tokens, D_inf inference tokens,
     lam the Lagrange multiplier, loss the target loss.
     """
-    from ..derivation_steps import render, steps
+    from ..derivation_steps import Step, render, steps
+    from ..laws.registry import resolve_law
 
-    derived = steps(objective, problem)
+    law = resolve_law(law_spec)
+    if law.is_chinchilla:
+        derived = steps(objective, problem)
+    else:
+        from ..errors import InputError
+        from ..laws.problem import steps as law_steps
+
+        if problem != "optimum" or objective == "cost":
+            raise InputError(f"--law {law.name}: derive shows the lifetime optimum with --objective compute or "
+                             "general for laws other than chinchilla")
+        derived = [Step(key, label, expr) for key, label, expr in law_steps(law, objective)]
     if as_json:
-        emit_json({"objective": objective, "problem": problem, "steps": [
+        emit_json({"objective": objective, "problem": problem, "law": law.name, "expression": law.formula, "steps": [
             {"key": st.key, "label": st.label, "text": render(st.expr, "text"), "latex": render(st.expr, "latex")}
             for st in derived]})
         return

@@ -26,7 +26,7 @@ def compute_report(loss: float, demand: float, coefficients, method: str = "redu
     report = {
         "objective": "compute",
         "loss": loss,
-        "coefficients": {**coefficients.as_dict(), "name": coefficients.name},
+        "coefficients": coefficient_block(coefficients),
         "inference_tokens": demand,
         "baseline": {key: float(value) for key, value in sol.baseline.as_dict().items()},
         "optimal": {key: float(value) for key, value in sol.optimal.as_dict().items()},
@@ -66,7 +66,7 @@ def cost_report(loss: float, settings, coefficients, method: str = "reduced") ->
     report = {
         "objective": "cost",
         "loss": loss,
-        "coefficients": {**coefficients.as_dict(), "name": coefficients.name},
+        "coefficients": coefficient_block(coefficients),
         "inference_tokens": float(settings.inference_tokens),
         "settings": plain_settings(settings),
         "baseline": {key: float(getattr(sol.baseline, key)) for key in COST_KEYS},
@@ -111,10 +111,19 @@ def render_cost(report: dict) -> str:
     return "\n".join(lines + _uncertainty_lines(report, "total_cost_saving", "total-cost saving"))
 
 
+def coefficient_block(coefficients) -> dict:
+    """The JSON ``coefficients`` block: the values, the set's name, and the law (name and formula)."""
+    law = coefficients.law
+    return {**coefficients.as_dict(), "name": coefficients.name,
+            "law": {"name": law.name, "expression": law.formula}}
+
+
 def _coefficient_line(report: dict) -> str:
-    c = report["coefficients"]
-    return (f"Coefficients: {c['name']} (alpha = {c['alpha']:g}, beta = {c['beta']:g}, A = {c['A']:g}, "
-            f"B = {c['B']:g}, E = {c['E']:g})")
+    c = dict(report["coefficients"])
+    name, law = c.pop("name"), c.pop("law", None)
+    values = ", ".join(f"{key} = {value:g}" for key, value in c.items())
+    where = f"law {law['name']}: {law['expression']}; " if law and law["name"] != "chinchilla" else ""
+    return f"Coefficients: {name} ({where}{values})"
 
 
 def _comparison_table(report: dict, keys: tuple, label: str) -> str:
@@ -122,7 +131,13 @@ def _comparison_table(report: dict, keys: tuple, label: str) -> str:
         return f"{value:.1f}" if key == "tokens_per_param" else fmt(value)
 
     rows = [(ROW_LABELS[key], cell(key, report["baseline"][key]), cell(key, report["optimal"][key])) for key in keys]
-    return render_table(rows, ("", "Chinchilla-style", label))
+    return render_table(rows, ("", baseline_label(report), label))
+
+
+def baseline_label(report: dict) -> str:
+    """Chinchilla-style for the paper's law; the training-compute-optimal model of the law otherwise."""
+    law = report["coefficients"].get("law")
+    return "Chinchilla-style" if law is None or law["name"] == "chinchilla" else "Training-optimal"
 
 
 def _ratio_lines(report: dict, objective: str, total_key: str, what: str, saving: str) -> list[str]:
@@ -130,9 +145,15 @@ def _ratio_lines(report: dict, objective: str, total_key: str, what: str, saving
     return [
         f"The {objective}-optimal model has {pct(ratio['params'])} of the parameters, is trained on "
         f"{pct(ratio['tokens'])} of the tokens",
-        f"and costs {pct(ratio[total_key])} of the {what} of the equal-quality Chinchilla-style model "
+        f"and costs {pct(ratio[total_key])} of the {what} of the equal-quality {_baseline_name(report)} "
         f"(saving {saving}).",
     ]
+
+
+def _baseline_name(report: dict) -> str:
+    if baseline_label(report) == "Chinchilla-style":
+        return "Chinchilla-style model"
+    return "training-compute-optimal model (no inference demand) of the same law"
 
 
 def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list[str]:
@@ -215,11 +236,20 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
         report = compute_report(loss, demand.lifetime_tokens(), coefficients, method)
         weights = compute_weights(report["inference_tokens"])
     if verify_dps is not None:
-        from ..verify import verify_optimum
-
         optimal = report["optimal"]
-        report["verification"] = verify_optimum(loss, *weights, optimal["params"], optimal["tokens"],
-                                                coefficients, verify_dps)
+        if coefficients.law.is_chinchilla:
+            from ..verify import verify_optimum
+
+            report["verification"] = verify_optimum(loss, *weights, optimal["params"], optimal["tokens"],
+                                                    coefficients, verify_dps)
+        else:
+            from ..laws.verify import verify_law_optimum
+
+            report["verification"] = verify_law_optimum(coefficients.law, coefficients.values, loss, *weights,
+                                                        optimal["params"], optimal["tokens"], verify_dps)
+    if sensitivity and not coefficients.law.is_chinchilla:
+        raise InputError(f"--sensitivity is derived for the chinchilla law only, not for the law "
+                         f"{coefficients.law.name}")
     if sensitivity:
         from ..planning import sensitivities
 

@@ -13,7 +13,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..coefficients import NAMES, Coefficients, load_coefficients, preset
+from ..coefficients import NAMES, load_coefficients, preset
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)\s*$")
@@ -84,22 +84,84 @@ def coefficient_options(func: Callable) -> Callable:
         click.option("--A", "A", type=POSITIVE, default=None, help="Override A (parameter term scale)."),
         click.option("--B", "B", type=POSITIVE, default=None, help="Override B (token term scale)."),
         click.option("--E", "E", type=NON_NEGATIVE, default=None, help="Override E (irreducible loss)."),
+        click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
+                     help="The scaling law: a registered law (`symscale laws`: chinchilla, kaplan-2020) or a "
+                     "formula in N and D such as 'E + A/N**alpha + B/D**beta + C/(N*D)**g' [default: chinchilla]."),
+        click.option("--set", "set_values", multiple=True, metavar="NAME=VALUE",
+                     help="A coefficient of the law (repeatable), e.g. --set E=1.69 --set g=0.1."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def coefficients_from_options(kwargs: dict) -> Coefficients:
-    """Pop the coefficient options out of a command's kwargs and build the Coefficients."""
+def parse_assignments(items: tuple[str, ...], option: str = "--set") -> dict[str, float]:
+    """NAME=VALUE pairs (values in the number grammar), each name once."""
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, text = str(item).partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise CliError(f"{option} {item!r}: write NAME=VALUE, e.g. {option} E=1.69")
+        if name in values:
+            raise CliError(f"{option}: {name} given twice")
+        try:
+            values[name] = parse_number(text)
+        except ValueError as exc:
+            raise CliError(f"{option} {item!r}: {exc}") from None
+    return values
+
+
+def coefficients_from_options(kwargs: dict):
+    """Pop the coefficient and law options out of a command's kwargs and build the coefficients.
+
+    Chinchilla's law gives a :class:`Coefficients`; any other law a :class:`LawCoefficients`, its values
+    from a preset of that law, a JSON file and/or ``--set``.
+    """
     spec = kwargs.pop("coefficients_spec")
     overrides = {key: kwargs.pop(key) for key in NAMES}
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    if spec.lower().endswith(".json") or Path(spec).is_file():
-        base = load_coefficients(spec)
-    else:
-        base = preset(spec)
-    return base.with_values(**overrides) if overrides else base
+    law_spec, assigned = kwargs.pop("law_spec", None), parse_assignments(kwargs.pop("set_values", ()))
+    is_file = spec.lower().endswith(".json") or Path(spec).is_file()
+    if law_spec is None and not assigned:
+        base = load_coefficients(spec) if is_file else preset(spec)
+        return base.with_values(**overrides) if overrides else base
+    from ..laws.registry import resolve_law
+
+    law = resolve_law(law_spec) if law_spec is not None else None
+    if law is None or law.is_chinchilla:
+        base = load_coefficients(spec) if is_file else preset(spec)
+        if not hasattr(base, "alpha"):
+            raise CliError(f"--coefficients {spec!r} holds coefficients of the law {base.law.name!r}; "
+                           "give --law to match it")
+        merged = {**overrides, **assigned}
+        unknown = [key for key in merged if key not in NAMES]
+        if unknown:
+            raise CliError(f"--set {unknown[0]}: the chinchilla law has coefficients {', '.join(NAMES)}")
+        return base.with_values(**merged) if merged else base
+    if overrides:
+        raise CliError(f"--{next(iter(overrides))} is a coefficient of the chinchilla law; for the law {law.name} "
+                       "use --set NAME=VALUE")
+    return _law_coefficients(law, spec, is_file, assigned)
+
+
+def _law_coefficients(law, spec: str, is_file: bool, assigned: dict):
+    """Values of a non-Chinchilla law: its preset or a file (unless the default preset was left), then --set."""
+    from ..laws.values import LawCoefficients
+
+    name, source, base = law.name, law.source, {}
+    if is_file:
+        loaded = load_coefficients(spec)
+        if getattr(loaded, "law", None) is None or loaded.law.formula != law.formula:
+            raise CliError(f"--coefficients {spec!r} is not a file of the law {law.name!r}")
+        base, name, source = dict(loaded.values), loaded.name, loaded.source
+    elif spec.lower() != "chinchilla" or law.presets:
+        key = law.name if spec.lower() == "chinchilla" else spec
+        base, name, source = law.preset(key), key, law.presets[key.lower()].get("source", "")
+    values = {**base, **assigned}
+    if assigned:
+        name = "custom" if not base else f"{name} with --set"
+    return LawCoefficients(law, values, name=name, source=source)
 
 
 def jsonable(value: Any) -> Any:

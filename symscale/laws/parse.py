@@ -29,12 +29,9 @@ def _fail(text: str, why: str) -> InputError:
 def names_in(text: str) -> list[str]:
     """The coefficient names a formula uses (every name that is not a variable or a function), in order."""
     tree = _syntax(text)
-    seen: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id not in VARIABLES and node.id not in FUNCTIONS:
-            if node.id not in seen:
-                seen.append(node.id)
-    return seen
+    names = sorted((node.col_offset, node.id) for node in ast.walk(tree)
+                   if isinstance(node, ast.Name) and node.id not in VARIABLES and node.id not in FUNCTIONS)
+    return list(dict.fromkeys(name for _, name in names))
 
 
 def _syntax(text: str) -> ast.Expression:

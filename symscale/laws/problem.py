@@ -44,6 +44,11 @@ class Problem:
         return (N, D, loss, rho, *self.coefficients)
 
 
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """Cancel N*N**-a-1 style products (cheap; simplify() may take long on a user's law)."""
+    return sp.powsimp(sp.expand(expr))
+
+
 def _log_derivative(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
     """d expr / d ln(var)."""
     return var * sp.diff(expr, var)
@@ -61,8 +66,8 @@ def derive(law: Law) -> Problem:
     kkt = (sp.Eq(sp.diff(objective, N), lam * sp.diff(expr, N)),
            sp.Eq(sp.diff(objective, D), lam * sp.diff(expr, D)),
            sp.Eq(expr, loss))
-    a_N = -_log_derivative(expr, N)
-    a_D = -_log_derivative(expr, D)
+    a_N = _tidy(-_log_derivative(expr, N))
+    a_D = _tidy(-_log_derivative(expr, D))
     f1 = expr - loss
     f2 = sp.log(a_N) - sp.log(a_D) + sp.log(D) - sp.log(D + rho)
     jac = tuple(_log_derivative(f, v) for f in (f1, f2) for v in (N, D))
@@ -102,3 +107,66 @@ def _lambdify(args: tuple, outputs: list):
     """A numpy function with common subexpressions shared; one output is returned bare."""
     fn = sp.lambdify(args, outputs if len(outputs) > 1 else outputs[0], modules="numpy", cse=True)
     return fn
+
+
+D_inf = sp.Symbol("D_inf", nonnegative=True)
+
+
+def steps(law: Law, objective: str = "compute") -> list[tuple[str, str, object]]:
+    """(key, label, sympy object) of the lifetime problem of ``law``, as ``symscale derive --law`` prints them.
+
+    ``objective`` is 'compute' (k_train = 6, k_inf = 2*D_inf, Eq. 3) or 'general' (k_train, k_inf, rho)."""
+    p = derive(law)
+    subs = {k_train: 6, k_inf: 2 * D_inf, rho: D_inf / 3} if objective == "compute" else {}
+
+    def put(expr):
+        if isinstance(expr, tuple):
+            return tuple(put(e) for e in expr)
+        if isinstance(expr, sp.Eq):
+            return sp.Eq(expr.lhs.subs(subs), expr.rhs.subs(subs))
+        return expr.subs(subs)
+
+    return [
+        ("objective", "Objective", put(k_train * N * D + k_inf * N)),
+        ("constraint", f"Constraint (the law {law.name} = loss)", sp.Eq(p.expr, loss)),
+        ("lagrangian", "Lagrangian", put(p.lagrangian)),
+        ("kkt", "KKT system (grad objective = lambda * grad law, and the constraint)", put(p.kkt)),
+        ("elasticities", "Elasticities a_N = -N dL/dN, a_D = -D dL/dD",
+         (sp.Eq(sp.Symbol("a_N"), p.a_N), sp.Eq(sp.Symbol("a_D"), p.a_D))),
+        ("eliminated", "lambda eliminated (for Chinchilla's law: Eq. 11)", put(p.eliminated)),
+        ("system", "Solved numerically in (ln N, ln D): F1 = 0, F2 = 0",
+         (sp.Eq(sp.Symbol("F1"), put(p.residual[0])), sp.Eq(sp.Symbol("F2"), put(p.residual[1])))),
+        ("second_order", "Second-order condition: dF2/d ln D along the iso-loss curve (checked > 0 at the optimum)",
+         sp.Eq(sp.Symbol("dF2_dlnD"), put(p.along_curve))),
+    ]
+
+
+GRID_N = (1e6, 1e14)
+GRID_D = (1e8, 1e16)
+
+
+def check_decreasing(law: Law, values: dict) -> None:
+    """Refuse a law that does not fall with N and with D: sympy decides it where it can, else a 32x32 grid does.
+
+    With positive symbols sympy proves a_N = -N dL/dN > 0 for sums of power terms; otherwise the
+    elasticities are evaluated with the given values over N in [1e6, 1e14] and D in [1e8, 1e16].
+    """
+    import numpy as np
+
+    p = derive(law)
+    proven = [p.a_N.is_positive, p.a_D.is_positive]
+    if all(proven):
+        return
+    n, d = np.meshgrid(np.geomspace(*GRID_N, 32), np.geomspace(*GRID_D, 32), indexing="ij")
+    with np.errstate(all="ignore"):
+        a_n, a_d = kernels(law).elasticities(n, d, *(float(values[name]) for name in law.names))
+    for label, a, known in (("N", np.broadcast_to(a_n, n.shape), proven[0]),
+                            ("D", np.broadcast_to(a_d, n.shape), proven[1])):
+        if known:
+            continue
+        bad = ~(np.isfinite(a) & (a > 0))
+        if bad.any():
+            i = np.flatnonzero(bad)[0]
+            raise InputError(f"law {law.name} does not decrease in {label} with these coefficients: at "
+                             f"N = {n.flat[i]:.3g}, D = {d.flat[i]:.3g} its elasticity -{label} dL/d{label} is "
+                             f"{float(a.flat[i]):.3g} (it must be > 0 over N in [1e6, 1e14], D in [1e8, 1e16])")

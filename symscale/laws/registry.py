@@ -95,6 +95,6 @@ def resolve_law(spec: str | Law | None) -> Law:
     if isinstance(spec, Law):
         return spec
     text = str(spec)
-    if looks_like_formula(text):
-        return custom(text)
-    return get(text)
+    if text.strip().lower() in laws() or not looks_like_formula(text):
+        return get(text)
+    return custom(text)

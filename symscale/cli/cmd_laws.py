@@ -1,0 +1,45 @@
+"""``symscale laws``: the registered scaling laws, their coefficients, presets and sources."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from .common import emit_json
+
+
+def _domain(c) -> str:
+    upper = "inf" if math.isinf(c.upper) else f"{c.upper:g}"
+    return f"({max(c.lower, 0.0) if c.lower > -1e-299 else c.lower:g}, {upper})"
+
+
+@click.command("laws")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object: `laws`, a list of {name, expression, coefficients, presets, source, notes}.")
+def laws_command(as_json: bool) -> None:
+    """The registered scaling laws: formula, coefficients (with domains), presets and source.
+
+    Any command that takes coefficients takes --law NAME, or --law FORMULA with --set NAME=VALUE
+    (or a JSON file {"law": FORMULA, "coefficients": {...}} as --coefficients).
+    """
+    from ..laws.registry import laws
+
+    table = list(laws().values())
+    if as_json:
+        emit_json({"laws": [law.as_dict() for law in table]})
+        return
+    blocks = []
+    for law in table:
+        lines = [f"{law.name}:  L(N, D) = {law.formula}", f"  Source: {law.source}"]
+        if law.notes:
+            lines.append(f"  Note: {law.notes}")
+        lines.append("  Coefficients: " + ", ".join(f"{c.name} in {_domain(c)}" for c in law.coefficients))
+        for name, preset in law.presets.items():
+            values = ", ".join(f"{k} = {v:g}" for k, v in preset["values"].items())
+            lines.append(f"  Preset {name}: {values}")
+        blocks.append("\n".join(lines))
+    click.echo("\n\n".join(blocks))
+
+
+COMMANDS = [laws_command]

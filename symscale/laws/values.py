@@ -1,0 +1,66 @@
+"""Values of a law's coefficients: one set, where it came from, and optional bootstrap samples.
+
+The Chinchilla law keeps its own class (:class:`symscale.coefficients.Coefficients`, with attributes
+alpha, beta, A, B, E); every other law uses :class:`LawCoefficients`. Both expose ``law``,
+``values``, ``name``, ``source``, ``samples`` and ``as_dict()``, which is all the solvers use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from .law import Law
+
+
+@dataclass(frozen=True)
+class LawCoefficients:
+    """Coefficient values of any law (checked against its domains), with optional bootstrap samples."""
+
+    law: Law
+    values: dict
+    name: str = "custom"
+    source: str = ""
+    samples: dict | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", self.law.values(dict(self.values)))
+        if self.samples is not None:
+            object.__setattr__(self, "samples", check_samples(self.law, self.samples, self.name))
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.values)
+
+    def with_values(self, **values: float) -> LawCoefficients:
+        """A copy with some coefficients replaced (bootstrap samples dropped)."""
+        return LawCoefficients(self.law, {**self.values, **values}, "custom", f"{self.name} with {values}")
+
+    def describe(self) -> str:
+        return "  ".join(f"{key} = {value:.6g}" for key, value in self.values.items())
+
+
+def check_samples(law: Law, raw: dict, where: str) -> dict[str, np.ndarray]:
+    """Bootstrap samples: one finite 1-D array per coefficient, all of one non-zero length."""
+    missing = [name for name in law.names if name not in raw]
+    if missing:
+        raise InputError(f"{where}: bootstrap samples lack {', '.join(missing)}")
+    try:
+        samples = {name: np.asarray(raw[name], dtype=float) for name in law.names}
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{where}: bootstrap samples must be lists of numbers") from None
+    shapes = {a.shape for a in samples.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 1 or next(iter(shapes))[0] == 0:
+        raise InputError(f"{where}: bootstrap samples must be non-empty lists of one common length")
+    return samples
+
+
+def law_of(coefficients) -> Law:
+    """The law a coefficient set belongs to (Chinchilla's for the classic class)."""
+    law = getattr(coefficients, "law", None)
+    if law is None:
+        from .registry import CHINCHILLA
+
+        return CHINCHILLA
+    return law

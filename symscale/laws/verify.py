@@ -1,0 +1,125 @@
+"""High-precision verification of an optimum of any law: mpmath re-solves the sympy system.
+
+The float solver scans and refines in numpy; here the same sympy expressions are lambdified to
+mpmath and Newton's method runs in (ln N, ln D) at ``dps`` digits from the float answer, then the
+KKT residuals (with lambda from the D-equation), the bordered Hessian and the objective on both
+sides along the iso-loss curve are evaluated at that precision. No float code is shared.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import mpmath
+import sympy as sp
+
+from ..errors import InputError
+from .law import Law
+from .problem import D, N, derive, k_inf, k_train, lam, loss, rho
+
+GUARD = 10
+
+
+@lru_cache(maxsize=32)
+def _mp_functions(law: Law) -> dict:
+    p = derive(law)
+    cs = p.coefficients
+    args = (N, D, loss, k_train, k_inf, *cs)
+    rho_expr = k_inf / k_train
+    residual = [f.subs(rho, rho_expr) for f in p.residual]
+    jac = [N * sp.diff(r, N) for r in residual] + [D * sp.diff(r, D) for r in residual]
+    lam_of = sp.solve(p.kkt[1], lam)[0]
+    kkt = [eq.lhs - eq.rhs for eq in p.kkt]
+    g = p.expr - loss
+    border = [sp.diff(g, v) for v in (N, D)]
+    hess = [[0, *border]] + [[border[i], *[sp.diff(p.lagrangian, vi, vj) for vj in (N, D)]]
+                             for i, vi in enumerate((N, D))]
+
+    def mp(expr):
+        return sp.lambdify(args, expr, modules="mpmath")
+
+    return {
+        "residual": mp(residual), "jacobian": mp([jac[0], jac[2], jac[1], jac[3]]),
+        "lam": mp(lam_of), "kkt": sp.lambdify((N, D, lam, loss, k_train, k_inf, *cs), kkt, modules="mpmath"),
+        "hessian": sp.lambdify((N, D, lam, loss, k_train, k_inf, *cs), sp.Matrix(hess), modules="mpmath"),
+        "loss": sp.lambdify((N, D, *cs), p.expr, modules="mpmath"),
+    }
+
+
+def _newton(fns, y, x, args, dps: int) -> tuple[mpmath.mpf, mpmath.mpf]:
+    tol = mpmath.mpf(10) ** -(dps + 2)
+    for _ in range(200):
+        n, d = mpmath.exp(y), mpmath.exp(x)
+        f1, f2 = fns["residual"](n, d, *args)
+        j11, j12, j21, j22 = fns["jacobian"](n, d, *args)
+        det = j11 * j22 - j12 * j21
+        dy = (-f1 * j22 + f2 * j12) / det
+        dx = (-f2 * j11 + f1 * j21) / det
+        y, x = y + dy, x + dx
+        if abs(dy) <= tol * (1 + abs(y)) and abs(dx) <= tol * (1 + abs(x)):
+            return y, x
+    raise InputError("verification: mpmath Newton did not converge from the float optimum")
+
+
+def _params_on_curve(fns, x, target, cs, y) -> mpmath.mpf:
+    """ln N with L(N, e^x) = loss, by mpmath's root finder from y."""
+    return mpmath.findroot(lambda t: fns["loss"](mpmath.exp(t), mpmath.exp(x), *cs) - target, y)
+
+
+def verify_law_optimum(law: Law, values: dict, loss_value, k_train_value, k_inf_value, params, tokens,
+                       dps: int = 50, min_digits: float = 12.0) -> dict:
+    """Verify one float optimum of any law; the result has the keys of :func:`symscale.verify.verify_optimum`."""
+    fns = _mp_functions(law)
+    with mpmath.workdps(int(dps) + GUARD):
+        cs = [mpmath.mpf(float(values[name])) for name in law.names]
+        target, kt, ki = (mpmath.mpf(float(v)) for v in (loss_value, k_train_value, k_inf_value))
+        args = (target, kt, ki, *cs)
+        y, x = _newton(fns, mpmath.log(mpmath.mpf(float(params))),
+                       mpmath.log(mpmath.mpf(float(tokens))), args, int(dps))
+        n, d = mpmath.exp(y), mpmath.exp(x)
+        lam_value = fns["lam"](n, d, *args)
+        absolute = [abs(r) for r in fns["kkt"](n, d, lam_value, target, kt, ki, *cs)]
+        scales = [abs(kt * d + ki), abs(kt * n), abs(target)]
+        relative = [a / s for a, s in zip(absolute, scales)]
+        nf, df = mpmath.mpf(float(params)), mpmath.mpf(float(tokens))
+        lam_float = fns["lam"](nf, df, *args)
+        float_relative = [abs(r) / s for r, s in zip(fns["kkt"](nf, df, lam_float, target, kt, ki, *cs), scales)]
+        det = mpmath.det(fns["hessian"](n, d, lam_value, target, kt, ki, *cs))
+        rises = _rises_both_sides(fns, x, y, target, kt, ki, cs)
+        digits = {"params": _digits(params, n, dps), "tokens": _digits(tokens, d, dps)}
+        result = {
+            "dps": int(dps), "law": law.name, "digits": digits,
+            "kkt_residual": float(max(absolute)), "kkt_residual_relative": float(max(relative)),
+            "kkt_residuals": {name: float(r) for name, r in zip(("eq10a", "eq10b", "eq10c"), absolute)},
+            "float_kkt_residual_relative": float(max(float_relative)),
+            "second_order": {"bordered_hessian_sign": int(mpmath.sign(det)), "objective_rises_both_sides": rises,
+                             "ok": bool(det < 0 and rises)},
+            "in_bracket": True,
+            "params_precise": mpmath.nstr(n, int(dps)), "tokens_precise": mpmath.nstr(d, int(dps)),
+        }
+    failures = [f"{key}: only {value:g} agreeing digits (< {min_digits:g})"
+                for key, value in digits.items() if value < min_digits]
+    if not result["kkt_residual_relative"] <= 10.0 ** (1 - int(dps)):
+        failures.append(f"KKT relative residual {result['kkt_residual_relative']:.2e} above 1e{1 - int(dps)}")
+    if not result["second_order"]["ok"]:
+        failures.append("second-order check: not a constrained minimum")
+    result["ok"], result["failures"] = not failures, failures
+    return result
+
+
+def _rises_both_sides(fns, x, y, target, kt, ki, cs) -> bool:
+    """The lifetime objective is higher a little to either side of the optimum along L = loss."""
+    def objective(xx):
+        yy = _params_on_curve(fns, xx, target, cs, y)
+        return kt * mpmath.exp(yy + xx) + ki * mpmath.exp(yy)
+
+    h = mpmath.mpf(10) ** -(mpmath.mp.dps // 4)
+    centre = objective(x)
+    return bool(objective(x - h) > centre and objective(x + h) > centre)
+
+
+def _digits(approx, exact, dps: int) -> float:
+    error = abs(mpmath.mpf(float(approx)) - exact) / abs(exact)
+    if error == 0:
+        return float(dps)
+    return round(max(0.0, min(float(dps), float(-mpmath.log10(error)))), 2)
