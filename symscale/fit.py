@@ -363,6 +363,7 @@ class Bootstrap:
     seed: int | None
     stderr: dict[str, float]
     ci95: dict[str, list[float]]
+    converged: np.ndarray | None = None  # one flag per replicate (refit converged to a finite objective)
 
     def summary(self) -> dict:
         """The JSON-ready summary (without the samples)."""
@@ -376,7 +377,8 @@ class Bootstrap:
             "method": "runs resampled with replacement; each replicate refit by batched Newton from the "
             "best point (vectorised in numpy, chunks spread over every core); percentile intervals over all "
             "replicates, including the ones that did not converge within 300 Newton steps (mostly replicates "
-            "whose optimum lies on the boundary E -> 0)",
+            "whose optimum lies on the boundary E -> 0); the --out file marks those, and commands reading it leave "
+            "them out",
         }
 
 
@@ -417,7 +419,8 @@ def bootstrap(
     }
     stderr = {key: float(np.std(v, ddof=1)) for key, v in samples.items()}
     ci95 = {key: [float(q) for q in np.percentile(v, [2.5, 97.5])] for key, v in samples.items()}
-    return Bootstrap(samples, n, int(np.concatenate(ok).sum()), seed, stderr, ci95)
+    converged = np.concatenate(ok).astype(bool)
+    return Bootstrap(samples, n, int(converged.sum()), seed, stderr, ci95, converged)
 
 
 def _refit_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray]:

@@ -110,6 +110,7 @@ def fit(
                     "stderr": result.stderr,
                 }
             },
+            converged=None if boot is None else boot.converged,
         )
     data = {**result.summary(), "reference": reference.summary(), "seconds": seconds}
     if boot is not None:
