@@ -166,7 +166,8 @@ class SampleUse:
     def describe(self) -> str:
         """One phrase: '7 of 10 used; excluded: 2 unreachable (...), 1 invalid (...)'."""
         text = f"{self.used} of {self.total} used"
-        parts = [f"{count} {reason.replace('_', ' ')} ({SAMPLE_REASONS[reason]})" for reason, count in self.excluded.items()]
+        parts = [f"{count} {reason.replace('_', ' ')} ({SAMPLE_REASONS[reason]})"
+                 for reason, count in self.excluded.items()]
         return text + ("; excluded: " + ", ".join(parts) if parts else "")
 
     @property
