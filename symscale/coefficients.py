@@ -207,6 +207,10 @@ def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
     if isinstance(spec, Coefficients):
         return spec
     text = str(spec)
-    if text.lower().endswith(".json") or Path(text).is_file():
+    try:
+        is_file = text.lower().endswith(".json") or Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for the filesystem, or with a NUL byte
+        is_file = True  # let load_coefficients report it in one line
+    if is_file:
         return load_coefficients(text)
     return preset(text)

@@ -7,13 +7,12 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
-from ..coefficients import NAMES, Coefficients, load_coefficients, preset
+from ..coefficients import NAMES, Coefficients, resolve
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)\s*$")
@@ -95,10 +94,7 @@ def coefficients_from_options(kwargs: dict) -> Coefficients:
     spec = kwargs.pop("coefficients_spec")
     overrides = {key: kwargs.pop(key) for key in NAMES}
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    if spec.lower().endswith(".json") or Path(spec).is_file():
-        base = load_coefficients(spec)
-    else:
-        base = preset(spec)
+    base = resolve(spec)  # a preset name or a JSON file
     return base.with_values(**overrides) if overrides else base
 
 
