@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +245,54 @@ def test_fit_then_solve_with_bootstrap_samples(tmp_path):
     assert counts["excluded"].get("not_converged", 0) == n_bad
     assert counts["excluded"]["unreachable"] == int(np.sum(E >= loss)) >= 2
     assert counts["used"] == 40 - n_bad - counts["excluded"]["unreachable"] - counts["excluded"].get("invalid", 0)
+
+
+# --- other commands read sample files but solve the point estimate; bad samples do not disturb them ---
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["calc", "--params", "7e9", "--tokens", "1e12"],
+        ["budget", "--compute", "1e24", "--inference-tokens", "2e12"],
+        ["sweep", "--loss", "1.9:2.6:3", "--inference-tokens", "1e9:1e12:2"],
+        ["breakeven", "--chinchilla-params", "7e9", "--saving", "0.1"],
+        ["overhead", "--loss", "2.0", "--params", "3e10", "--inference-tokens", "2e12"],
+    ],
+)
+def test_point_estimate_commands_accept_files_with_bad_samples(run_cli, tmp_path, args):
+    samples = _ten_samples()
+    samples["E"][:] = 5.0  # no replicate reaches any of these losses
+    bad, plain = _file(tmp_path, samples), tmp_path / "plain.json"
+    save_coefficients(Coefficients(**preset("chinchilla").as_dict()), plain)
+    got = run_cli(*args, "--coefficients", bad)
+    want = run_cli(*args, "--coefficients", plain)
+    assert got[0] == 0 and got[1] == want[1] and got[1]
+
+
+# --- random bootstrap files: solve answers (exit 0) or refuses in one line (exit 2), never exit 1 -------
+def test_random_bootstrap_files_answer_or_exit_2(run_cli, tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    value = st.one_of(st.floats(-10, 10), st.floats(1e-300, 1e300), st.sampled_from([0.0, -0.0, 1e-320, 1e308]))
+    replicate = st.tuples(*[value] * 5)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(replicate, min_size=1, max_size=8), st.sampled_from([1.7, 2.0, 3.0, 1e3]),
+           st.sampled_from(["0", "5e12", "1e30"]), st.booleans())
+    def check(rows, loss, demand, cost):
+        samples = {k: np.array([row[i] for row in rows]) for i, k in enumerate(("alpha", "beta", "A", "B", "E"))}
+        path = _file(tmp_path, samples)
+        objective = ["--objective", "cost", "--requests", "1e9"] if cost else ["--inference-tokens", demand]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a numpy RuntimeWarning would reach a user's stderr
+            code, out, err = run_cli("solve", "--coefficients", path, "--loss", loss, *objective, "--json")
+        assert code in (0, 2), err
+        if code == 2:
+            assert out == "" and len(err.splitlines()) == 1 and "Traceback" not in err
+            return
+        assert all(line.startswith("Warning: only ") for line in err.splitlines()), err
+        u = json.loads(out)["uncertainty"]
+        assert u["samples"]["total"] == len(rows) and u["n_samples"] == u["samples"]["used"] >= 1
+        assert all(np.isfinite(v) for pair in u["ci95"].values() for v in pair)
+
+    check()
