@@ -52,7 +52,8 @@ class Coefficients:
 
     def with_values(self, **values: float) -> Coefficients:
         """A copy with some coefficients replaced (marked as custom)."""
-        return replace(self, name="custom", source=f"{self.name} with {values}", samples=None, **values)
+        return replace(self, name="custom", source=f"{self.name} with {values}", samples=None,
+                       samples_excluded=None, **values)
 
     def describe(self) -> str:
         """One line: the five values, as the reference scripts print them."""
@@ -133,7 +134,9 @@ def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Co
     if not isinstance(data, dict):
         raise InputError(f"coefficients file {str(path)!r} must hold one JSON object")
     if isinstance(data.get("coefficients"), dict):  # accept `fit --json` output as well
-        data = {**data["coefficients"], **{k: v for k, v in data.items() if k == "bootstrap"}}
+        boot = data.get("bootstrap")
+        has_samples = isinstance(boot, dict) and ("samples" in boot or "alpha" in boot)  # not the summary
+        data = {**data["coefficients"], **({"bootstrap": boot} if has_samples else {})}
     missing = [key for key in NAMES if key not in data]
     if missing:
         raise InputError(

@@ -296,3 +296,12 @@ def test_random_bootstrap_files_answer_or_exit_2(run_cli, tmp_path):
         assert all(np.isfinite(v) for pair in u["ci95"].values() for v in pair)
 
     check()
+
+
+def test_fit_json_output_with_a_bootstrap_summary_reads_as_coefficients(tmp_path):
+    """`fit --json` output (whose bootstrap is a summary, not samples) is read for its point estimate."""
+    path = tmp_path / "fit.json"
+    summary = {"n": 20, "n_converged": 18, "seed": 0, "stderr": {}, "ci95": {}}
+    path.write_text(json.dumps({"coefficients": preset("chinchilla").as_dict(), "bootstrap": summary}))
+    loaded = load_coefficients(path)
+    assert loaded.as_dict() == preset("chinchilla").as_dict() and loaded.samples is None
