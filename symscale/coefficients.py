@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datafiles import data_path
+from .datafiles import parsed, read_rows
 from .errors import InputError
 
 NAMES = ("alpha", "beta", "A", "B", "E")
@@ -63,14 +62,12 @@ class Coefficients:
 @lru_cache(maxsize=1)
 def presets() -> dict[str, Coefficients]:
     """All presets from ``data/coefficients.csv``, keyed by name."""
-    with open(data_path("coefficients.csv"), newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return {
-        row["name"]: Coefficients(
-            **{key: float(row[key]) for key in NAMES}, name=row["name"], source=row["source"]
-        )
-        for row in rows
-    }
+    rows = read_rows("coefficients.csv", ("name", *NAMES, "source"))
+
+    def build(row: dict) -> Coefficients:
+        return Coefficients(**{key: float(row[key]) for key in NAMES}, name=row["name"], source=row["source"])
+
+    return {c.name: c for c in parsed("coefficients.csv", rows, build)}
 
 
 def preset(name: str = "chinchilla") -> Coefficients:

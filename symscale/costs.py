@@ -6,14 +6,13 @@ Only numpy and the generated kernels are used here (no sympy): the weights come 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from . import kernels as K
-from .datafiles import data_path
+from .datafiles import parsed, read_rows
 from .errors import InputError
 from .solve import (
     Allocation,
@@ -76,8 +75,8 @@ def _gpu_of_row(row: dict) -> Gpu:
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Gpu]:
     """All accelerators of ``data/gpus.csv``, keyed by upper-case name."""
-    with open(data_path("gpus.csv"), newline="") as handle:
-        return {row["name"].upper(): _gpu_of_row(row) for row in csv.DictReader(handle)}
+    rows = read_rows("gpus.csv", ("name", *DTYPES, "price_per_hour", "source"))
+    return {gpu.name.upper(): gpu for gpu in parsed("gpus.csv", rows, _gpu_of_row)}
 
 
 def gpu(name: str) -> Gpu:

@@ -65,12 +65,15 @@ def load_runs(
     cutoff: float | None = None,
     exclude_highest_loss: int = 0,
 ) -> Runs:
-    """Read runs from a CSV; with ``flops_col`` tokens are FLOPs/(6N); filter by tokens/param and loss."""
+    """Read runs from a CSV file or a bundled dataset (``sardana-2024``); with ``flops_col`` tokens are
+    FLOPs/(6N); filter by tokens/param and loss."""
     import pandas as pd
 
-    path = Path(path)
+    from .datasets import runs_source
+
+    source, label = runs_source(path)
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(source)
     except FileNotFoundError:
         raise InputError(f"runs file {str(path)!r} not found") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -85,7 +88,7 @@ def load_runs(
     if missing:
         found = ", ".join(repr(str(c)) for c in frame.columns)
         raise InputError(
-            f"runs file {str(path)!r} lacks column(s) {', '.join(map(repr, missing))}; columns found: {found}"
+            f"runs {label!r} lack column(s) {', '.join(map(repr, missing))}; columns found: {found}"
         )
     lines = np.arange(len(frame)) + 2
     params = _column(frame, params_col, lines)
@@ -93,7 +96,7 @@ def load_runs(
         tokens = _column(frame, flops_col, lines) / (6.0 * params)
     else:
         tokens = _column(frame, tokens_col, lines)
-    runs = Runs(params, tokens, _column(frame, loss_col, lines), lines, str(path))
+    runs = Runs(params, tokens, _column(frame, loss_col, lines), lines, label)
     return select_runs(runs, cutoff, exclude_highest_loss)
 
 

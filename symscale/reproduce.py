@@ -8,14 +8,13 @@ out to be consistent with, so that a gap caused by that price is named as such.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .datafiles import data_path
+from .datafiles import read_rows
 from .errors import InputError
 from .sweep import PAPER_COST_SETTINGS
 
@@ -137,8 +136,7 @@ def _check(source: str, item: str, printed: str, ours: float, known: str = "",
 
 
 def _read(name: str) -> list[dict]:
-    with open(data_path(name), newline="") as handle:
-        return list(csv.DictReader(handle))
+    return read_rows(name, ())
 
 
 def _floats(rows: list[dict], key: str) -> np.ndarray:
@@ -335,7 +333,7 @@ TABLE1_DECIMALS = {"alpha": 2, "beta": 2, "E": 2}
 TABLE1_SIG_FIGS = {"A": 4, "B": 4}
 
 
-def table1(runs_path: str) -> list[Check]:
+def table1(runs_path: str = "sardana-2024") -> list[Check]:
     """Section 5 Table 1: the Huber fit refitted on the 47 runs, coefficient by coefficient."""
     try:
         from .fit import table1 as refit

@@ -8,8 +8,6 @@ import pytest
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-RUNS_CSV = SHARED / "data" / "trainingresults.csv"
 
 
 @pytest.fixture

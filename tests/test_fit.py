@@ -13,14 +13,11 @@ from symscale import fit as F
 from symscale.coefficients import load_coefficients
 from symscale.errors import InputError
 
-RUNS = Path(__file__).resolve().parents[2] / "shared" / "data" / "trainingresults.csv"
-needs_runs = pytest.mark.skipif(not RUNS.exists(), reason="training runs CSV not available")
+RUNS = "sardana-2024"  # the paper's 47 runs, bundled with the package
 
 
 @pytest.fixture(scope="module")
 def runs() -> F.Runs:
-    if not RUNS.exists():
-        pytest.skip("training runs CSV not available")
     return F.load_runs(RUNS)
 
 
@@ -68,7 +65,6 @@ def test_residual_is_log_of_law() -> None:
     assert np.isfinite(K.residual(900.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0))
 
 
-@needs_runs
 def test_fit_all_runs_converges_to_reference(result: F.FitResult, runs: F.Runs) -> None:
     """All 47 runs: exact optimum (long-double reference agrees) and every refined start in the basin."""
     ref = F.reference_optimum(result.theta, runs)
@@ -86,7 +82,6 @@ def test_fit_all_runs_converges_to_reference(result: F.FitResult, runs: F.Runs) 
     )
 
 
-@needs_runs
 def test_not_worse_than_lbfgs_grid(runs: F.Runs) -> None:
     """On a subsample of Chinchilla's grid, symscale's best objective <= scipy L-BFGS-B's best (1e-12 rel)."""
     pytest.importorskip("scipy")
@@ -96,7 +91,6 @@ def test_not_worse_than_lbfgs_grid(runs: F.Runs) -> None:
     assert ours.objective <= f_lbfgs * (1 + 1e-12)
 
 
-@needs_runs
 def test_table1(runs: F.Runs) -> None:
     """Paper Table 1: what reproduces at the paper's printed precision, and what does not (see README)."""
     rows = {row["cutoff"]: row for row in F.table1(RUNS)}

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from symscale import reproduce as R
-
-RUNS_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "trainingresults.csv"
-
 
 
 @pytest.mark.parametrize("text, value, sig", [
@@ -109,9 +105,8 @@ def test_claims_each_match_or_state_a_cause():
     assert not [c for c in checks if c.status == "unexplained"]
 
 
-@pytest.mark.skipif(not RUNS_CSV.is_file(), reason="the 47 runs are not available")
 def test_table1_refit_beside_the_printed_coefficients():
-    checks = R.table1(str(RUNS_CSV))
+    checks = R.table1()
     assert len(checks) == 20
     assert all(c.status in ("match", "explained") for c in checks)
     assert all("lower Huber objective" in c.reason for c in checks if c.status == "explained")
@@ -123,14 +118,14 @@ def test_cli_table2_text_names_the_typo(run_cli):
     assert "typo" in out and "6.33M" in out and "29 match to the printed precision" in out
 
 
-def test_cli_all_json_without_runs_skips_table1(run_cli):
+def test_cli_all_json_includes_table1_from_the_bundled_runs(run_cli):
     code, out, _ = run_cli("reproduce", "all", "--json")
     data = json.loads(out)
-    assert code == 0 and "skipped" in data["table1"]
+    assert code == 0 and len(data["table1"]["checks"]) == 20
     assert data["table2"]["summary"] == {"match": 29, "explained": 5, "unexplained": 1}
     assert data["claims"]["summary"]["unexplained"] == 0
 
 
-def test_cli_table1_needs_runs(run_cli):
-    code, _, err = run_cli("reproduce", "table1")
-    assert code == 2 and "--runs" in err
+def test_cli_table1_runs_file_not_found_names_it(run_cli):
+    code, _, err = run_cli("reproduce", "table1", "--runs", "no-such-runs.csv")
+    assert code == 2 and "no-such-runs.csv" in err and "sardana-2024" in err and len(err.strip().splitlines()) == 1

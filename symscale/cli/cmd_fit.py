@@ -18,7 +18,10 @@ class FitFailed(click.ClickException):
 
 
 @click.command("fit")
-@click.argument("runs_csv", metavar="RUNS.csv", type=click.Path(dir_okay=False))
+@click.argument("runs_arg", metavar="[RUNS]", required=False, default=None)
+@click.option("--runs", "runs_opt", default=None, metavar="FILE|DATASET",
+              help="Training runs: a CSV file or a bundled dataset (`symscale datasets`), e.g. sardana-2024. "
+              "May also be given as the argument RUNS.")
 @click.option("--params-col", default="Parameters", show_default=True, help="Column with parameter counts N.")
 @click.option("--tokens-col", default="Tokens", show_default=True, help="Column with training tokens D.")
 @click.option("--loss-col", default="Smoothed Loss", show_default=True, help="Column with final loss L.")
@@ -60,7 +63,8 @@ class FitFailed(click.ClickException):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fit(
-    runs_csv: str,
+    runs_arg: str | None,
+    runs_opt: str | None,
     params_col: str,
     tokens_col: str,
     loss_col: str,
@@ -76,7 +80,9 @@ def fit(
     quiet: bool,
     as_json: bool,
 ) -> None:
-    """Fit L(N, D) = E + A/N**alpha + B/D**beta to training runs in RUNS.csv (Huber loss on log loss).
+    """Fit L(N, D) = E + A/N**alpha + B/D**beta to training runs (Huber loss on log loss).
+
+    RUNS is a CSV file or a bundled dataset: symscale fit --runs sardana-2024
 
     Runs Chinchilla's 4,500-point start grid as one batched Newton search, polishes the best point
     with lmfit, checks it against a long-double reference, and reports standard errors.
@@ -84,6 +90,12 @@ def fit(
     from .. import fit as F
     from ..coefficients import Coefficients, save_coefficients
 
+    if runs_arg is not None and runs_opt is not None:
+        raise CliError(f"give the runs once: as the argument ({runs_arg!r}) or as --runs ({runs_opt!r}), not both")
+    runs_csv = runs_opt if runs_opt is not None else runs_arg
+    if runs_csv is None:
+        raise CliError("give the training runs: --runs FILE.csv or a bundled dataset such as sardana-2024 "
+                       "(`symscale datasets` lists them)")
     began = time.perf_counter()
     if flops_col and click.get_current_context().get_parameter_source("tokens_col").name != "DEFAULT":
         raise CliError(f"--tokens-col {tokens_col} and --flops-col {flops_col} are alternatives: "
@@ -126,7 +138,7 @@ def fit(
     if as_json:
         emit_json(data)
     else:
-        click.echo(report(data, runs_csv, out))
+        click.echo(report(data, runs.source, out))
 
 
 def check_writable(path: str, option: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..errors import InputError
 from .common import coefficient_options, coefficients_from_options, emit_json, render_table
 
 PARTS = ("table1", "table2", "table3", "claims")
@@ -17,13 +16,11 @@ TITLES = {
 VERDICT = {"match": "match", "explained": "differs (cause found)", "unexplained": "differs (no cause found)"}
 
 
-def run_part(part: str, coefficients, runs: str | None) -> list:
+def run_part(part: str, coefficients, runs: str) -> list:
     """The checks of one part of the paper."""
     from .. import reproduce
 
     if part == "table1":
-        if runs is None:
-            raise InputError("table1 refits the 47 training runs: give --runs PATH/trainingresults.csv")
         return reproduce.table1(runs)
     return getattr(reproduce, part)(coefficients)
 
@@ -50,11 +47,12 @@ def render_part(part: str, checks: list) -> str:
 
 @click.command()
 @click.argument("what", type=click.Choice([*PARTS, "all"]))
-@click.option("--runs", type=click.Path(dir_okay=False), default=None, metavar="PATH",
-              help="The 47 training runs (trainingresults.csv) for table1; `all` skips table1 without it.")
+@click.option("--runs", default="sardana-2024", show_default=True, metavar="FILE|DATASET",
+              help="The training runs table1 refits: the bundled 47 runs of the paper, or a CSV file of the same "
+              "columns.")
 @coefficient_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def reproduce(what: str, runs: str | None, as_json: bool, **kwargs) -> None:
+def reproduce(what: str, runs: str, as_json: bool, **kwargs) -> None:
     """Compare symscale with the paper: table1, table2, table3, claims, or all.
 
     Each printed number is shown beside symscale's, with the relative difference and a verdict: it
@@ -70,10 +68,6 @@ def reproduce(what: str, runs: str | None, as_json: bool, **kwargs) -> None:
     parts = list(PARTS) if what == "all" else [what]
     report, texts = {}, []
     for part in parts:
-        if part == "table1" and runs is None and what == "all":
-            report[part] = {"skipped": "give --runs PATH to refit Table 1"}
-            texts.append(f"{TITLES[part]}\n\nskipped: give --runs PATH/trainingresults.csv to refit it.")
-            continue
         checks = run_part(part, coefficients, runs)
         report[part] = {"checks": [c.as_dict() for c in checks], "summary": summary(checks)}
         texts.append(render_part(part, checks))

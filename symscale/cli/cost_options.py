@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from ..costs import DEFAULTS, CostSettings, catalog
+from ..costs import DEFAULTS, CostSettings
 from .common import POSITIVE, Number
 from .options import Demand, _stack, demand_options, demand_spec_from_options
 
@@ -18,15 +18,13 @@ HARDWARE_KEYS = ("train_gpu", "train_dtype", "train_gpu_cost", "train_peak_flops
 
 
 def _gpu_help(role: str) -> str:
-    names = ", ".join(gpu.name for gpu in catalog().values())
-    return (f"{ROLE_LABEL[role]} accelerator from data/gpus.csv ({names}; any case) "
-            f"[default: {DEFAULTS[role + '_gpu']}].")
+    return (f"{ROLE_LABEL[role]} accelerator: a name from the GPU catalog, any case (`symscale hardware` "
+            f"lists it) [default: {DEFAULTS[role + '_gpu']}].")
 
 
 def _price_help(role: str) -> str:
-    prices = ", ".join(f"{g.name} ${g.price:.2f}" for g in catalog().values() if g.price is not None)
-    return (f"{ROLE_LABEL[role]} price in dollars per GPU-hour [default: the catalog price: {prices}; "
-            "other GPUs have none and need this option].")
+    return (f"{ROLE_LABEL[role]} price in dollars per GPU-hour [default: the catalog price (`symscale hardware`); "
+            "GPUs without one need this option].")
 
 
 def hardware_options(func: Callable) -> Callable:

@@ -1,0 +1,104 @@
+"""The lifetime problem of any law, derived by sympy, and its numeric kernels (lambdified once per law).
+
+minimise k_train*N*D + k_inf*N subject to L(N, D) = loss. With the elasticities a_N = -N dL/dN and
+a_D = -D dL/dD, eliminating the multiplier from the KKT system leaves D*a_N = (D + rho)*a_D
+(rho = k_inf/k_train), which for Chinchilla's law is the paper's Eq. 11. The numeric system, in
+y = ln N and x = ln D, is F1 = L - loss and F2 = ln a_N - ln a_D + ln D - ln(D + rho).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from ..errors import InputError
+from .law import Law
+
+N, D = sp.symbols("N D", positive=True)
+loss = sp.Symbol("loss", positive=True)
+rho = sp.Symbol("rho", nonnegative=True)
+lam = sp.Symbol("lambda", real=True)
+k_train, k_inf = sp.symbols("k_train k_inf", positive=True)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The symbolic pieces of the lifetime problem of one law."""
+
+    law: Law
+    coefficients: tuple        # sympy symbols, in the law's order
+    expr: sp.Expr              # L(N, D)
+    lagrangian: sp.Expr
+    kkt: tuple                 # three sympy Eq: stationarity in N, in D, and the constraint
+    a_N: sp.Expr               # -N dL/dN
+    a_D: sp.Expr               # -D dL/dD
+    eliminated: sp.Eq          # D*a_N = (D + rho)*a_D
+    residual: tuple            # (F1, F2)
+    jacobian: tuple            # dF/d(ln N, ln D), row-major
+    along_curve: sp.Expr       # dF2/d ln D along L = loss: > 0 at a minimum
+
+    @property
+    def arguments(self) -> tuple:
+        return (N, D, loss, rho, *self.coefficients)
+
+
+def _log_derivative(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """d expr / d ln(var)."""
+    return var * sp.diff(expr, var)
+
+
+@lru_cache(maxsize=32)
+def derive(law: Law) -> Problem:
+    """Derive the lifetime problem of ``law`` (cached per law)."""
+    expr = law.expr.subs({sp.Symbol("N", positive=True): N, sp.Symbol("D", positive=True): D})
+    if expr.has(sp.Symbol("U", positive=True)):
+        raise InputError(f"law {law.name}: U (unique tokens) needs the data-limited solver, which is not available yet")
+    coefficients = tuple(sp.Symbol(name, positive=True) for name in law.names)
+    objective = k_train * N * D + k_inf * N
+    lagrangian = objective - lam * (expr - loss)
+    kkt = (sp.Eq(sp.diff(objective, N), lam * sp.diff(expr, N)),
+           sp.Eq(sp.diff(objective, D), lam * sp.diff(expr, D)),
+           sp.Eq(expr, loss))
+    a_N = -_log_derivative(expr, N)
+    a_D = -_log_derivative(expr, D)
+    f1 = expr - loss
+    f2 = sp.log(a_N) - sp.log(a_D) + sp.log(D) - sp.log(D + rho)
+    jac = tuple(_log_derivative(f, v) for f in (f1, f2) for v in (N, D))
+    slope = -a_D / a_N                                   # d ln N / d ln D on the curve
+    along = jac[3] + slope * jac[2]
+    return Problem(law, coefficients, expr, lagrangian, kkt, a_N, a_D, sp.Eq(D * a_N, (D + rho) * a_D),
+                   (f1, f2), jac, along)
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """numpy functions of (N, D, loss, rho, *coefficients) lambdified from a Problem."""
+
+    loss: object        # L(N, D, *c)
+    elasticities: object  # (a_N, a_D)(N, D, *c)
+    system: object      # (F1, F2, J11, J12, J21, J22)(N, D, loss, rho, *c)
+    along_curve: object  # dF2/dx along the curve
+    mp_system: object   # (F1, F2) in mpmath, for verification
+
+
+@lru_cache(maxsize=32)
+def kernels(law: Law) -> Kernels:
+    """Lambdify the problem of ``law`` to numpy (and mpmath) once per process."""
+    p = derive(law)
+    args, cs = p.arguments, p.coefficients
+    numpy_fn = _lambdify
+    return Kernels(
+        loss=numpy_fn((N, D, *cs), [p.expr]),
+        elasticities=numpy_fn((N, D, *cs), [p.a_N, p.a_D]),
+        system=numpy_fn(args, [*p.residual, *p.jacobian]),
+        along_curve=numpy_fn(args, [p.along_curve]),
+        mp_system=sp.lambdify(args, list(p.residual), modules="mpmath"),
+    )
+
+
+def _lambdify(args: tuple, outputs: list):
+    """A numpy function with common subexpressions shared; one output is returned bare."""
+    fn = sp.lambdify(args, outputs if len(outputs) > 1 else outputs[0], modules="numpy", cse=True)
+    return fn
