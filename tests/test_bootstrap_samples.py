@@ -18,9 +18,7 @@ from symscale.errors import InputError
 from symscale.solve import SampleUse, select_samples, solve_compute_optimal
 
 REPO = Path(__file__).resolve().parents[1]
-RUNS_CSV = REPO.parent / "shared" / "data" / "trainingresults.csv"
-if not RUNS_CSV.exists():  # a git worktree beside the main checkout
-    RUNS_CSV = REPO.parent.parent / "shared" / "data" / "trainingresults.csv"
+RUNS = "sardana-2024"  # the paper's 47 runs, bundled with the package
 
 LOSS, DEMAND = 2.0, 5e12
 
@@ -225,12 +223,11 @@ def test_link_to_dev_zero_is_refused(run_cli, tmp_path):
 
 
 # --- the reproduction from the issue: fit --bootstrap --out, then solve ---------------------------
-@pytest.mark.skipif(not RUNS_CSV.exists(), reason="needs the paper's runs")
 def test_fit_then_solve_with_bootstrap_samples(tmp_path):
     out = tmp_path / "c.json"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "symscale"]
-    fit = subprocess.run([*cmd, "fit", RUNS_CSV, "--bootstrap", "40", "--seed", "0", "--out", out, "--quiet",
+    fit = subprocess.run([*cmd, "fit", RUNS, "--bootstrap", "40", "--seed", "0", "--out", out, "--quiet",
                           "--no-lmfit"], capture_output=True, text=True, env=env, timeout=300)
     assert fit.returncode == 0, fit.stderr
     stored = json.loads(out.read_text())["bootstrap"]
