@@ -21,7 +21,8 @@ class Coefficients:
     """One set of law coefficients, with where it came from.
 
     ``samples`` optionally holds bootstrap replicates (name -> 1-D array of equal length),
-    so that uncertainty can be carried through the solver.
+    so that uncertainty can be carried through the solver; ``samples_excluded`` counts replicates
+    left out when the file was read (``{"not_converged": k}``).
     """
 
     alpha: float
@@ -32,6 +33,7 @@ class Coefficients:
     name: str = "custom"
     source: str = ""
     samples: dict | None = field(default=None, compare=False, repr=False)
+    samples_excluded: dict | None = field(default=None, compare=False, repr=False)  # reason -> count, at read
 
     def __post_init__(self) -> None:
         for key in NAMES:
@@ -60,7 +62,8 @@ class Coefficients:
 
     def with_values(self, **values: float) -> Coefficients:
         """A copy with some coefficients replaced (marked as custom)."""
-        return replace(self, name="custom", source=f"{self.name} with {values}", samples=None, **values)
+        return replace(self, name="custom", source=f"{self.name} with {values}", samples=None,
+                       samples_excluded=None, **values)
 
     def describe(self) -> str:
         """One line: the five values, as the reference scripts print them."""
@@ -87,19 +90,55 @@ def preset(name: str = "chinchilla") -> Coefficients:
     return table[key]
 
 
-def load_coefficients(path: str | Path) -> Coefficients:
+MAX_FILE_BYTES = 64 * 2**20  # a file of 100,000 bootstrap replicates is about 12 MB
+
+
+def _read_json(path: Path) -> object:
+    """The parsed JSON of a coefficients file, read with a size limit (one-line InputError otherwise)."""
+    where = f"coefficients file {str(path)!r}"
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{where} not found") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {where}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"{where} is larger than {MAX_FILE_BYTES // 2**20} MiB; that is not a coefficients file")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise InputError(f"{where} is not valid JSON: nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError and the int-digits limit are ValueErrors
+        raise InputError(f"{where} is not valid JSON: {str(exc).splitlines()[0]}") from None
+
+
+def _number(value: object, what: str) -> float:
+    """A JSON number as a float; InputError for anything else (bool, string, list, an int beyond float range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{what} must be a number, got {_short(value)}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise InputError(f"{what} is beyond floating-point range ({len(str(abs(value)))}-digit integer)") from None
+
+
+def _short(value: object) -> str:
+    """repr of a value, cut to 60 characters for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Coefficients:
     """Read a coefficients JSON file (as written by ``symscale fit --out``).
 
     The file is one object with keys alpha, beta, A, B, E (numbers), optionally ``name``,
-    ``source`` and ``bootstrap`` (an object of equal-length lists, one per coefficient).
+    ``source`` and ``bootstrap`` (an object of equal-length lists, one per coefficient, and
+    optionally ``converged``, a list of booleans). Replicates marked as not converged are left out
+    unless ``include_unconverged``.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"coefficients file {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"coefficients file {str(path)!r} is not valid JSON: {exc}") from None
+    data = _read_json(path)
     if not isinstance(data, dict):
         raise InputError(f"coefficients file {str(path)!r} must hold one JSON object")
     if "law" in data:
@@ -107,22 +146,19 @@ def load_coefficients(path: str | Path) -> Coefficients:
         if law_coefficients is not None:
             return law_coefficients
     if isinstance(data.get("coefficients"), dict):  # accept `fit --json` output as well
-        data = {**data["coefficients"], **{k: v for k, v in data.items() if k == "bootstrap"}}
+        boot = data.get("bootstrap")
+        has_samples = isinstance(boot, dict) and ("samples" in boot or "alpha" in boot)  # not the summary
+        data = {**data["coefficients"], **({"bootstrap": boot} if has_samples else {})}
     missing = [key for key in NAMES if key not in data]
     if missing:
         raise InputError(
             f"coefficients file {str(path)!r} lacks {', '.join(missing)}; it needs alpha, beta, A, B, E"
         )
-    values = {}
-    for key in NAMES:
-        value = data[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"coefficients file {str(path)!r}: {key} must be a number, got {value!r}")
-        values[key] = float(value)
-    samples = _read_samples(data.get("bootstrap"), path)
+    values = {key: _number(data[key], f"coefficients file {str(path)!r}: {key}") for key in NAMES}
+    samples, excluded = _read_samples(data.get("bootstrap"), path, include_unconverged)
     return Coefficients(
         **values, name=str(data.get("name", path.stem)), source=str(data.get("source", str(path))),
-        samples=samples,
+        samples=samples, samples_excluded=excluded,
     )
 
 
@@ -150,26 +186,50 @@ def _law_file(data: dict, path: Path):
                            source=str(data.get("source", str(path))), samples=samples)
 
 
-def _read_samples(raw: object, path: Path) -> dict | None:
-    """Bootstrap replicates from a coefficients file, validated; None when absent."""
+def _read_samples(raw: object, path: Path, include_unconverged: bool = False) -> tuple[dict | None, dict | None]:
+    """Bootstrap replicates from a coefficients file, validated, and counts of those left out; None when absent."""
     if raw is None:
-        return None
+        return None, None
+    where = f"coefficients file {str(path)!r}: bootstrap"
+    converged = raw.get("converged") if isinstance(raw, dict) else None
     if isinstance(raw, dict) and "samples" in raw:
         raw = raw["samples"]
     if not isinstance(raw, dict) or any(key not in raw for key in NAMES):
-        raise InputError(f"coefficients file {str(path)!r}: bootstrap must list samples of alpha, beta, A, B, E")
-    try:
-        samples = {key: np.asarray(raw[key], dtype=float) for key in NAMES}
-    except (TypeError, ValueError):
-        raise InputError(f"coefficients file {str(path)!r}: bootstrap samples must be numbers") from None
-    sizes = {arr.shape for arr in samples.values()}
-    if len(sizes) != 1 or len(next(iter(sizes))) != 1 or not all(np.all(np.isfinite(a)) for a in samples.values()):
-        raise InputError(f"coefficients file {str(path)!r}: bootstrap samples must be finite lists of equal length")
-    return samples
+        raise InputError(f"{where} must list samples of alpha, beta, A, B, E")
+    samples = {key: _sample_list(raw[key], f"{where} {key}") for key in NAMES}
+    lengths = {key: arr.size for key, arr in samples.items()}
+    if len(set(lengths.values())) != 1:
+        raise InputError(f"{where} lists must have equal lengths, got "
+                         + ", ".join(f"{key} {n}" for key, n in lengths.items()))
+    if converged is None:
+        return samples, None
+    size = lengths["alpha"]
+    if not isinstance(converged, list) or len(converged) != size or not all(isinstance(c, bool) for c in converged):
+        raise InputError(f"{where} converged must be a list of {size} true/false values")
+    keep = np.array(converged, dtype=bool)
+    if include_unconverged or keep.all():
+        return samples, None
+    return {key: arr[keep] for key, arr in samples.items()}, {"not_converged": int(np.sum(~keep))}
 
 
-def save_coefficients(coefficients: Coefficients, path: str | Path, extra: dict | None = None) -> None:
-    """Write a coefficients JSON file that ``load_coefficients`` (and ``solve --coefficients``) reads."""
+def _sample_list(raw: object, what: str) -> np.ndarray:
+    """One coefficient's replicates: a non-empty flat list of finite numbers."""
+    if not isinstance(raw, list) or not raw:
+        raise InputError(f"{what} must be a non-empty list of numbers, got {_short(raw)}")
+    values = np.array([_number(v, f"{what}[{i}]") for i, v in enumerate(raw)], dtype=float)
+    if not np.all(np.isfinite(values)):
+        bad = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise InputError(f"{what}[{bad}] must be finite, got {values[bad]}")
+    return values
+
+
+def save_coefficients(coefficients: Coefficients, path: str | Path, extra: dict | None = None,
+                      converged: np.ndarray | None = None) -> None:
+    """Write a coefficients JSON file that ``load_coefficients`` (and ``solve --coefficients``) reads.
+
+    ``converged`` (one boolean per bootstrap replicate) is stored beside the samples, so that readers
+    leave out the replicates whose refit did not converge.
+    """
     if isinstance(coefficients, Coefficients):
         data: dict = {**coefficients.as_dict(), "name": coefficients.name, "source": coefficients.source}
     else:  # any other law: the formula travels with its values
@@ -177,6 +237,8 @@ def save_coefficients(coefficients: Coefficients, path: str | Path, extra: dict 
                 "coefficients": coefficients.as_dict(), "name": coefficients.name, "source": coefficients.source}
     if coefficients.samples is not None:
         data["bootstrap"] = {key: np.asarray(v, dtype=float).tolist() for key, v in coefficients.samples.items()}
+        if converged is not None:
+            data["bootstrap"]["converged"] = [bool(c) for c in np.asarray(converged, dtype=bool)]
     data.update(extra or {})
     Path(path).write_text(json.dumps(data, indent=2) + "\n")
 
@@ -188,6 +250,10 @@ def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
     if isinstance(spec, Coefficients) or hasattr(spec, "law"):
         return spec
     text = str(spec)
-    if text.lower().endswith(".json") or Path(text).is_file():
+    try:
+        is_file = text.lower().endswith(".json") or Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for the filesystem, or with a NUL byte
+        is_file = True  # let load_coefficients report it in one line
+    if is_file:
         return load_coefficients(text)
     return preset(text)

@@ -17,9 +17,11 @@ from .errors import InputError
 from .solve import (
     Allocation,
     ComputeModel,
+    SampleUse,
     check_non_negative,
     check_positive,
     compute_optimal_baseline,
+    select_samples,
     solve_optimal,
 )
 
@@ -264,6 +266,7 @@ class CostSolution:
     settings: CostSettings
     optimal: CostModel
     baseline: CostModel
+    samples: SampleUse | None = None  # with samples=True: which replicates were used
 
     @property
     def ratio(self) -> dict:
@@ -281,10 +284,14 @@ def solve_cost_optimal(loss, settings: CostSettings | None = None, coefficients=
     """
     settings = settings if settings is not None else CostSettings()
     k_train, k_inf = settings.weights()
+    use = None
+    if samples:  # only the replicates this scenario can use
+        coefficients, use = select_samples(loss, k_train, k_inf, coefficients)
+        samples = False
     optimum = solve_optimal(loss, k_train, k_inf, coefficients, samples=samples, method=method)
     loss_b = np.broadcast_to(np.asarray(loss, float), optimum.params.shape)
     base = compute_optimal_baseline(loss_b, coefficients, samples)
-    return CostSolution(loss_b, settings, model_costs(optimum, settings), model_costs(base, settings))
+    return CostSolution(loss_b, settings, model_costs(optimum, settings), model_costs(base, settings), use)
 
 
 def model_costs(model: Allocation, settings: CostSettings | None = None) -> CostModel:

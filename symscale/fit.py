@@ -55,6 +55,41 @@ PAPER_TABLE1: dict[float | None, dict[str, float]] = {
 }
 
 
+E_FLOOR = 1e-4
+"""An E below this is read as the fit running onto the bound E = 0 (as in the bootstrap summary)."""
+EXPONENT_BOUND = 10.0
+"""Upper bound on alpha and beta in the lmfit polish."""
+
+DELTA_RANGE = (1e-8, 100.0)
+"""Huber thresholds accepted: below 1e-8 the loss is L1 to double precision and Newton cannot settle;
+above 100 it is least squares for any residual ln(predicted/observed) the law can produce."""
+
+MAX_BOOTSTRAP = 20_000
+"""At most this many replicates (about 4 CPU minutes for the 47 paper runs, and a 3 MB --out file)."""
+_SECONDS_PER_REPLICATE_RUN = 2.5e-4  # measured: about 12 ms of CPU per replicate of the 47 paper runs
+
+
+def check_delta(delta: float) -> None:
+    """Refuse a Huber threshold outside DELTA_RANGE (also NaN), before any work."""
+    low, high = DELTA_RANGE
+    if not low <= delta <= high:
+        raise InputError(f"--delta must be between {low:g} and {high:g}, got {delta:g}: below, the Huber loss "
+                         "is L1 to double precision; above, it is plain least squares")
+
+
+def check_bootstrap(n: int, n_runs: int, seed: int | None = None) -> None:
+    """Refuse a replicate count that cannot be useful or cannot finish in reasonable time, before any work."""
+    if n < 2:
+        raise InputError(f"--bootstrap needs at least 2 replicates, got {n}")
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed must be >= 0, got {seed}")
+    if n > MAX_BOOTSTRAP:
+        hours = n * n_runs * _SECONDS_PER_REPLICATE_RUN / 3600
+        megabytes = n * 140 / 1e6
+        raise InputError(f"--bootstrap {n} is more than the {MAX_BOOTSTRAP} replicates allowed: it would take "
+                         f"about {hours:.1f} CPU hours and a {megabytes:.0f} MB --out file")
+
+
 # ----------------------------------------------------------------------------- lmfit polish
 
 
@@ -65,7 +100,8 @@ def _lmfit_params(theta: np.ndarray):
     params = lmfit.Parameters()
     for name, value in zip(THETA, theta):
         bounded = name in ("alpha", "beta")
-        params.add(name, value=float(value), min=0.0 if bounded else -np.inf, max=10.0 if bounded else np.inf)
+        params.add(name, value=float(value), min=0.0 if bounded else -np.inf,
+                   max=EXPONENT_BOUND if bounded else np.inf)
     return params
 
 
@@ -85,7 +121,8 @@ def polish(theta: np.ndarray, runs: Runs, delta: float = DELTA):
         grads = K.residual_gradient(*values(params), x, y, z)[1:]
         return np.stack([np.broadcast_to(g, x.shape) for g in grads], axis=-1)
 
-    start = np.clip(theta, [-np.inf, -np.inf, -np.inf, 0.0, 0.0], [np.inf, np.inf, np.inf, 10.0, 10.0])
+    high = EXPONENT_BOUND
+    start = np.clip(theta, [-np.inf, -np.inf, -np.inf, 0.0, 0.0], [np.inf, np.inf, np.inf, high, high])
     minimizer = lmfit.Minimizer(resid, _lmfit_params(start))
     return minimizer.minimize(
         method="least_squares",
@@ -224,10 +261,24 @@ class FitResult:
     delta: float = DELTA
     seconds: float = 0.0
 
+    @property
+    def on_bound(self) -> dict[str, str]:
+        """Coefficients whose optimum sits on a bound of the search (name -> which bound), empty if none."""
+        c = self.coefficients
+        found = {}
+        if c.E < E_FLOOR:
+            found["E"] = f"E = {c.E:.3g} is at its floor 0 (below {E_FLOOR:g})"
+        for key in ("alpha", "beta"):
+            value = getattr(c, key)
+            if value >= EXPONENT_BOUND * (1 - 1e-9):
+                found[key] = f"{key} = {value:.6g} is at the polish's upper bound {EXPONENT_BOUND:g}"
+        return found
+
     def summary(self) -> dict:
         """The JSON-ready core of the result."""
         res = self.residuals
         return {
+            "on_bound": self.on_bound,
             "coefficients": self.coefficients.as_dict(),
             "stderr": self.stderr,
             "stderr_method": STDERR_METHOD,
@@ -306,6 +357,7 @@ def fit(
 ) -> FitResult:
     """Fit Eq. 4: batched Newton from the start grid, lmfit polish, convergence check, uncertainties."""
     began = time.perf_counter()
+    check_delta(delta)
     search = multistart(runs, delta, starts)
     theta, f_best = search.theta, search.objective
     lm_se, lm_corr, improved = {key: None for key in NAMES}, None, False
@@ -319,8 +371,10 @@ def fit(
     f, g, h = gradient_hessian(theta, runs, delta)
     dec = _decrement(g, h)
     if not (np.isfinite(f) and dec <= 1e-8 * f + 1e-20):  # absolute floor: an exact fit has f ~ 1e-31
+        at_floor = math.exp(theta[2]) < E_FLOOR if np.isfinite(theta[2]) else True
+        where = f"; the optimum runs onto the bound E = 0 (E = {math.exp(theta[2]):.3g})" if at_floor else ""
         raise FitError(
-            f"the fit did not converge (objective {f:.6g}, predicted remaining decrease {dec:.3g})"
+            f"the fit did not converge (objective {f:.6g}, predicted remaining decrease {dec:.3g}){where}"
         )
     cov = sandwich_covariance(theta, runs, delta)
     x, y, z = runs.logs()
@@ -363,6 +417,7 @@ class Bootstrap:
     seed: int | None
     stderr: dict[str, float]
     ci95: dict[str, list[float]]
+    converged: np.ndarray | None = None  # one flag per replicate (refit converged to a finite objective)
 
     def summary(self) -> dict:
         """The JSON-ready summary (without the samples)."""
@@ -372,11 +427,12 @@ class Bootstrap:
             "seed": self.seed,
             "stderr": self.stderr,
             "ci95": self.ci95,
-            "n_at_zero_E": int(np.sum(self.samples["E"] < 1e-4)),
+            "n_at_zero_E": int(np.sum(self.samples["E"] < E_FLOOR)),
             "method": "runs resampled with replacement; each replicate refit by batched Newton from the "
             "best point (vectorised in numpy, chunks spread over every core); percentile intervals over all "
             "replicates, including the ones that did not converge within 300 Newton steps (mostly replicates "
-            "whose optimum lies on the boundary E -> 0)",
+            "whose optimum lies on the boundary E -> 0); the --out file marks those, and commands reading it leave "
+            "them out",
         }
 
 
@@ -395,8 +451,8 @@ def bootstrap(
     Chunks of replicates are refitted together (vectorised) and spread over ``workers`` processes
     (default: every core); the resampling itself is drawn up front, so results do not depend on it.
     """
-    if n < 2:
-        raise InputError(f"--bootstrap needs at least 2 replicates, got {n}")
+    check_bootstrap(n, len(runs), seed)
+    check_delta(delta)
     rng = np.random.default_rng(seed)
     size = len(runs)
     counts = rng.multinomial(size, np.full(size, 1.0 / size), size=n).astype(float)
@@ -417,7 +473,8 @@ def bootstrap(
     }
     stderr = {key: float(np.std(v, ddof=1)) for key, v in samples.items()}
     ci95 = {key: [float(q) for q in np.percentile(v, [2.5, 97.5])] for key, v in samples.items()}
-    return Bootstrap(samples, n, int(np.concatenate(ok).sum()), seed, stderr, ci95)
+    converged = np.concatenate(ok).astype(bool)
+    return Bootstrap(samples, n, int(converged.sum()), seed, stderr, ci95, converged)
 
 
 def _refit_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray]:

@@ -79,6 +79,11 @@ def load_runs(
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"runs file {str(path)!r} is not a readable CSV: {str(exc).strip()}") from None
     wanted = [params_col, flops_col if flops_col else tokens_col, loss_col]
+    roles = dict(zip(("--params-col", "--flops-col" if flops_col else "--tokens-col", "--loss-col"), wanted))
+    for role, name in roles.items():
+        others = [other for other, col in roles.items() if col == name and other != role]
+        if others:
+            raise InputError(f"{role} and {others[0]} both name column {name!r}; each role needs its own column")
     missing = [name for name in wanted if name not in frame.columns]
     if missing:
         found = ", ".join(repr(str(c)) for c in frame.columns)
@@ -109,6 +114,24 @@ def select_runs(runs: Runs, cutoff: float | None = None, exclude_highest_loss: i
             f"only {len(runs)} run(s) left to fit (after filtering); the law has {N_PARAMS} parameters "
             f"and needs at least {N_PARAMS} runs"
         )
+    check_identifiable(runs)
     return runs
+
+
+def check_identifiable(runs: Runs) -> None:
+    """Refuse runs that cannot pin down five coefficients: one size, one token count, < 6 distinct (N, D)."""
+    points = np.unique(np.stack([runs.params, runs.tokens], axis=1), axis=0)
+    if len(np.unique(np.stack([runs.params, runs.tokens, runs.loss], axis=1), axis=0)) == 1:
+        raise InputError(f"all {len(runs)} runs are identical (N = {runs.params[0]:g}, D = {runs.tokens[0]:g}, "
+                         f"loss = {runs.loss[0]:g}); a fit needs runs of different sizes and token counts")
+    if len(np.unique(runs.params)) == 1:
+        raise InputError(f"every run has the same model size N = {runs.params[0]:g}, so A and alpha cannot be "
+                         "identified; add runs of other sizes")
+    if len(np.unique(runs.tokens)) == 1:
+        raise InputError(f"every run has the same token count D = {runs.tokens[0]:g}, so B and beta cannot be "
+                         "identified; add runs with other token counts")
+    if len(points) <= N_PARAMS:
+        raise InputError(f"only {len(points)} distinct (N, D) points among {len(runs)} runs; five coefficients "
+                         f"need at least {N_PARAMS + 1} distinct points")
 
 

@@ -5,7 +5,7 @@ Only numpy and the generated kernels are imported here; nothing on this path tou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,9 +19,9 @@ MAX_ITERATIONS = 100
 _EPS = np.finfo(float).eps
 
 
-def coefficient_values(coefficients: Coefficients | str | None, samples: bool = False) -> tuple:
+def coefficient_values(coefficients: Coefficients | str | tuple | None, samples: bool = False) -> tuple:
     """(alpha, beta, A, B, E) as floats, or as arrays of bootstrap replicates when ``samples``."""
-    if isinstance(coefficients, tuple) and not samples:
+    if isinstance(coefficients, tuple):  # already values (e.g. the usable replicates of select_samples)
         return coefficients
     coefficients = resolve(coefficients)
     if samples:
@@ -80,7 +80,7 @@ def solve_log_tokens(loss, rho, coeffs: tuple) -> tuple[np.ndarray, int]:
             g, dg = K.reduced_log(x, loss, rho, *coeffs)
         step = -g / dg
         x = x + step
-        if np.all(np.abs(step) <= 8 * _EPS * (1 + np.abs(x))):
+        if np.all((np.abs(step) <= 8 * _EPS * (1 + np.abs(x))) | ~np.isfinite(x)):  # inf/nan: caught below
             break
     else:  # pragma: no cover - the convergence proof says this cannot happen
         raise RuntimeError("Newton iteration on Eq. 12 did not converge")
@@ -115,11 +115,14 @@ def solve_optimal(loss, k_train, k_inf, coefficients=None, *, samples: bool = Fa
     """Minimise ``k_train*N*D + k_inf*N`` subject to ``L(N, D) = loss`` (vectorised).
 
     ``method='reduced'`` solves Eq. 12 by Newton in ln D; ``method='kkt'`` runs Newton on the full
-    3x3 KKT system (Eq. 10) as an independent cross-check.
+    3x3 KKT system (Eq. 10) as an independent cross-check. With ``samples=True`` only the usable
+    bootstrap replicates are solved (see ``select_samples``).
     """
     coefficients = coefficients if isinstance(coefficients, tuple) else resolve(coefficients)
     if not _is_chinchilla(coefficients):
         return _solve_law(loss, k_train, k_inf, coefficients, samples)
+    if samples:  # solve only the replicates this scenario can use
+        coefficients, samples = select_samples(loss, k_train, k_inf, coefficients)[0], False
     loss, rho, coeffs = _prepare(loss, k_train, k_inf, coefficients, samples)
     if method == "kkt":
         return _solve_kkt(loss, np.asarray(k_train, float), np.asarray(k_inf, float), coeffs)
@@ -172,6 +175,98 @@ def _check_representable(params: np.ndarray, tokens: np.ndarray, ln_d: np.ndarra
             f"the optimum is beyond floating-point range (ln D* = {np.asarray(ln_d)[bad].flat[0]:.4g}); "
             "the target loss is too close to E for these coefficients"
         )
+
+
+# --- bootstrap replicates: which ones a scenario can use (the one place samples are masked) ----
+SAMPLE_REASONS = {
+    "not_converged": "fit replicate did not converge",
+    "invalid": "non-positive exponent or scale, or not finite",
+    "unreachable": "target loss <= the sample's E",
+    "overflow": "optimum beyond floating-point range",
+}
+
+
+@dataclass(frozen=True)
+class SampleUse:
+    """How many bootstrap replicates a scenario used, and how many were excluded for which reason."""
+
+    total: int
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def used(self) -> int:
+        return self.total - sum(self.excluded.values())
+
+    def describe(self) -> str:
+        """One phrase: '7 of 10 used; excluded: 2 unreachable (...), 1 invalid (...)'."""
+        text = f"{self.used} of {self.total} used"
+        parts = [f"{count} {reason.replace('_', ' ')} ({SAMPLE_REASONS[reason]})"
+                 for reason, count in self.excluded.items()]
+        return text + ("; excluded: " + ", ".join(parts) if parts else "")
+
+    @property
+    def warning(self) -> str | None:
+        """A caution when fewer than half the replicates are usable (None otherwise)."""
+        if 2 * self.used >= self.total:
+            return None
+        return (f"only {self.used} of {self.total} bootstrap samples are usable for this scenario, "
+                "so the intervals rest on a minority of the replicates")
+
+    def as_dict(self) -> dict:
+        return {"total": self.total, "used": self.used, "excluded": dict(self.excluded)}
+
+
+def select_samples(loss, k_train, k_inf, coefficients) -> tuple[tuple, SampleUse]:
+    """The bootstrap replicates that give a representable optimum for one scenario, and counts of the rest.
+
+    A replicate is excluded as ``invalid`` (a non-positive exponent or scale, negative E, or not finite),
+    ``unreachable`` (loss <= its E) or ``overflow`` (the optimum, the Chinchilla-style model or their
+    objective values are beyond float64); replicates marked as not converged in the coefficients file were
+    dropped when it was read and are counted here. Raises InputError when no replicate is usable.
+    """
+    coefficients = resolve(coefficients)
+    values = coefficient_values(coefficients, samples=True)
+    loss, k_train, k_inf = (np.asarray(v, dtype=float) for v in (loss, k_train, k_inf))
+    if loss.ndim or k_train.ndim or k_inf.ndim:
+        raise InputError("bootstrap samples are solved for one scenario at a time: give a single loss and demand")
+    _check_finite("loss", loss)
+    check_positive("k_train (training weight)", k_train)
+    check_non_negative("inference demand", k_inf)
+    excluded = dict(getattr(coefficients, "samples_excluded", None) or {})
+    alpha, beta, A, B, E = values
+    with np.errstate(invalid="ignore"):
+        invalid = ~np.logical_and.reduce([np.isfinite(v) for v in values])
+        invalid |= ~((alpha > 0) & (beta > 0) & (A > 0) & (B > 0) & (E >= 0))
+    unreachable = ~invalid & (loss <= E)
+    keep = ~invalid & ~unreachable
+    overflow = np.zeros_like(keep)
+    overflow[keep] = ~_representable(loss, k_train, k_inf, tuple(v[keep] for v in values))
+    keep &= ~overflow
+    for reason, mask in (("invalid", invalid), ("unreachable", unreachable), ("overflow", overflow)):
+        if np.any(mask):
+            excluded[reason] = int(np.sum(mask))
+    use = SampleUse(int(alpha.size) + excluded.get("not_converged", 0), excluded)
+    if use.used == 0:
+        raise InputError(f"no usable bootstrap samples in coefficients {coefficients.name!r} at loss {float(loss):g}: "
+                         + use.describe())
+    return tuple(v[keep] for v in values), use
+
+
+def _representable(loss, k_train, k_inf, coeffs: tuple) -> np.ndarray:
+    """Per replicate: are the optimum, the Chinchilla-style model and both objective values finite and > 0?"""
+    if coeffs[0].size == 0:
+        return np.zeros(0, dtype=bool)
+    rho = k_inf / k_train
+    with np.errstate(all="ignore"):
+        ln_d, _ = solve_log_tokens(loss, rho, coeffs)
+        tokens = np.exp(ln_d)
+        params = np.exp(K.log_params_of_tokens(tokens, rho, *coeffs))
+        base_tokens = np.exp(K.log_chinchilla_tokens(loss, *coeffs))
+        base_params = np.exp(K.log_chinchilla_params_of_tokens(base_tokens, *coeffs))
+        quantities = (params, tokens, base_params, base_tokens,
+                      k_train * params * tokens + k_inf * params,
+                      k_train * base_params * base_tokens + k_inf * base_params)
+        return np.logical_and.reduce([np.isfinite(q) & (q > 0) for q in quantities])
 
 
 def _solve_kkt(loss, k_train, k_inf, coeffs) -> Allocation:
@@ -310,6 +405,7 @@ class ComputeSolution:
     inference_tokens: np.ndarray
     optimal: ComputeModel
     baseline: ComputeModel
+    samples: SampleUse | None = None  # with samples=True: which replicates were used
 
     params = property(lambda self: self.optimal.params)
     tokens = property(lambda self: self.optimal.tokens)
@@ -330,10 +426,14 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples:
 
     ``loss`` and ``inference_tokens`` may be scalars or arrays of matching shape; ``coefficients``
     a preset name, a JSON path or a Coefficients (default: chinchilla). With ``samples=True`` the
-    coefficients' bootstrap replicates are solved, one scenario each.
+    coefficients' usable bootstrap replicates are solved, one scenario each (``.samples`` counts them).
     """
     demand = np.asarray(inference_tokens, dtype=float)
     check_non_negative("inference tokens", demand)
+    use = None
+    if samples:
+        coefficients, use = select_samples(loss, TRAIN_PER, INF_PER * demand, coefficients)
+        samples = False
     optimum = solve_optimal(loss, TRAIN_PER, INF_PER * demand, coefficients, samples=samples, method=method)
     loss_b = np.broadcast_to(np.asarray(loss, float), optimum.params.shape)
     demand_b = np.broadcast_to(demand, optimum.params.shape)
@@ -341,5 +441,5 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples:
     return ComputeSolution(
         loss=loss_b, inference_tokens=demand_b,
         optimal=ComputeModel(optimum.params, optimum.tokens, demand_b),
-        baseline=ComputeModel(base.params, base.tokens, demand_b),
+        baseline=ComputeModel(base.params, base.tokens, demand_b), samples=use,
     )

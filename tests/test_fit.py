@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -160,7 +161,11 @@ def test_save_and_load_round_trip(tmp_path: Path, runs: F.Runs, result: F.FitRes
     assert res.exit_code == 0, res.output
     loaded = load_coefficients(out)
     assert loaded.as_dict() == pytest.approx(result.coefficients.as_dict(), rel=1e-9)
-    assert len(loaded.samples["alpha"]) == 20
+    converged = json.loads(out.read_text())["bootstrap"]["converged"]
+    assert len(converged) == 20 and all(isinstance(c, bool) for c in converged)
+    assert len(loaded.samples["alpha"]) == sum(converged)  # non-converged replicates are left out
+    assert (loaded.samples_excluded or {}).get("not_converged", 0) == 20 - sum(converged)
+    assert len(load_coefficients(out, include_unconverged=True).samples["alpha"]) == 20
 
 
 def test_input_errors(tmp_path: Path) -> None:
@@ -175,6 +180,22 @@ def test_input_errors(tmp_path: Path) -> None:
     bad.write_text("Parameters,Tokens,Smoothed Loss\n" + "1e8,1e9,3.0\n" * 4)
     with pytest.raises(InputError, match="needs at least 5"):
         F.load_runs(bad)
+    bad.write_text("Parameters,Tokens,Smoothed Loss\n" + "1e8,1e9,3.0\n2e8,3e9,2.9\n" * 4)
+    with pytest.raises(InputError, match="only 2 distinct"):
+        F.load_runs(bad)
+
+
+def test_domain_checks_before_work() -> None:
+    """delta outside [1e-8, 100], a negative seed and too many replicates are refused by the library too."""
+    x = np.array([1e8, 2e8, 4e8, 8e8, 16e8, 32e8])
+    runs = F.Runs(x, 20 * x[::-1], 2 + 1 / np.log(x), np.arange(2, 8))
+    for delta in (1e-9, 101.0, float("nan"), 1e308):
+        with pytest.raises(InputError, match="--delta must be between"):
+            F.fit(runs, delta)
+    with pytest.raises(InputError, match="--seed must be >= 0"):
+        F.bootstrap(runs, np.zeros(5), 10, seed=-1)
+    with pytest.raises(InputError, match=f"more than the {F.MAX_BOOTSTRAP}"):
+        F.bootstrap(runs, np.zeros(5), F.MAX_BOOTSTRAP + 1)
 
 
 def test_flops_column_and_filters(tmp_path: Path) -> None:
@@ -188,12 +209,13 @@ def test_flops_column_and_filters(tmp_path: Path) -> None:
         (4e8, 20.0, 3.0),
         (4e8, 50.0, 2.9),
         (8e8, 20.0, 2.8),
+        (8e8, 50.0, 2.7),
     ]
     path.write_text("N,C,L\n" + "".join(f"{n},{6 * n * n * r},{loss}\n" for n, r, loss in rows))
     runs = F.load_runs(path, params_col="N", loss_col="L", flops_col="C", cutoff=100, exclude_highest_loss=1)
-    assert len(runs) == 5
-    assert np.allclose(runs.tokens / runs.params, [20, 100, 20, 50, 20])
-    assert list(runs.lines) == [4, 5, 6, 7, 8]
+    assert len(runs) == 6
+    assert np.allclose(runs.tokens / runs.params, [20, 100, 20, 50, 20, 50])
+    assert list(runs.lines) == [4, 5, 6, 7, 8, 9]
 
 
 def test_bootstrap_is_the_same_on_one_or_two_processes():

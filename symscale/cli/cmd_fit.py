@@ -35,16 +35,18 @@ class FitFailed(click.ClickException):
     metavar="K",
     help="Drop the K runs with the highest loss.",
 )
-@click.option("--delta", type=POSITIVE, default=1e-3, show_default=True, help="Huber threshold delta.")
+@click.option("--delta", type=POSITIVE, default=1e-3, show_default=True,
+              help="Huber threshold delta (1e-8 to 100).")
 @click.option(
     "--bootstrap",
     "n_boot",
     type=click.IntRange(min=0),
     default=0,
     metavar="N",
-    help="Resample runs N times with replacement and refit: standard errors and 95% intervals.",
+    help="Resample runs N times with replacement and refit: standard errors and 95% intervals "
+    "(2 to 20000 replicates).",
 )
-@click.option("--seed", type=int, default=None, help="Random seed for --bootstrap.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (>= 0) for --bootstrap.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
@@ -95,9 +97,15 @@ def fit(
         raise CliError("give the training runs: --runs FILE.csv or a bundled dataset such as sardana-2024 "
                        "(`symscale datasets` lists them)")
     began = time.perf_counter()
+    if flops_col and click.get_current_context().get_parameter_source("tokens_col").name != "DEFAULT":
+        raise CliError(f"--tokens-col {tokens_col} and --flops-col {flops_col} are alternatives: "
+                       "--flops-col replaces tokens by FLOPs/(6N); give one of them")
+    F.check_delta(delta)
+    if out:
+        check_writable(out, "--out")
     runs = F.load_runs(runs_csv, params_col, tokens_col, loss_col, flops_col, cutoff, exclude_highest_loss)
-    if n_boot == 1:
-        raise CliError("--bootstrap needs at least 2 replicates")
+    if n_boot:
+        F.check_bootstrap(n_boot, len(runs), seed)
     try:
         result = F.fit(runs, delta, name=name, use_lmfit=not no_lmfit)
         boot = _bootstrap(F, runs, result, n_boot, seed, delta, quiet or as_json) if n_boot else None
@@ -122,6 +130,7 @@ def fit(
                     "stderr": result.stderr,
                 }
             },
+            converged=None if boot is None else boot.converged,
         )
     data = {**result.summary(), "reference": reference.summary(), "seconds": seconds}
     if boot is not None:
@@ -130,6 +139,27 @@ def fit(
         emit_json(data)
     else:
         click.echo(report(data, runs.source, out))
+
+
+def check_writable(path: str, option: str) -> None:
+    """Fail now, before a long fit, if ``path`` cannot be written: probe its directory with a temporary file."""
+    import os
+    import tempfile
+
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise CliError(f"cannot write {option} {path}: it is a directory")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".symscale-probe-"):
+            pass
+        if len(os.fsencode(os.path.basename(target))) > os.pathconf(folder, "PC_NAME_MAX"):
+            raise OSError(36, "file name too long")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, FileNotFoundError) and not os.path.isdir(folder):
+            reason = "no such directory" if not os.path.exists(folder) else "not a directory"
+        raise CliError(f"cannot write {option} {path}: {reason.lower()}") from None
 
 
 def _bootstrap(F, runs, result, n_boot: int, seed: int | None, delta: float, quiet: bool):
@@ -187,6 +217,9 @@ def report(data: dict, source: str, out: str | None) -> str:
             f"Caution: only {res['inside_delta']} residuals lie inside delta, so the fit behaves like an "
             "L1 fit and the Hessian-based errors are unreliable; prefer --bootstrap."
         )
+    if data.get("on_bound"):
+        lines.append("Caution: the optimum sits on a bound (" + "; ".join(data["on_bound"].values())
+                     + "), so that coefficient is not identified by these runs and its stderr is not meaningful.")
     if boot:
         lines.append(
             f"Bootstrap: {boot['n']} replicates (seed {boot['seed']}), {boot['n_converged']} converged, "

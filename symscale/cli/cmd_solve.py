@@ -38,23 +38,35 @@ def compute_report(loss: float, demand: float, coefficients, method: str = "redu
 
 
 def bootstrap_intervals(loss: float, demand: float, coefficients) -> dict:
-    """Solve every bootstrap replicate of the coefficients and report 95 % percentile intervals."""
+    """Solve every usable bootstrap replicate of the coefficients and report 95 % percentile intervals."""
     from ..solve import solve_compute_optimal
 
     sol = solve_compute_optimal(loss, demand, coefficients, samples=True)
     return percentile_summary({"params": sol.optimal.params, "tokens": sol.optimal.tokens,
-                               "total_flops_saving": 1 - sol.ratio["total_flops"]})
+                               "total_flops_saving": 1 - sol.ratio["total_flops"]}, sol.samples)
 
 
-def percentile_summary(quantities: dict) -> dict:
-    """Sample count, 95 % percentile intervals and medians of arrays of bootstrap replicates."""
+def percentile_summary(quantities: dict, use=None) -> dict:
+    """Sample counts, 95 % percentile intervals and medians of arrays of (usable) bootstrap replicates."""
     import numpy as np
 
-    return {
+    summary = {
         "n_samples": int(next(iter(quantities.values())).size),
         "ci95": {key: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for key, v in quantities.items()},
         "median": {key: float(np.median(v)) for key, v in quantities.items()},
     }
+    if use is not None:
+        summary["samples"] = use.as_dict()
+        if use.warning:
+            summary["warning"] = use.warning
+    return summary
+
+
+def warn_sample_use(report: dict) -> None:
+    """One 'Warning:' line on stderr when the report's intervals rest on fewer than half the replicates."""
+    warning = report.get("uncertainty", {}).get("warning")
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def cost_report(loss: float, settings, coefficients, method: str = "reduced") -> dict:
@@ -76,7 +88,8 @@ def cost_report(loss: float, settings, coefficients, method: str = "reduced") ->
     if coefficients.samples is not None:
         sol = solve_cost_optimal(loss, settings, coefficients, samples=True)
         report["uncertainty"] = percentile_summary({"params": sol.optimal.params, "tokens": sol.optimal.tokens,
-                                                    "total_cost_saving": 1 - sol.ratio["total_cost"]})
+                                                    "total_cost_saving": 1 - sol.ratio["total_cost"]},
+                                                   sol.samples)
     return report
 
 
@@ -161,9 +174,17 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
         return []
     u = report["uncertainty"]
     ci = u["ci95"]
+    counts = u.get("samples")
+    if counts and counts["excluded"]:
+        from ..solve import SampleUse
+
+        used = SampleUse(counts["total"], counts["excluded"]).describe()
+        head = f"Uncertainty from bootstrap coefficient samples ({used}), 95 % percentile intervals:"
+    else:
+        head = f"Uncertainty from {u['n_samples']} bootstrap coefficient samples (95 % percentile intervals):"
     return [
         "",
-        f"Uncertainty from {u['n_samples']} bootstrap coefficient samples (95 % percentile intervals):",
+        head,
         f"  params  [{fmt(ci['params'][0])}, {fmt(ci['params'][1])}]",
         f"  tokens  [{fmt(ci['tokens'][0])}, {fmt(ci['tokens'][1])}]",
         f"  {saving_label}  [{pct(ci[saving_key][0])}, {pct(ci[saving_key][1])}]",
@@ -202,6 +223,7 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
     symscale solve --objective cost --loss 1.947 --requests 1e10 --input-tokens 1000 --output-tokens 250
     """
     report = build_report(objective, method, kwargs, verify_dps=dps if verify else None, sensitivity=sensitivity)
+    warn_sample_use(report)
     if as_json:
         emit_json(report)
     else:

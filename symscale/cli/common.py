@@ -7,13 +7,12 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
-from ..coefficients import NAMES, load_coefficients, preset
+from ..coefficients import NAMES, resolve
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)\s*$")
@@ -122,15 +121,14 @@ def coefficients_from_options(kwargs: dict):
     overrides = {key: kwargs.pop(key) for key in NAMES}
     overrides = {key: value for key, value in overrides.items() if value is not None}
     law_spec, assigned = kwargs.pop("law_spec", None), parse_assignments(kwargs.pop("set_values", ()))
-    is_file = spec.lower().endswith(".json") or Path(spec).is_file()
     if law_spec is None and not assigned:
-        base = load_coefficients(spec) if is_file else preset(spec)
+        base = resolve(spec)  # a preset name or a JSON file
         return base.with_values(**overrides) if overrides else base
     from ..laws.registry import resolve_law
 
     law = resolve_law(law_spec) if law_spec is not None else None
     if law is None or law.is_chinchilla:
-        base = load_coefficients(spec) if is_file else preset(spec)
+        base = resolve(spec)  # a preset name or a JSON file
         if not hasattr(base, "alpha"):
             raise CliError(f"--coefficients {spec!r} holds coefficients of the law {base.law.name!r}; "
                            "give --law to match it")
@@ -142,22 +140,24 @@ def coefficients_from_options(kwargs: dict):
     if overrides:
         raise CliError(f"--{next(iter(overrides))} is a coefficient of the chinchilla law; for the law {law.name} "
                        "use --set NAME=VALUE")
-    return _law_coefficients(law, spec, is_file, assigned)
+    return _law_coefficients(law, spec, assigned)
 
 
-def _law_coefficients(law, spec: str, is_file: bool, assigned: dict):
-    """Values of a non-Chinchilla law: its preset or a file (unless the default preset was left), then --set."""
+def _law_coefficients(law, spec: str, assigned: dict):
+    """Values of a non-Chinchilla law: a preset of that law or a file of it (the default preset name means the
+    law's own preset, if it has one), then --set."""
     from ..laws.values import LawCoefficients
 
     name, source, base = law.name, law.source, {}
-    if is_file:
-        loaded = load_coefficients(spec)
-        if getattr(loaded, "law", None) is None or loaded.law.formula != law.formula:
-            raise CliError(f"--coefficients {spec!r} is not a file of the law {law.name!r}")
+    key = law.name if spec.lower() == "chinchilla" else spec
+    if key.strip().lower() in law.presets:
+        base, name, source = law.preset(key), key, law.presets[key.strip().lower()].get("source", "")
+    elif spec.lower() != "chinchilla":
+        loaded = resolve(spec)
+        if loaded.law.formula != law.formula:
+            raise CliError(f"--coefficients {spec!r} holds coefficients of the law {loaded.law.name!r}, "
+                           f"not of {law.name!r}")
         base, name, source = dict(loaded.values), loaded.name, loaded.source
-    elif spec.lower() != "chinchilla" or law.presets:
-        key = law.name if spec.lower() == "chinchilla" else spec
-        base, name, source = law.preset(key), key, law.presets[key.lower()].get("source", "")
     values = {**base, **assigned}
     if assigned:
         name = "custom" if not base else f"{name} with --set"
