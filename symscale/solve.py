@@ -145,7 +145,8 @@ def _solve_law(loss, k_train, k_inf, coefficients, samples: bool) -> Allocation:
     from .laws.problem import check_decreasing
     from .laws.solver import solve_law
 
-    check_decreasing(coefficients.law, coefficients.values)
+    if not samples and all(np.ndim(v) == 0 for v in coefficients.values.values()):
+        check_decreasing(coefficients.law, coefficients.values)
     values = coefficients.samples if samples else coefficients.values
     if samples and values is None:
         raise InputError(f"coefficients {coefficients.name!r} hold no bootstrap samples")
@@ -225,6 +226,8 @@ def select_samples(loss, k_train, k_inf, coefficients) -> tuple[tuple, SampleUse
     dropped when it was read and are counted here. Raises InputError when no replicate is usable.
     """
     coefficients = resolve(coefficients)
+    if not _is_chinchilla(coefficients):
+        return _select_law_samples(loss, k_train, k_inf, coefficients)
     values = coefficient_values(coefficients, samples=True)
     loss, k_train, k_inf = (np.asarray(v, dtype=float) for v in (loss, k_train, k_inf))
     if loss.ndim or k_train.ndim or k_inf.ndim:
@@ -250,6 +253,47 @@ def select_samples(loss, k_train, k_inf, coefficients) -> tuple[tuple, SampleUse
         raise InputError(f"no usable bootstrap samples in coefficients {coefficients.name!r} at loss {float(loss):g}: "
                          + use.describe())
     return tuple(v[keep] for v in values), use
+
+
+def _select_law_samples(loss, k_train, k_inf, coefficients):
+    """select_samples for a law other than Chinchilla's: replicates classified by the generic solver."""
+    from .laws.solver import UNREACHABLE, solve_law
+    from .laws.values import LawSampleSet
+
+    law = coefficients.law
+    if coefficients.samples is None:
+        raise InputError(f"coefficients {coefficients.name!r} hold no bootstrap samples")
+    loss, k_train, k_inf = (np.asarray(v, dtype=float) for v in (loss, k_train, k_inf))
+    if loss.ndim or k_train.ndim or k_inf.ndim:
+        raise InputError("bootstrap samples are solved for one scenario at a time: give a single loss and demand")
+    _check_finite("loss", loss)
+    check_positive("k_train (training weight)", k_train)
+    check_non_negative("inference demand", k_inf)
+    samples = {name: np.asarray(coefficients.samples[name], dtype=float) for name in law.names}
+    invalid = np.zeros(next(iter(samples.values())).shape, dtype=bool)
+    for c in law.coefficients:
+        value = samples[c.name]
+        with np.errstate(invalid="ignore"):
+            invalid |= ~np.isfinite(value) | ~((value >= c.lower) & (value < c.upper))
+    kept = {name: v[~invalid] for name, v in samples.items()}
+    optimum = solve_law(law, kept, loss, k_train, k_inf, strict=False)
+    base = solve_law(law, kept, loss, TRAIN_PER, 0.0, strict=False)
+    with np.errstate(all="ignore"):
+        totals = k_train * optimum.params * optimum.tokens + k_inf * optimum.params
+    unreachable_kept = optimum.failure == UNREACHABLE
+    overflow_kept = ~unreachable_kept & ((optimum.failure != 0) | (base.failure != 0) | ~np.isfinite(totals))
+    unreachable, overflow = np.zeros_like(invalid), np.zeros_like(invalid)
+    unreachable[~invalid], overflow[~invalid] = unreachable_kept, overflow_kept
+    keep = ~invalid & ~unreachable & ~overflow
+    excluded = dict(getattr(coefficients, "samples_excluded", None) or {})
+    for reason, mask in (("invalid", invalid), ("unreachable", unreachable), ("overflow", overflow)):
+        if np.any(mask):
+            excluded[reason] = int(np.sum(mask))
+    use = SampleUse(int(invalid.size) + excluded.get("not_converged", 0), excluded)
+    if use.used == 0:
+        raise InputError(f"no usable bootstrap samples in coefficients {coefficients.name!r} at loss {float(loss):g}: "
+                         + use.describe())
+    return LawSampleSet(law, {name: v[keep] for name, v in samples.items()}, coefficients.name), use
 
 
 def _representable(loss, k_train, k_inf, coeffs: tuple) -> np.ndarray:

@@ -158,7 +158,7 @@ def test_solver_answer_does_not_depend_on_the_batch():
 
 def test_unreachable_loss_and_bad_laws_are_named():
     law = custom(CHINCHILLA_TEXT)
-    with pytest.raises(InputError, match="not above the law's floor"):
+    with pytest.raises(InputError, match="not above the floor of the law custom"):
         solve_law(law, PRESET, 1.5, 6.0, 1e12)
     with pytest.raises(InputError, match="does not decrease in D"):
         symscale.solve_compute_optimal(2.0, 1e12, LawCoefficients(custom("E + A/N**alpha - B/D**beta"), PRESET))
@@ -242,3 +242,20 @@ def test_generic_solve_finite_and_second_order_for_kaplan():
     assert np.all(np.isfinite(result.params)) and np.all(result.second_order > 0)
     assert math.isclose(float(symscale.solve.loss_of(result.params[1], result.tokens[1],
                                                      LawCoefficients(kaplan, values))), 2.5, rel_tol=1e-13)
+
+
+def test_bootstrap_samples_of_a_custom_law_are_solved_with_that_law(run_cli, tmp_path):
+    values = dict(PRESET, C=50.0, g=0.1)
+    boot = {"E": [1.6, 1.7, 1.75, 2.5], "A": [400, 410, 420, 406], "alpha": [0.33, 0.34, 0.335, 0.336],
+            "B": [400, 410, 420, 411], "beta": [0.28, 0.29, 0.285, 0.283], "C": [40, 50, 60, 50], "g": [0.1] * 4}
+    path = tmp_path / "law.json"
+    law_text = "E + A/N**alpha + B/D**beta + C/(N*D)**g"
+    path.write_text(json.dumps({"law": law_text, "coefficients": values, "bootstrap": boot}))
+    code, out, err = run_cli("solve", "--coefficients", str(path), "--loss", "2.0", "--inference-tokens", "1e12",
+                             "--json")
+    u = json.loads(out)["uncertainty"]
+    assert code == 0, err
+    assert u["samples"]["used"] == 3 and u["samples"]["excluded"] == {"unreachable": 1}
+    law = custom(law_text)
+    alone = [float(solve_law(law, {k: v[i] for k, v in boot.items()}, 2.0, 6.0, 2e12).params) for i in range(3)]
+    assert u["ci95"]["params"] == pytest.approx([np.percentile(alone, 2.5), np.percentile(alone, 97.5)], rel=1e-12)

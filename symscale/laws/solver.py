@@ -23,6 +23,7 @@ LN_SMALL = 0.0                      # ln 1: one parameter, one token
 SCAN_POINTS = 64
 SCAN_SPAN = 90.0                    # e-folds of D scanned above the smallest feasible D
 CHUNK = 1 << 16
+UNREACHABLE, NO_OPTIMUM = 1, 2
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class GenericResult:
     tokens: np.ndarray
     minima: np.ndarray          # number of local minima found on the scan
     second_order: np.ndarray    # dF2/d ln D along the curve at the optimum (> 0 at a minimum)
+    failure: np.ndarray         # 0 solved, UNREACHABLE, NO_OPTIMUM (none inside float range); NaN answers there
 
 
 def _bisect(fn, lo: np.ndarray, hi: np.ndarray, iterations: int = 80) -> np.ndarray:
@@ -89,8 +91,8 @@ def _solve_ln_params(k, ln_d, loss, coeffs, guess=None):
     return y.reshape(shape)
 
 
-def _feasible_ln_tokens(k, loss, coeffs) -> np.ndarray:
-    """The smallest ln D at which some N reaches loss (L(N -> inf, D) < loss), per curve."""
+def _feasible_ln_tokens(k, loss, coeffs) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest ln D at which some N reaches loss (L(N -> inf, D) < loss) per curve, and whether any does."""
     big_n = np.exp(LN_BIG)
 
     def excess(x):
@@ -98,14 +100,14 @@ def _feasible_ln_tokens(k, loss, coeffs) -> np.ndarray:
 
     lo, hi = np.full(np.shape(loss), LN_SMALL), np.full(np.shape(loss), LN_BIG)
     reachable = excess(hi) < 0
-    if not np.all(reachable):
-        bad = np.flatnonzero(~reachable)[0]
-        floor = k.loss(big_n, np.exp(LN_BIG), *[np.asarray(c).flat[bad] if np.ndim(c) else c for c in coeffs])
-        raise InputError(f"unreachable: loss {np.asarray(loss).flat[bad]:g} is not above the law's floor "
-                         f"(about {float(floor):.6g}, its limit for large N and D); ask for a larger loss")
     start_ok = excess(lo) < 0
     x_min = _bisect(excess, lo.copy(), hi.copy())
-    return np.where(start_ok, LN_SMALL, x_min)
+    return np.where(start_ok, LN_SMALL, x_min), reachable
+
+
+def _floor(k, coeffs) -> float:
+    """The law's limit for large N and D (for messages)."""
+    return float(k.loss(np.exp(LN_BIG), np.exp(LN_BIG), *coeffs))
 
 
 def _stationarity(k, y, x, loss, rho, coeffs):
@@ -153,14 +155,18 @@ def _bisect_stationary(k, a, b, loss, rho, coeffs):
     return 0.5 * (a + b)
 
 
-def solve_law(law: Law, values: dict, loss, k_train, k_inf) -> GenericResult:
-    """Minimise k_train*N*D + k_inf*N on L(N, D) = loss for any law (vectorised, broadcast)."""
+def solve_law(law: Law, values: dict, loss, k_train, k_inf, *, strict: bool = True) -> GenericResult:
+    """Minimise k_train*N*D + k_inf*N on L(N, D) = loss for any law (vectorised, broadcast).
+
+    ``strict`` raises an InputError for the first scenario without an answer (loss not above the law's
+    floor, or no optimum within floating-point range); otherwise such scenarios get NaN and a failure code.
+    """
     k = kernels(law)
     arrays = np.broadcast_arrays(np.asarray(loss, float), np.asarray(k_inf, float) / np.asarray(k_train, float),
                                  *(np.asarray(values[name], float) for name in law.names))
     shape = arrays[0].shape
     flat = [a.ravel() for a in arrays]
-    out = [np.empty(flat[0].size) for _ in range(4)]
+    out = [np.empty(flat[0].size) for _ in range(5)]
     with np.errstate(all="ignore"):
         curves, inverse = _unique_curves(flat[0], flat[2:])
         scan = _scan_curves(k, curves)
@@ -169,7 +175,22 @@ def solve_law(law: Law, values: dict, loss, k_train, k_inf) -> GenericResult:
             result = _solve_scenarios(k, law, scan, inverse[part], *(a[part] for a in flat))
             for target, value in zip(out, result):
                 target[part] = value
-    return GenericResult(*(o.reshape(shape) for o in out))
+    result = GenericResult(*(o.reshape(shape) for o in out))
+    if strict and np.any(result.failure):
+        _raise_failure(k, law, result, arrays)
+    return result
+
+
+def _raise_failure(k, law: Law, result: GenericResult, arrays: list) -> None:
+    """The InputError for the first scenario the solver could not answer."""
+    i = int(np.flatnonzero(result.failure.ravel())[0])
+    loss, rho, *cs = (a.ravel()[i] for a in arrays)
+    if result.failure.ravel()[i] == UNREACHABLE:
+        raise InputError(f"unreachable: loss {loss:g} is not above the floor of the law {law.name} (about "
+                         f"{_floor(k, cs):.6g}, its limit for large N and D); ask for a larger loss")
+    raise InputError(f"law {law.name}: no optimum within floating-point range for loss {loss:g} at inference "
+                     f"weight rho = {rho:g} tokens (the objective keeps falling toward the edge of the range "
+                     "scanned: D up to e^90 times the smallest feasible D)")
 
 
 @dataclass(frozen=True)
@@ -184,20 +205,21 @@ class _Scan:
     y: np.ndarray
     r: np.ndarray
     q: np.ndarray
+    reachable: np.ndarray
 
 
 def _scan_curves(k, curves: np.ndarray) -> _Scan:
-    """Sample each distinct curve (loss, coefficients) over its feasible range of ln D."""
+    """Sample each distinct curve (loss, coefficients) over its feasible range of ln D (NaN if unreachable)."""
     c_loss, c_coeffs = curves[:, 0], tuple(curves[:, 1 + i] for i in range(curves.shape[1] - 1))
-    x_min = _feasible_ln_tokens(k, c_loss, c_coeffs)
+    x_min, reachable = _feasible_ln_tokens(k, c_loss, c_coeffs)
     t = np.geomspace(1e-7, SCAN_SPAN, SCAN_POINTS)
-    grid_x = np.minimum(x_min[:, None] + t[None, :], LN_BIG)
+    grid_x = np.minimum(np.where(reachable, x_min, np.nan)[:, None] + t[None, :], LN_BIG)
     grid_y = _solve_ln_params(k, grid_x, c_loss[:, None], tuple(c[:, None] for c in c_coeffs))
     a_n, a_d = k.elasticities(np.exp(grid_y), np.exp(grid_x), *(c[:, None] for c in c_coeffs))
     r = np.log(a_n) - np.log(a_d)
     q = np.where(r > 0, np.expm1(r) * np.exp(grid_x), -np.inf)
     q = np.where(np.isfinite(r), q, np.nan)
-    return _Scan(grid_x, grid_y, r, q)
+    return _Scan(grid_x, grid_y, r, q, reachable)
 
 
 def _unique_curves(loss: np.ndarray, coeffs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -217,14 +239,12 @@ def _solve_scenarios(k, law, scan: _Scan, inverse, loss, rho, *coeffs):
     positive = rho[:, None] <= q                                            # F2 >= 0 on the grid
     rising = positive[:, 1:] & ~positive[:, :-1] & valid[:, 1:] & valid[:, :-1]
     minima = rising.sum(axis=1)
-    if np.any(minima == 0):
-        bad = np.flatnonzero(minima == 0)[0]
-        f2 = scan.r[inverse[bad]] - np.log1p(rho[bad] * np.exp(-scan.x[inverse[bad]]))
-        raise InputError(_no_minimum_message(law, loss[bad], rho[bad], f2))
+    failure = np.where(~scan.reachable[inverse], UNREACHABLE, np.where(minima == 0, NO_OPTIMUM, 0))
     best_y, best_x = np.full(loss.shape, np.nan), np.full(loss.shape, np.nan)
     best_obj = np.full(loss.shape, np.inf)
     first = np.argmax(rising, axis=1)
-    candidates = [(np.arange(loss.size), first)]
+    solvable = np.flatnonzero(failure == 0)
+    candidates = [(solvable, first[solvable])]
     several = np.flatnonzero(minima > 1)
     if several.size:                                                        # rare: every other crossing too
         rows, cols = np.nonzero(rising[several])
@@ -247,19 +267,7 @@ def _solve_scenarios(k, law, scan: _Scan, inverse, loss, rho, *coeffs):
         best_x[rows] = np.where(better, x, best_x[rows])
     along = np.asarray(k.along_curve(np.exp(best_y), np.exp(best_x), loss, rho, *coeffs), float)
     params, tokens = np.exp(best_y), np.exp(best_x)
-    bad = ~(np.isfinite(params) & np.isfinite(tokens))
-    if np.any(bad):
-        raise InputError(f"law {law.name}: the optimum for loss {loss[bad][0]:g} is beyond floating-point range")
-    return params, tokens, minima.astype(float), np.broadcast_to(along, loss.shape)
-
-
-def _no_minimum_message(law: Law, loss: float, rho: float, f2: np.ndarray) -> str:
-    finite = f2[np.isfinite(f2)]
-    if finite.size == 0:
-        return (f"law {law.name}: no point of the iso-loss curve at loss {loss:g} could be evaluated "
-                "(does the law decrease in N and in D?)")
-    if finite[0] > 0:
-        where = "at the smallest feasible data size (the model would need unbounded parameters)"
-    else:
-        where = "beyond the largest data size scanned (the optimum is beyond floating-point range)"
-    return f"law {law.name}: no interior optimum for loss {loss:g} and rho {rho:g}: the objective keeps falling {where}"
+    beyond = (failure == 0) & ~(np.isfinite(params) & np.isfinite(tokens) & (params > 0) & (tokens > 0))
+    failure = np.where(beyond, NO_OPTIMUM, failure)
+    params, tokens = np.where(failure == 0, params, np.nan), np.where(failure == 0, tokens, np.nan)
+    return params, tokens, minima.astype(float), np.broadcast_to(along, loss.shape), failure.astype(float)

@@ -64,3 +64,13 @@ def law_of(coefficients) -> Law:
 
         return CHINCHILLA
     return law
+
+
+@dataclass(frozen=True)
+class LawSampleSet:
+    """Bootstrap replicates of a law's coefficients chosen for one scenario: ``values`` holds arrays."""
+
+    law: Law
+    values: dict
+    name: str = "samples"
+    samples: None = None
