@@ -142,10 +142,12 @@ def _is_chinchilla(coefficients) -> bool:
 
 def _solve_law(loss, k_train, k_inf, coefficients, samples: bool) -> Allocation:
     """Any law other than Chinchilla's: the generic iso-loss solver (symscale.laws.solver)."""
-    from .laws.problem import check_decreasing
+    from .laws.registry import BUILT_IN
     from .laws.solver import solve_law
 
-    if not samples and all(np.ndim(v) == 0 for v in coefficients.values.values()):
+    if coefficients.law not in BUILT_IN and not samples and all(np.ndim(v) == 0 for v in coefficients.values.values()):
+        from .laws.problem import check_decreasing  # sympy: only for laws given as a formula
+
         check_decreasing(coefficients.law, coefficients.values)
     values = coefficients.samples if samples else coefficients.values
     if samples and values is None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from .kernels import kernels
 from .law import Law
-from .problem import kernels
 
 LN_BIG = 640.0                      # ln 1e278: "N or D -> infinity" without overflowing typical powers
 LN_SMALL = 0.0                      # ln 1: one parameter, one token
