@@ -310,6 +310,7 @@ def _representable(loss, k_train, k_inf, coeffs: tuple) -> np.ndarray:
         base_tokens = np.exp(K.log_chinchilla_tokens(loss, *coeffs))
         base_params = np.exp(K.log_chinchilla_params_of_tokens(base_tokens, *coeffs))
         quantities = (params, tokens, base_params, base_tokens,
+                      TRAIN_PER * params * tokens, TRAIN_PER * base_params * base_tokens,  # FLOPs (cost: dollars too)
                       k_train * params * tokens + k_inf * params,
                       k_train * base_params * base_tokens + k_inf * base_params)
         return np.logical_and.reduce([np.isfinite(q) & (q > 0) for q in quantities])
