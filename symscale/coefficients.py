@@ -12,6 +12,7 @@ import numpy as np
 
 from .datafiles import parsed, read_rows
 from .errors import InputError
+from .ranges import FittedRange
 
 NAMES = ("alpha", "beta", "A", "B", "E")
 
@@ -34,6 +35,7 @@ class Coefficients:
     source: str = ""
     samples: dict | None = field(default=None, compare=False, repr=False)
     samples_excluded: dict | None = field(default=None, compare=False, repr=False)  # reason -> count, at read
+    fitted_range: FittedRange | None = field(default=None, compare=False, repr=False)  # runs it was fitted on
 
     def __post_init__(self) -> None:
         for key in NAMES:
@@ -76,7 +78,8 @@ def presets() -> dict[str, Coefficients]:
     rows = read_rows("coefficients.csv", ("name", *NAMES, "source"))
 
     def build(row: dict) -> Coefficients:
-        return Coefficients(**{key: float(row[key]) for key in NAMES}, name=row["name"], source=row["source"])
+        return Coefficients(**{key: float(row[key]) for key in NAMES}, name=row["name"], source=row["source"],
+                            fitted_range=FittedRange.from_row(row))
 
     return {c.name: c for c in parsed("coefficients.csv", rows, build)}
 
@@ -159,6 +162,7 @@ def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Co
     return Coefficients(
         **values, name=str(data.get("name", path.stem)), source=str(data.get("source", str(path))),
         samples=samples, samples_excluded=excluded,
+        fitted_range=FittedRange.from_dict(data.get("fitted_range"), f"coefficients file {str(path)!r}"),
     )
 
 
@@ -183,7 +187,8 @@ def _law_file(data: dict, path: Path):
     if samples is not None and not isinstance(samples, dict):
         raise InputError(f"{where}: bootstrap must be an object of name: list of samples")
     return LawCoefficients(law, values, name=str(data.get("name", path.stem)),
-                           source=str(data.get("source", str(path))), samples=samples)
+                           source=str(data.get("source", str(path))), samples=samples,
+                           fitted_range=FittedRange.from_dict(data.get("fitted_range"), where))
 
 
 def _read_samples(raw: object, path: Path, include_unconverged: bool = False) -> tuple[dict | None, dict | None]:
@@ -235,6 +240,8 @@ def save_coefficients(coefficients: Coefficients, path: str | Path, extra: dict 
     else:  # any other law: the formula travels with its values
         data = {"law": coefficients.law.formula if coefficients.law.name == "custom" else coefficients.law.name,
                 "coefficients": coefficients.as_dict(), "name": coefficients.name, "source": coefficients.source}
+    if getattr(coefficients, "fitted_range", None) is not None:
+        data["fitted_range"] = coefficients.fitted_range.as_dict()
     if coefficients.samples is not None:
         data["bootstrap"] = {key: np.asarray(v, dtype=float).tolist() for key, v in coefficients.samples.items()}
         if converged is not None:

@@ -8,8 +8,34 @@ factors above 10 are written as 13.4×.
 from __future__ import annotations
 
 import math
+import re
 
 SUFFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+# --- the input grammar: a decimal or scientific number, or a decimal with one suffix k/M/B/T ----
+_INPUT_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+_PLAIN = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
+_SUFFIXED = re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+))([kKmMbBtT])", re.ASCII)
+
+
+def parse_number(text: str) -> float:
+    """'7e9', '7000000000', '70B', '2T', '1.5M', '500k' as a finite float.
+
+    Grammar: a decimal or scientific number, or a decimal number with one suffix k, M, B or T (any
+    case) written right after it. '1e3T', '2 T', '7G' and non-ASCII digits are refused.
+    """
+    raw = str(text).strip()
+    plain, suffixed = _PLAIN.fullmatch(raw), _SUFFIXED.fullmatch(raw)
+    if plain is None and suffixed is None:
+        shown = raw if len(raw) <= 40 else raw[:37] + "..."
+        raise ValueError(f"{shown!r} is not a number (examples: 7e9, 7000000000, 70B, 2T, 1.5M)")
+    try:
+        value = float(raw) if plain else float(suffixed.group(1)) * _INPUT_SUFFIX[suffixed.group(2).lower()]
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ValueError(f"{raw[:40]!r} is not a finite number")
+    return value
 
 
 def _significant(value: float, digits: int) -> str:
@@ -69,6 +95,12 @@ def ratio(value: float) -> str:
     if abs(value) > 10:
         return _significant(value, 4) + "×"
     return _significant(100 * value, 4) + "%"
+
+
+def share(value: float) -> str:
+    """A ratio in a sentence: '70.96% of' or '14.68×' (followed by 'the ...')."""
+    text = ratio(value)
+    return text + " of" if text.endswith("%") else text
 
 
 def hours(value: float, digits: int = 3) -> str:

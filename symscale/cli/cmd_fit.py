@@ -113,12 +113,13 @@ def fit(
         raise FitFailed(str(exc)) from None
     reference = F.reference_optimum(result.theta, runs, delta)
     seconds = time.perf_counter() - began
+    from ..ranges import FittedRange
+
+    fitted = FittedRange.of_runs(runs.params, runs.tokens, f"the {len(runs)} runs of {runs.source}")
     coeffs = result.coefficients
     if out:
-        if boot is not None:
-            coeffs = Coefficients(
-                **coeffs.as_dict(), name=coeffs.name, source=coeffs.source, samples=boot.samples
-            )
+        coeffs = Coefficients(**coeffs.as_dict(), name=coeffs.name, source=coeffs.source,
+                              samples=None if boot is None else boot.samples, fitted_range=fitted)
         save_coefficients(
             coeffs,
             out,

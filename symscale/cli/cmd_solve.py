@@ -8,7 +8,7 @@ from .. import numbers as N
 from ..errors import InputError
 from .common import coefficient_options, coefficients_from_options, emit_json, render_table
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
-from .options import demand_spec_from_options, loss_from_options, quality_options
+from .options import demand_spec_from_options, quality_from_options, quality_options
 
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
 ROW_LABELS = {
@@ -36,7 +36,7 @@ def compute_report(loss: float, demand: float, coefficients, method: str = "redu
     }
     if coefficients.samples is not None:
         report["uncertainty"] = bootstrap_intervals(loss, demand, coefficients)
-    return report
+    return add_warnings(report, coefficients)
 
 
 def bootstrap_intervals(loss: float, demand: float, coefficients) -> dict:
@@ -64,10 +64,20 @@ def percentile_summary(quantities: dict, use=None) -> dict:
     return summary
 
 
+def add_warnings(report: dict, coefficients) -> dict:
+    """The report's ``warnings`` list (always present): extrapolation beyond the fitted runs, few usable samples."""
+    from ..ranges import model_warnings
+
+    warnings = model_warnings(coefficients, {"optimal model": report["optimal"]})
+    if report.get("uncertainty", {}).get("warning"):
+        warnings.append(report["uncertainty"]["warning"])
+    report["warnings"] = warnings
+    return report
+
+
 def warn_sample_use(report: dict) -> None:
-    """One 'Warning:' line on stderr when the report's intervals rest on fewer than half the replicates."""
-    warning = report.get("uncertainty", {}).get("warning")
-    if warning:
+    """One 'Warning:' line on stderr for each of the report's warnings (extrapolation, few usable samples)."""
+    for warning in report.get("warnings", []):
         click.echo(f"Warning: {warning}", err=True)
 
 
@@ -92,7 +102,26 @@ def cost_report(loss: float, settings, coefficients, method: str = "reduced") ->
         report["uncertainty"] = percentile_summary({"params": sol.optimal.params, "tokens": sol.optimal.tokens,
                                                     "total_cost_saving": 1 - sol.ratio["total_cost"]},
                                                    sol.samples)
-    return report
+    return add_warnings(report, coefficients)
+
+
+def add_reference(report: dict, reference, settings=None) -> None:
+    """The user's own model (--quality-of) beside the optimum: its figures and the optimum's ratios to it."""
+    from ..solve import Allocation, ComputeModel
+
+    if settings is None:
+        model = ComputeModel(reference.params, reference.tokens, report["inference_tokens"]).as_dict()
+        keys = ("params", "tokens", "total_flops")
+    else:
+        from ..costs import MODEL_KEYS as COST_KEYS
+        from ..costs import model_costs
+
+        costs = model_costs(Allocation(reference.params, reference.tokens), settings)
+        model = {key: getattr(costs, key) for key in COST_KEYS}
+        keys = ("params", "tokens", "total_flops", "total_cost")
+    report["reference"] = {"name": reference.name, "source": reference.source,
+                           **{key: float(value) for key, value in model.items()}}
+    report["ratio_to_reference"] = {key: report["optimal"][key] / report["reference"][key] for key in keys}
 
 
 def render_compute(report: dict) -> str:
@@ -142,9 +171,10 @@ def _coefficient_line(report: dict) -> str:
 
 
 def _comparison_table(report: dict, keys: tuple, label: str) -> str:
-    rows = [(ROW_LABELS[key], N.readable(key, report["baseline"][key]), N.readable(key, report["optimal"][key]))
-            for key in keys]
-    return render_table(rows, ("", baseline_label(report), label))
+    columns = [report["baseline"], report["optimal"]] + ([report["reference"]] if "reference" in report else [])
+    header = ("", baseline_label(report), label) + ((report["reference"]["name"],) if "reference" in report else ())
+    rows = [(ROW_LABELS[key], *(N.readable(key, column[key]) for column in columns)) for key in keys]
+    return render_table(rows, header)
 
 
 def baseline_label(report: dict) -> str:
@@ -156,11 +186,19 @@ def baseline_label(report: dict) -> str:
 def _ratio_lines(report: dict, objective: str, total_key: str, what: str, saving: str) -> list[str]:
     ratio = report["ratio"]
     return [
-        f"The {objective}-optimal model has {N.ratio(ratio['params'])} of the parameters, is trained on "
-        f"{N.ratio(ratio['tokens'])} of the tokens",
-        f"and costs {N.ratio(ratio[total_key])} of the {what} of the equal-quality {_baseline_name(report)} "
+        f"The {objective}-optimal model has {N.share(ratio['params'])} the parameters, is trained on "
+        f"{N.share(ratio['tokens'])} the tokens",
+        f"and costs {N.share(ratio[total_key])} the {what} of the equal-quality {_baseline_name(report)} "
         f"(saving {saving}).",
-    ]
+    ] + _reference_lines(report, objective, total_key, what)
+
+
+def _reference_lines(report: dict, objective: str, total_key: str, what: str) -> list[str]:
+    if "reference" not in report:
+        return []
+    ratio, name = report["ratio_to_reference"], report["reference"]["name"]
+    return [f"Against {name} (the quality asked for): {N.share(ratio['params'])} the parameters, "
+            f"{N.share(ratio['tokens'])} the tokens, {N.share(ratio[total_key])} the {what}."]
 
 
 def _baseline_name(report: dict) -> str:
@@ -244,7 +282,7 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
                  sensitivity: bool = False) -> dict:
     """Parse the options left in ``kwargs``, solve for the chosen objective, optionally verify."""
     coefficients = coefficients_from_options(kwargs)
-    loss = loss_from_options(kwargs, coefficients)
+    loss, reference = quality_from_options(kwargs, coefficients)
     demand = demand_spec_from_options(kwargs)
     if objective == "cost":
         settings = cost_settings_from_options(kwargs, demand, force=True)
@@ -257,6 +295,9 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
             raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
         report = compute_report(loss, demand.lifetime_tokens(), coefficients, method)
         weights = compute_weights(report["inference_tokens"])
+        settings = None
+    if reference is not None:
+        add_reference(report, reference, settings)
     if verify_dps is not None:
         optimal = report["optimal"]
         if coefficients.law.is_chinchilla:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +12,7 @@ import click
 import numpy as np
 
 from ..coefficients import NAMES, resolve
-
-_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)\s*$")
+from ..numbers import parse_number  # noqa: F401  (the one number grammar, used by options)
 
 
 class CliError(click.ClickException):
@@ -24,19 +21,8 @@ class CliError(click.ClickException):
     exit_code = 2
 
 
-def parse_number(text: str) -> float:
-    """Parse '7e9', '7000000000', '70B', '2T', '1.5M' (k, M, B/G, T, P suffixes) as a finite float."""
-    match = _NUMBER.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a number (examples: 7e9, 70B, 2T, 1.5M)")
-    value = float(match.group(1)) * _SUFFIX.get(match.group(2).lower(), 1.0)
-    if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
-    return value
-
-
 class Number(click.ParamType):
-    """A finite number with optional k/M/B/T/P suffix and optional bounds."""
+    """A finite number (symscale.numbers.parse_number: 7e9, 70B, 2T) with optional bounds."""
 
     name = "number"
 
@@ -166,20 +152,21 @@ def _law_coefficients(law, spec: str, assigned: dict):
     law's own preset, if it has one), then --set."""
     from ..laws.values import LawCoefficients
 
-    name, source, base = law.name, law.source, {}
+    name, source, base, fitted = law.name, law.source, {}, None
     key = law.name if spec.lower() == "chinchilla" else spec
     if key.strip().lower() in law.presets:
-        base, name, source = law.preset(key), key, law.presets[key.strip().lower()].get("source", "")
+        entry = law.presets[key.strip().lower()]
+        base, name, source, fitted = law.preset(key), key, entry.get("source", ""), entry.get("range")
     elif spec.lower() != "chinchilla":
         loaded = resolve(spec)
         if loaded.law.formula != law.formula:
             raise CliError(f"--coefficients {spec!r} holds coefficients of the law {loaded.law.name!r}, "
                            f"not of {law.name!r}")
-        base, name, source = dict(loaded.values), loaded.name, loaded.source
+        base, name, source, fitted = dict(loaded.values), loaded.name, loaded.source, loaded.fitted_range
     values = {**base, **assigned}
     if assigned:
         name = "custom" if not base else f"{name} with --set"
-    return LawCoefficients(law, values, name=name, source=source)
+    return LawCoefficients(law, values, name=name, source=source, fitted_range=fitted)
 
 
 def jsonable(value: Any) -> Any:

@@ -29,24 +29,41 @@ def quality_options(func: Callable) -> Callable:
                      help="Quality of the Chinchilla-optimal model trained on D tokens (e.g. 1.4T)."),
         click.option("--chinchilla-compute", type=POSITIVE, default=None, metavar="FLOPS",
                      help="Quality of the Chinchilla-optimal model for a training budget of FLOPS (e.g. 1e24)."),
+        click.option("--quality-of", default=None, metavar="MODEL|N:D",
+                     help="Quality of a published model (data/reference_models.csv, any case: Llama-2-7B, "
+                     "Chinchilla-70B, ...) or of N params trained on D tokens (7B:2T), under the coefficients in use; "
+                     "solve then reports that model beside the optimum."),
     ])
+
+
+QUALITY_KEYS = ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute", "quality_of")
 
 
 def loss_from_options(kwargs: dict, coefficients: Coefficients) -> float:
     """Pop the quality options and turn them into one target loss."""
+    return quality_from_options(kwargs, coefficients)[0]
+
+
+def quality_from_options(kwargs: dict, coefficients: Coefficients):
+    """Pop the quality options: (target loss, the reference model of --quality-of or None)."""
     from ..solve import chinchilla, loss_of
 
-    given = {key: kwargs.pop(key) for key in ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute")}
+    given = {key: kwargs.pop(key, None) for key in QUALITY_KEYS}
     given = {key: value for key, value in given.items() if value is not None}
     if len(given) != 1:
         names = ", ".join("--" + key.replace("_", "-") for key in given) or "none"
         raise InputError("give exactly one of --loss, --chinchilla-params, --chinchilla-tokens, "
-                         f"--chinchilla-compute (got {names})")
+                         f"--chinchilla-compute, --quality-of (got {names})")
     (key, value), = given.items()
     if key == "loss":
-        return value
+        return value, None
+    if key == "quality_of":
+        from ..reference import reference_model
+
+        model = reference_model(value)
+        return float(loss_of(model.params, model.tokens, coefficients)), model
     model = chinchilla(**{key.removeprefix("chinchilla_"): value}, coefficients=coefficients)
-    return float(loss_of(model.params, model.tokens, coefficients))
+    return float(loss_of(model.params, model.tokens, coefficients)), None
 
 
 DEFAULT_REQUESTS, DEFAULT_INPUT, DEFAULT_OUTPUT = (DEFAULTS[k] for k in ("requests", "input_tokens", "output_tokens"))
