@@ -75,7 +75,9 @@ def preset(name: str = "chinchilla") -> Coefficients:
     table = presets()
     key = name.strip().lower()
     if key not in table:
-        raise InputError(f"unknown coefficient preset {name!r}; known presets: {', '.join(table)}")
+        from .atomic import shown
+
+        raise InputError(f"unknown coefficient preset {shown(name)}; known presets: {', '.join(table)}")
     return table[key]
 
 
@@ -85,13 +87,16 @@ def load_coefficients(path: str | Path) -> Coefficients:
     The file is one object with keys alpha, beta, A, B, E (numbers), optionally ``name``,
     ``source`` and ``bootstrap`` (an object of equal-length lists, one per coefficient).
     """
+    from .atomic import read_user_text
+
     path = Path(path)
+    text = read_user_text(path, "coefficients file")
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"coefficients file {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InputError(f"coefficients file {str(path)!r} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"coefficients file {str(path)!r} is nested too deeply to be a coefficients file") from None
     if not isinstance(data, dict):
         raise InputError(f"coefficients file {str(path)!r} must hold one JSON object")
     if isinstance(data.get("coefficients"), dict):  # accept `fit --json` output as well
@@ -138,7 +143,11 @@ def save_coefficients(coefficients: Coefficients, path: str | Path, extra: dict 
     if coefficients.samples is not None:
         data["bootstrap"] = {key: np.asarray(v, dtype=float).tolist() for key, v in coefficients.samples.items()}
     data.update(extra or {})
-    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+    from .atomic import atomic_write
+
+    text = json.dumps(data, indent=2) + "\n"
+    with atomic_write(path) as handle:
+        handle.write(text)
 
 
 def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
@@ -147,7 +156,9 @@ def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
         return preset("chinchilla")
     if isinstance(spec, Coefficients):
         return spec
+    from .atomic import is_file
+
     text = str(spec)
-    if text.lower().endswith(".json") or Path(text).is_file():
+    if text.lower().endswith(".json") or is_file(text):
         return load_coefficients(text)
     return preset(text)

@@ -66,14 +66,17 @@ def load_runs(
     exclude_highest_loss: int = 0,
 ) -> Runs:
     """Read runs from a CSV; with ``flops_col`` tokens are FLOPs/(6N); filter by tokens/param and loss."""
+    import io
+
     import pandas as pd
 
+    from .atomic import read_user_text
+
     path = Path(path)
+    text = read_user_text(path, "runs file")
     try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise InputError(f"runs file {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        frame = pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"runs file {str(path)!r} is not a readable CSV: {str(exc).strip()}") from None
     wanted = [params_col, flops_col if flops_col else tokens_col, loss_col]
     missing = [name for name in wanted if name not in frame.columns]
