@@ -212,12 +212,20 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated()
 
 
-def install_signal_handlers() -> None:
-    """Turn SIGTERM into the Terminated exception (SIGINT already raises KeyboardInterrupt) in this process."""
+@contextlib.contextmanager
+def signal_handlers() -> Iterator[None]:
+    """Within the block, SIGTERM raises Terminated in this process (SIGINT already raises KeyboardInterrupt)."""
     global _MAIN_PID
     _MAIN_PID = os.getpid()
-    with contextlib.suppress(ValueError, OSError):  # not the main thread: leave the handlers alone
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # not the main thread: leave the handlers alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -254,9 +262,10 @@ def _read_capped(handle: IO[bytes], limit: int, what: str) -> bytes:
         pieces.append(piece)
 
 
-def is_file(path: str | os.PathLike) -> bool:
-    """Path.is_file that answers False, not OSError, for names too long or otherwise unusable."""
+def names_a_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` exists and is not a directory (a file, a link to one, a device); False, not OSError,
+    for names too long or otherwise unusable."""
     try:
-        return os.path.isfile(path)
+        return os.path.exists(path) and not os.path.isdir(path)
     except (OSError, ValueError):
         return False

@@ -156,9 +156,9 @@ def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
         return preset("chinchilla")
     if isinstance(spec, Coefficients):
         return spec
-    from .atomic import is_file
+    from .atomic import names_a_file
 
     text = str(spec)
-    if text.lower().endswith(".json") or is_file(text):
+    if text.lower().endswith(".json") or names_a_file(text):
         return load_coefficients(text)
     return preset(text)

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ..atomic import Terminated, install_signal_handlers, reason
+from ..atomic import Terminated, reason, signal_handlers
 from ..errors import InputError
 from .common import CliError
 
@@ -42,10 +42,10 @@ class SymscaleGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
-        install_signal_handlers()
         try:
-            code = super().main(args, prog_name, complete_var, False, **extra)
-            sys.stdout.flush()  # a full or closed standard output shows here, inside the guarded region
+            with signal_handlers():
+                code = super().main(args, prog_name, complete_var, False, **extra)
+                sys.stdout.flush()  # a full or closed standard output shows here, inside the guarded region
         except click.ClickException as exc:
             click.echo(f"Error: {' '.join(exc.format_message().split())}", err=True)  # always one line
             sys.exit(exc.exit_code)
@@ -70,6 +70,10 @@ class SymscaleGroup(click.Group):
         except Terminated:
             click.echo("Terminated.", err=True)
             sys.exit(143)
+        except MemoryError:  # a size no check foresaw: still the input's doing, still one line
+            click.echo("Error: not enough memory for this input here; use smaller sizes (grids, counts, files)",
+                       err=True)
+            sys.exit(2)
         except Exception as exc:  # a bug, not bad input: one line unless SYMSCALE_DEBUG asks for the traceback
             if os.environ.get("SYMSCALE_DEBUG"):
                 raise

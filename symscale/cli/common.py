@@ -12,7 +12,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..atomic import is_file
+from ..atomic import names_a_file
 from ..coefficients import NAMES, Coefficients, load_coefficients, preset
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
@@ -95,7 +95,7 @@ def coefficients_from_options(kwargs: dict) -> Coefficients:
     spec = kwargs.pop("coefficients_spec")
     overrides = {key: kwargs.pop(key) for key in NAMES}
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    if spec.lower().endswith(".json") or is_file(spec):
+    if spec.lower().endswith(".json") or names_a_file(spec):
         base = load_coefficients(spec)
     else:
         base = preset(spec)
