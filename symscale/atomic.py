@@ -155,6 +155,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, newline: str | Non
                 os.unlink(temp)
 
 
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a whole text file atomically (see atomic_write)."""
+    with atomic_write(path) as handle:
+        handle.write(text)
+
+
 def _write_special(path: str, mode: str, options: dict) -> Iterator[IO]:
     """Write a device or FIFO in place (it cannot be replaced); errors become InputError."""
     try:

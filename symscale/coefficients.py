@@ -143,11 +143,9 @@ def save_coefficients(coefficients: Coefficients, path: str | Path, extra: dict 
     if coefficients.samples is not None:
         data["bootstrap"] = {key: np.asarray(v, dtype=float).tolist() for key, v in coefficients.samples.items()}
     data.update(extra or {})
-    from .atomic import atomic_write
+    from .atomic import write_text_atomic
 
-    text = json.dumps(data, indent=2) + "\n"
-    with atomic_write(path) as handle:
-        handle.write(text)
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def resolve(spec: str | Path | Coefficients | None) -> Coefficients:

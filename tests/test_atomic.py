@@ -179,11 +179,10 @@ def test_concurrent_writers_leave_one_complete_file(tmp_path):
                          str(single)).wait() == 0
         expected.append(single.read_bytes())
     assert expected[0] != expected[1] and len(expected[0]) > 10**7
-    for _ in range(1):
-        procs = [_symscale("sweep", "--loss", loss, "--inference-tokens", "1e9:1e12:200", "-q", "-o", str(out))
-                 for loss in grids]
-        assert [p.wait() for p in procs] == [0, 0]
-        assert out.read_bytes() in expected
+    procs = [_symscale("sweep", "--loss", loss, "--inference-tokens", "1e9:1e12:200", "-q", "-o", str(out))
+             for loss in grids]
+    assert [p.wait() for p in procs] == [0, 0]
+    assert out.read_bytes() in expected
     assert _leftovers(tmp_path) == []
 
 
@@ -333,3 +332,9 @@ def test_bare_symscale_prints_help(run_cli):
 def test_reproduce_without_a_target_is_one_line(run_cli):
     code, _, stderr = run_cli("reproduce")
     assert code == 2 and stderr.count("\n") == 1 and "Missing argument" in stderr
+
+
+def test_closed_standard_output_is_one_line():
+    proc = subprocess.run([sys.executable, "-m", "symscale", "solve", "--loss", "1.947"], env=_env(),
+                          preexec_fn=lambda: os.close(1), stderr=subprocess.PIPE, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (2, "Error: cannot write standard output: it is closed\n")

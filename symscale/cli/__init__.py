@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import sys
 
@@ -24,6 +25,13 @@ def _silence_stdout() -> None:
         pass
 
 
+class _ClosedStream(io.TextIOBase):
+    """Stands in for a closed standard output (``>&-``): writing to it fails like a bad descriptor."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "it is closed")
+
+
 class _PipeClosed(Exception):
     """Standard output's reader went away (raised instead of BrokenPipeError, which click turns into exit 1)."""
 
@@ -42,6 +50,8 @@ class SymscaleGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        if sys.stdout is None:  # started with standard output closed
+            sys.stdout = _ClosedStream()
         try:
             with signal_handlers():
                 code = super().main(args, prog_name, complete_var, False, **extra)
