@@ -71,5 +71,7 @@ def check_disk(need: float, path: str | None, what: str) -> None:
         return
     free = info.f_bavail * info.f_frsize
     if need > free:
-        raise InputError(f"{what} would write about {size_text(need)} to {path!r}, but only {size_text(free)} "
-                         "is free there: use a smaller grid")
+        from .atomic import shown
+
+        raise InputError(f"cannot write {shown(path)}: no space left on device ({what} would write about "
+                         f"{size_text(need)}; {size_text(free)} is free there)")

@@ -3,6 +3,7 @@ sizes are refused before they are allocated (issue 18, sections 2 and 3)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import resource
@@ -338,3 +339,32 @@ def test_closed_standard_output_is_one_line():
     proc = subprocess.run([sys.executable, "-m", "symscale", "solve", "--loss", "1.947"], env=_env(),
                           preexec_fn=lambda: os.close(1), stderr=subprocess.PIPE, text=True, timeout=120)
     assert (proc.returncode, proc.stderr) == (2, "Error: cannot write standard output: it is closed\n")
+
+
+@pytest.fixture
+def full_filesystem(tmp_path):
+    """A 1 MiB tmpfs filled up, with one small file 'old.json' in it (skipped where mounting is not allowed)."""
+    mount = tmp_path / "full"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        (mount / "old.json").write_text("previous\n")
+        with open(mount / "fill", "wb") as handle, contextlib.suppress(OSError):
+            handle.write(b"x" * 2**21)
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_filesystem_is_no_space_left(run_cli, full_filesystem):
+    code, _, stderr = run_cli(*SWEEP, "-o", full_filesystem / "old.json")
+    assert code == 2 and stderr.startswith(f"Error: cannot write '{full_filesystem / 'old.json'}': no space left "
+                                           "on device") and stderr.count("\n") == 1
+    from symscale.coefficients import preset, save_coefficients
+
+    with pytest.raises(InputError, match="no space left on device"):
+        save_coefficients(preset("chinchilla"), full_filesystem / "old.json")
+    assert (full_filesystem / "old.json").read_text() == "previous\n"
+    assert sorted(p.name for p in full_filesystem.iterdir()) == ["fill", "old.json"]
