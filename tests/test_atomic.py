@@ -192,16 +192,20 @@ def test_signal_mid_write_keeps_the_previous_file(tmp_path, signum, status):
     out = tmp_path / "grid.csv"
     out.write_bytes(b"previous contents\n")
     proc = _symscale("sweep", "--loss", "1.9:2.6:700", "--inference-tokens", "1e9:1e14:700", "--log", "-q",
-                     "-o", str(out), limit_bytes=3 * 2**30)
+                     "-o", str(out), limit_bytes=3 * 2**30, start_new_session=True)
     deadline = time.monotonic() + 120
     while not any(p.name.endswith(".tmp") and p.stat().st_size > 0 for p in tmp_path.iterdir()):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    proc.send_signal(signum)
-    _, stderr = proc.communicate(timeout=120)
+    os.killpg(proc.pid, signum)  # to the whole process group, worker processes included, as Ctrl-C does
+    try:
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == status, stderr
-    assert stderr.strip().splitlines()[-1] in ("Interrupted.", "Terminated.")
+    assert stderr == ("Interrupted.\n" if signum == signal.SIGINT else "Terminated.\n")
     assert "Traceback" not in stderr
     assert out.read_bytes() == b"previous contents\n"
     assert _leftovers(tmp_path) == []

@@ -25,11 +25,34 @@ def _silence_stdout() -> None:
         pass
 
 
+def _stop_now(message: str, status: int) -> None:
+    """After Ctrl-C or SIGTERM (temporary files already removed): say so and exit at once, without joining
+    worker pools at interpreter exit (a pool whose workers were killed can block that for ever)."""
+    from ..parallel import stop_workers
+
+    stop_workers()
+    click.echo(message, err=True)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    import threading
+
+    if threading.active_count() > 1:  # a pool's threads are still about
+        os._exit(status)
+    sys.exit(status)
+
+
 class _ClosedStream(io.TextIOBase):
     """Stands in for a closed standard output (``>&-``): writing to it fails like a bad descriptor."""
 
     def write(self, text: str) -> int:
         raise OSError(errno.EBADF, "it is closed")
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C during a command, carried past click's own handling to main()."""
 
 
 class _PipeClosed(Exception):
@@ -46,6 +69,8 @@ class SymscaleGroup(click.Group):
             raise CliError(str(exc)) from None
         except BrokenPipeError:  # click would exit 1 on it; main() stops quietly instead
             raise _PipeClosed() from None
+        except KeyboardInterrupt:  # past click, which would print an empty line and "Aborted!"
+            raise _Interrupted() from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
@@ -74,12 +99,10 @@ class SymscaleGroup(click.Group):
                 sys.exit(130)
             click.echo("Aborted.", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+        except (KeyboardInterrupt, _Interrupted):
+            _stop_now("Interrupted.", 130)
         except Terminated:
-            click.echo("Terminated.", err=True)
-            sys.exit(143)
+            _stop_now("Terminated.", 143)
         except MemoryError:  # a size no check foresaw: still the input's doing, still one line
             click.echo("Error: not enough memory for this input here; use smaller sizes (grids, counts, files)",
                        err=True)
