@@ -161,9 +161,11 @@ def modules() -> dict[Path, object]:
 
 def main() -> None:
     """Write every generated module: symscale/kernels.py, planning_kernels.py, fit_kernels.py, laws/generated/*."""
+    from .atomic import write_text_atomic
+
     LAWS_DIR.mkdir(exist_ok=True)
     for path, make in modules().items():
-        path.write_text(make())
+        write_text_atomic(path, make())
         print(f"wrote {path}", file=sys.stderr)
 
 

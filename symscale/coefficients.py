@@ -89,7 +89,9 @@ def preset(name: str = "chinchilla") -> Coefficients:
     table = presets()
     key = name.strip().lower()
     if key not in table:
-        raise InputError(f"unknown coefficient preset {name!r}; known presets: {', '.join(table)}")
+        from .atomic import shown
+
+        raise InputError(f"unknown coefficient preset {shown(name)}; known presets: {', '.join(table)}")
     return table[key]
 
 
@@ -97,22 +99,16 @@ MAX_FILE_BYTES = 64 * 2**20  # a file of 100,000 bootstrap replicates is about 1
 
 
 def _read_json(path: Path) -> object:
-    """The parsed JSON of a coefficients file, read with a size limit (one-line InputError otherwise)."""
+    """The parsed JSON of a coefficients file, read with a size and format check (one-line InputError otherwise)."""
+    from .atomic import read_user_text
+
     where = f"coefficients file {str(path)!r}"
+    text = read_user_text(path, "coefficients file")
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{where} not found") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {where}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"{where} is larger than {MAX_FILE_BYTES // 2**20} MiB; that is not a coefficients file")
-    try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(text)
     except RecursionError:
         raise InputError(f"{where} is not valid JSON: nested too deeply") from None
-    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError and the int-digits limit are ValueErrors
+    except ValueError as exc:  # JSONDecodeError and the int-digits limit are ValueErrors
         raise InputError(f"{where} is not valid JSON: {str(exc).splitlines()[0]}") from None
 
 
@@ -140,6 +136,7 @@ def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Co
     optionally ``converged``, a list of booleans). Replicates marked as not converged are left out
     unless ``include_unconverged``.
     """
+
     path = Path(path)
     data = _read_json(path)
     if not isinstance(data, dict):
@@ -247,7 +244,9 @@ def save_coefficients(coefficients: Coefficients, path: str | Path, extra: dict 
         if converged is not None:
             data["bootstrap"]["converged"] = [bool(c) for c in np.asarray(converged, dtype=bool)]
     data.update(extra or {})
-    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+    from .atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
@@ -256,11 +255,9 @@ def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
         return preset("chinchilla")
     if isinstance(spec, Coefficients) or hasattr(spec, "law"):
         return spec
+    from .atomic import names_a_file
+
     text = str(spec)
-    try:
-        is_file = text.lower().endswith(".json") or Path(text).is_file()
-    except (OSError, ValueError):  # a name too long for the filesystem, or with a NUL byte
-        is_file = True  # let load_coefficients report it in one line
-    if is_file:
+    if text.lower().endswith(".json") or names_a_file(text):
         return load_coefficients(text)
     return preset(text)

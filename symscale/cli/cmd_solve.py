@@ -76,7 +76,12 @@ def add_warnings(report: dict, coefficients) -> dict:
 
 
 def warn_sample_use(report: dict) -> None:
-    """One 'Warning:' line on stderr for each of the report's warnings (extrapolation, few usable samples)."""
+    """One 'Warning:' line on stderr for each of the report's warnings (extrapolation, few usable samples),
+    after the answer has reached standard output (so a failing stdout is the only line on stderr)."""
+    import sys
+
+    if report.get("warnings"):
+        sys.stdout.flush()
     for warning in report.get("warnings", []):
         click.echo(f"Warning: {warning}", err=True)
 
@@ -261,7 +266,6 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
     symscale solve --objective cost --loss 1.947 --requests 1e10 --input-tokens 1000 --output-tokens 250
     """
     report = build_report(objective, method, kwargs, verify_dps=dps if verify else None, sensitivity=sensitivity)
-    warn_sample_use(report)
     if as_json:
         emit_json(report)
     else:
@@ -274,6 +278,7 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
             from ..verify import render_verification
 
             click.echo("\n" + render_verification(report["verification"]))
+    warn_sample_use(report)
     if verify and not report["verification"]["ok"]:
         raise SystemExit(1)
 

@@ -23,15 +23,22 @@ DPS = click.option("--dps", type=click.IntRange(20, 1000), default=50, show_defa
 
 
 # --- verify --------------------------------------------------------------------------------------
+def _csv_rows(path: str) -> list[dict]:
+    """The rows of a user's scenario CSV (read with the size cap and text check of symscale.atomic)."""
+    import io
+
+    from ..atomic import read_user_text
+
+    text = read_user_text(path, "scenario file")
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(f"scenario file {path!r} cannot be read: {exc}") from None
+
+
 def read_scenarios(path: str) -> tuple[np.ndarray, np.ndarray, list | None]:
     """loss, inference_tokens and optional per-row coefficients from a CSV file."""
-    try:
-        with open(path, newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except FileNotFoundError:
-        raise InputError(f"scenario file {path!r} not found") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"scenario file {path!r} cannot be read: {exc}") from None
+    rows = _csv_rows(path)
     if not rows or not {"loss", "inference_tokens"} <= set(rows[0]):
         raise InputError(f"scenario file {path!r} needs a header with columns loss, inference_tokens "
                          "(optional: alpha, beta, A, B, E)")
@@ -48,8 +55,7 @@ def read_scenarios(path: str) -> tuple[np.ndarray, np.ndarray, list | None]:
 
 def _per_row(path: str, present: list, base) -> list:
     """One Coefficients per CSV row: the base with the row's coefficient columns (empty cells keep the base)."""
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = _csv_rows(path)
     out = []
     for n, row in enumerate(rows, start=2):
         try:
@@ -67,6 +73,31 @@ def random_scenarios(count: int, seed: int, coefficients) -> tuple[np.ndarray, n
     demand = 10 ** rng.uniform(6, 16, count)
     demand[rng.random(count) < 0.05] = 0.0
     return loss, demand
+
+
+# mpmath seconds per scenario at 50 digits (measured ~0.003 s; grows about as dps**1.5), and the time allowed
+VERIFY_SECONDS_AT_50 = 0.003
+MAX_VERIFY_SECONDS = 300.0
+
+
+def check_verify_size(count: int, dps: int, what: str) -> None:
+    """Refuse (InputError) a verification estimated to take longer than MAX_VERIFY_SECONDS, before starting it."""
+    each = VERIFY_SECONDS_AT_50 * max(dps / 50, 1.0) ** 1.5
+    seconds = count * each
+    if seconds > MAX_VERIFY_SECONDS:
+        most = int(MAX_VERIFY_SECONDS / each)
+        raise InputError(f"{what}: {count} scenarios at {dps} digits would take about {_duration(seconds)} "
+                         f"(limit {_duration(MAX_VERIFY_SECONDS)}, i.e. at most {most} scenarios at that --dps); "
+                         "verify fewer scenarios or use a lower --dps")
+
+
+def _duration(seconds: float) -> str:
+    """'5 min', '2.3 h'."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @click.command("verify")
@@ -102,9 +133,11 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
     per_row = coefficients
     if csv_path:
         loss, demand, present = read_scenarios(csv_path)
+        check_verify_size(loss.size, dps, f"--csv {csv_path!r}")
         if present:
             per_row = _per_row(csv_path, present, coefficients)
     elif random_count:
+        check_verify_size(random_count, dps, f"--random {random_count}")
         loss, demand = random_scenarios(random_count, seed, coefficients)
     else:
         if loss_range is None or demand_range is None:
@@ -113,6 +146,8 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
 
         grid_loss = parse_grid(loss_range, False, "--loss")
         grid_demand = parse_grid(demand_range, log_grid, "--inference-tokens")
+        check_verify_size(grid_loss.size * grid_demand.size, dps,
+                          f"the grid --loss {loss_range} x --inference-tokens {demand_range}")
         loss, demand = (a.ravel() for a in np.meshgrid(grid_loss, grid_demand, indexing="ij"))
     start = time.perf_counter()
     results = verify_batch(loss, demand, per_row, dps=dps, min_digits=min_digits)
