@@ -24,6 +24,7 @@ class LawCoefficients:
     name: str = "custom"
     source: str = ""
     samples: dict | None = field(default=None, compare=False, repr=False)
+    samples_excluded: dict | None = field(default=None, compare=False, repr=False)  # reason -> count, at read
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", self.law.values(dict(self.values)))
