@@ -99,6 +99,15 @@ def test_chinchilla_as_a_custom_string_reaches_the_built_in_optimum(run_cli):
         assert data["stderr"][name] == pytest.approx(built_in.stderr[name], rel=1e-4)
 
 
+def test_a_fit_that_rises_with_data_is_refused():
+    law = custom(CHINCHILLA_TEXT)
+    truth = {"E": 1.0, "A": 50.0, "alpha": 0.3, "B": 0.02, "beta": -0.15}  # loss grows with D
+    runs = synthetic_runs(law, truth, seed=0, noise=0.001)
+    setup = LF.setup(law, {"E": 1.0, "A": 10.0, "alpha": 0.2, "B": 1.0, "beta": 0.1})
+    with pytest.raises(LF.FitError, match="does not decrease in D at the run N = 1e"):
+        LF.fit_law(runs, setup, use_lmfit=False)
+
+
 def test_kaplan_fit_report_names_the_law(run_cli):
     code, out, err = run_cli("fit", "sardana-2024", "--law", "kaplan-2020", "--no-lmfit")
     assert code == 0, err

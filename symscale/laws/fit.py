@@ -29,7 +29,8 @@ from .law import Law
 
 MAX_STARTS = 20_000
 """At most this many starts in the grid product (Chinchilla's own grid has 4,500)."""
-MAX_ITER = 500
+MAX_ITER = 300
+"""Newton iterations per start or replicate before it counts as not converged (as in symscale.fit)."""
 STDERR_METHOD = ("sandwich (Huber M-estimator): H^-1 S H^-1 * n/(n-p) in the fitted parameters, H = exact "
                  "Hessian, S = sum psi(r_i)^2 g_i g_i^T; delta method for coefficients fitted as ln c")
 LMFIT_STDERR_METHOD = ("lmfit least_squares: inv(J^T J) * sum(r^2)/(n-p) with scipy's Huber-modified Jacobian, "
@@ -85,7 +86,7 @@ def _check_bounds(law: Law, bounds: dict) -> None:
         c = law.coefficient(name)
         if not lo < hi:
             raise InputError(f"--bound {name}={lo:g}:{hi:g}: the lower bound must be below the upper")
-        if law.name != "custom" and (lo < min(c.lower, 0.0 if c.lower > -1e-200 else c.lower) or hi > c.upper):
+        if law.name != "custom" and (lo < c.lower or hi > c.upper):
             raise InputError(f"--bound {name}={lo:g}:{hi:g} reaches outside the domain ({c.lower:g}, {c.upper:g}) "
                              f"of {name} in the law {law.name}")
 
@@ -169,15 +170,24 @@ class Objective:
         self.pairs = [(i, j) for i in range(self.p) for j in range(i, self.p)]
 
     def _outputs(self, theta: np.ndarray, second: bool) -> list[np.ndarray]:
-        columns = [theta[:, k : k + 1] for k in range(self.p)]
+        """[r, dr/dtheta (, d2r)] at points theta (S, p), each (S, n)."""
         with np.errstate(all="ignore"):
-            out = (self.kernels.second if second else self.kernels.first)(*columns, *self.data)
-        shape = (len(theta), len(self.data[0]))
-        return [np.broadcast_to(np.asarray(o, dtype=float), shape) for o in out]
+            out = (self.kernels.second if second else self.kernels.first)(*self._columns(theta), *self.data)
+        return [self._full(o, len(theta)) for o in out]
+
+    def _columns(self, theta: np.ndarray) -> list[np.ndarray]:
+        return [theta[:, k : k + 1] for k in range(self.p)]
+
+    def _full(self, value, count: int) -> np.ndarray:
+        shape = (count, len(self.data[0]))
+        value = np.asarray(value, dtype=float)
+        return value if value.shape == shape else np.broadcast_to(value, shape)
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
         """r (S, n) at points theta (S, p)."""
-        return self._outputs(np.atleast_2d(theta), False)[0]
+        theta = np.atleast_2d(theta)
+        with np.errstate(all="ignore"):
+            return self._full(self.kernels.residual(*self._columns(theta), *self.data), len(theta))
 
     def inside(self, theta: np.ndarray) -> np.ndarray:
         return np.all((theta >= self.setup.lower) & (theta <= self.setup.upper), axis=-1)
@@ -487,6 +497,7 @@ def fit_law(runs: Runs, s: Setup, delta: float = DELTA, use_lmfit: bool = True) 
                        f"remaining decrease {dec:.3g}); try other --start values or --bound")
     values = {k: float(v) for k, v in s.to_values(theta).items()}
     _check_domain(s.law, values)
+    _check_decreasing(obj, theta)
     cov = None if on_bound else sandwich(obj, theta)
     return LawFit(
         setup=s, values=values, theta=theta, objective=f_best, residuals=obj.residuals(theta[None])[0],
@@ -514,6 +525,20 @@ def _check_domain(law: Law, values: dict) -> None:
         if not (c.lower < values[c.name] < c.upper) or not math.isfinite(values[c.name]):
             raise FitError(f"the best fit has {c.name} = {values[c.name]:.6g}, outside its domain "
                            f"({c.lower:g}, {c.upper:g}) in the law {law.name}; the law does not describe these runs")
+
+
+def _check_decreasing(obj: Objective, theta: np.ndarray) -> None:
+    """FitError when the fitted law rises with N or with D at one of the runs (it would not describe them)."""
+    n, d, _ = obj.data
+    with np.errstate(all="ignore"):
+        a_n, a_d = (np.broadcast_to(a, n.shape) for a in obj.kernels.elasticities(*theta, n, d))
+    for label, a in (("N", a_n), ("D", a_d)):
+        bad = ~(np.isfinite(a) & (a > 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise FitError(f"the best fit of the law {obj.setup.law.name} does not decrease in {label} at the run "
+                           f"N = {n[i]:.4g}, D = {d[i]:.4g} (-d ln L/d ln {label} = {float(a[i]):.3g}), so it does not "
+                           "describe these runs as a scaling law")
 
 
 # ----------------------------------------------------------------------------- bootstrap

@@ -64,6 +64,7 @@ class FitProblem:
     residual: sp.Expr                 # r = ln L(N, D; c(theta)) - z
     gradient: tuple[sp.Expr, ...]     # dr/dtheta_k
     hessian: tuple[sp.Expr, ...]      # d2r/dtheta_i dtheta_j, i <= j, row by row
+    elasticities: tuple[sp.Expr, sp.Expr]  # -d ln L/d ln N, -d ln L/d ln D: > 0 where the law decreases
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -84,16 +85,20 @@ def derive_fit(law: Law, log_scale: tuple[bool, ...]) -> FitProblem:
     residual = sp.log(law.expr.xreplace(subs)) - z
     gradient = tuple(sp.diff(residual, t) for t in theta)
     hessian = tuple(sp.diff(gradient[i], theta[j]) for i in range(len(theta)) for j in range(i, len(theta)))
-    return FitProblem(law, log_scale, theta, residual, gradient, hessian)
+    elasticities = (-N * sp.diff(residual, N), -D * sp.diff(residual, D))
+    return FitProblem(law, log_scale, theta, residual, gradient, hessian, elasticities)
 
 
 @dataclass(frozen=True)
 class FitKernels:
-    """numpy functions of (*theta, N, D, z): [r, dr/dtheta...] and [r, dr/dtheta..., d2r (upper)...]."""
+    """numpy functions of (*theta, N, D, z): r, [r, dr/dtheta...] and [r, dr/dtheta..., d2r (upper)...];
+    elasticities of (*theta, N, D)."""
 
     names: tuple[str, ...]
+    residual: object
     first: object
     second: object
+    elasticities: object
 
 
 @lru_cache(maxsize=32)
@@ -101,6 +106,8 @@ def fit_kernels(law: Law, log_scale: tuple[bool, ...]) -> FitKernels:
     """Lambdify the fit problem of ``law`` to numpy once per process (common subexpressions shared)."""
     p = derive_fit(law, log_scale)
     args = (*p.theta, N, D, z)
+    residual = sp.lambdify(args, p.residual, modules="numpy", cse=True)
     first = sp.lambdify(args, [p.residual, *p.gradient], modules="numpy", cse=True)
     second = sp.lambdify(args, [p.residual, *p.gradient, *p.hessian], modules="numpy", cse=True)
-    return FitKernels(p.names, first, second)
+    elasticities = sp.lambdify((*p.theta, N, D), list(p.elasticities), modules="numpy", cse=True)
+    return FitKernels(p.names, residual, first, second, elasticities)
