@@ -145,7 +145,8 @@ def report(data: dict, source: str, out: str | None) -> str:
         f"Residuals ln(predicted/observed loss): min {res['min']:+.4f}, max {res['max']:+.4f}, "
         f"rms {res['rms']:.4f}; {res['inside_delta']} of {data['n_runs']} inside |r| <= delta",
         f"Search: {st['n']} starts ({st['n'] - st['finite']} with a non-finite objective), {st['refined']} refined "
-        f"by Newton after IRLS screening; {st['best_basin']} of those reached the best basin",
+        f"by Newton{' after IRLS screening' if st['refined'] < st['finite'] else ''}; {st['best_basin']} of those "
+        "reached the best basin",
         f"Convergence: gradient norm {conv['gradient_norm']:.2e}, Newton decrement {conv['newton_decrement']:.2e}"
         + ("; the lmfit polish improved the optimum" if conv["polish_improved"] else ""),
         f"stderr (sandwich): {data['stderr_method']}.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
@@ -62,6 +63,7 @@ class Setup:
     lower: np.ndarray   # bounds of the fitted parameters theta (ln c where log_scale)
     upper: np.ndarray
     starts: np.ndarray  # (S, p) in theta
+    open_bounds: np.ndarray  # (p, 2): lower/upper bound is the law's open domain edge (not a --bound)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -130,6 +132,8 @@ def setup(law: Law, starts: dict | None = None, bounds: dict | None = None) -> S
             missing.append(name)
             continue
         values = _grid(law, name, log, spec, "--start" if name in starts else f"start grid of {law.name}:")
+        if name not in starts:  # the law's own grid is brought inside a --bound
+            values = np.unique(np.clip(values, lower[k], upper[k]))
         outside = values[(values < lower[k]) | (values > upper[k])]
         if outside.size:
             shown = math.exp(outside[0]) if log else outside[0]
@@ -145,7 +149,9 @@ def setup(law: Law, starts: dict | None = None, bounds: dict | None = None) -> S
         raise InputError(f"--start grids give {sizes} = {count} starts, more than the {MAX_STARTS} allowed; "
                          "use fewer points per coefficient")
     grid = np.array(list(product(*axes)), dtype=float).reshape(count, len(axes))
-    return Setup(law, log_scale, lower, upper, grid)
+    edges = np.array([[name not in bounds and np.isfinite(lo), name not in bounds and np.isfinite(hi)]
+                      for name, lo, hi in zip(law.names, lower, upper)])
+    return Setup(law, log_scale, lower, upper, grid, edges)
 
 
 # ----------------------------------------------------------------------------- objective and derivatives
@@ -190,7 +196,11 @@ class Objective:
             return self._full(self.kernels.residual(*self._columns(theta), *self.data), len(theta))
 
     def inside(self, theta: np.ndarray) -> np.ndarray:
-        return np.all((theta >= self.setup.lower) & (theta <= self.setup.upper), axis=-1)
+        """Points inside the bounds; an edge of an open domain (an exponent at 0) is outside."""
+        s = self.setup
+        low = (theta > s.lower) | ((theta == s.lower) & ~s.open_bounds[:, 0])
+        high = (theta < s.upper) | ((theta == s.upper) & ~s.open_bounds[:, 1])
+        return np.all(low & high, axis=-1)
 
     def values(self, theta: np.ndarray, w) -> np.ndarray:
         """Objective (S,); +inf outside the bounds or where the law is not finite."""
@@ -235,7 +245,8 @@ def newton(obj: Objective, theta0: np.ndarray, weights=None, max_iter: int = MAX
 
     Each iteration tries the saddle-free Newton step (generalised Hessian, |eigenvalues|) with up to six
     halvings, then the IRLS-majoriser step with Levenberg-Marquardt damping that adapts per row; a step
-    must pass the Armijo test and stay inside the bounds. A row stops when its Newton decrement is below
+    is projected onto the bounds and must pass the Armijo test, and coordinates held at a bound by the
+    gradient are left out of the step (projected Newton). A row stops when its Newton decrement is below
     rtol * objective or no step lowers the objective (converged), or after max_iter iterations (not).
     """
     theta = np.array(theta0, dtype=float, copy=True)
@@ -250,7 +261,19 @@ def newton(obj: Objective, theta0: np.ndarray, weights=None, max_iter: int = MAX
                 break
             w = w_all[active]
             loc = obj.local(theta[active], w, second=exact)
-            main = _eigen(loc.h_exact if exact else loc.h_irls)
+            broken = ~np.all(np.isfinite(loc.h_irls), axis=(1, 2)) | ~np.all(np.isfinite(loc.g), axis=1)
+            if exact:
+                broken |= ~np.all(np.isfinite(loc.h_exact), axis=(1, 2))
+            if broken.any():  # derivatives not finite (the law degenerates there): that start stops, not converged
+                active, w = active[~broken], w[~broken]
+                if active.size == 0:
+                    break
+                loc = _Local(loc.f[~broken], loc.g[~broken], None if loc.h_exact is None else loc.h_exact[~broken],
+                             loc.h_irls[~broken])
+            fixed = held(obj.setup, theta[active], loc.g)
+            loc.g = np.where(fixed, 0.0, loc.g)
+            loc.h_irls = _decouple(loc.h_irls, fixed)
+            main = _eigen(_decouple(loc.h_exact, fixed) if exact else loc.h_irls)
             step = _damped_step(loc.g, *main, np.zeros(len(active)))
             dec = -np.einsum("sk,sk->s", loc.g, step)
             f_all[active], dec_all[active] = loc.f, dec
@@ -273,11 +296,30 @@ def newton(obj: Objective, theta0: np.ndarray, weights=None, max_iter: int = MAX
     return NewtonResult(theta, f_all, dec_all, converged)
 
 
+def held(s: Setup, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Coordinates at a bound whose gradient pushes outward (held there: projected Newton)."""
+    tol = 1e-12 * (1 + np.abs(theta))
+    return ((theta <= s.lower + tol) & (g > 0)) | ((theta >= s.upper - tol) & (g < 0))
+
+
+def _decouple(h: np.ndarray | None, fixed: np.ndarray) -> np.ndarray | None:
+    """Hessians with the held coordinates' rows and columns replaced by a unit-scale diagonal (their step is 0)."""
+    if h is None or not fixed.any():
+        return h
+    keep = ~fixed
+    out = h * keep[:, :, None] * keep[:, None, :]
+    scale = np.max(np.abs(np.diagonal(h, axis1=1, axis2=2)), axis=-1) + 1.0
+    rows, cols = np.nonzero(fixed)
+    out[rows, cols, cols] = scale[rows]
+    return out
+
+
 def _try(obj, theta, idx, step, g, f, w, f_all) -> np.ndarray:
-    """Take the steps that pass the Armijo test inside the bounds; which did."""
-    trial = theta[idx] + step
+    """Take the steps, projected onto the bounds, that pass the Armijo test; which did."""
+    trial = np.clip(theta[idx] + step, obj.setup.lower, obj.setup.upper)
     f_new = obj.values(trial, w)
-    ok = np.isfinite(f_new) & (f_new <= f + 1e-4 * np.einsum("sk,sk->s", g, step)) & (f_new < f)
+    taken = trial - theta[idx]
+    ok = np.isfinite(f_new) & (f_new <= f + 1e-4 * np.einsum("sk,sk->s", g, taken)) & (f_new < f)
     theta[idx[ok]] = trial[ok]
     f_all[idx[ok]] = f_new[ok]
     return ok
@@ -355,16 +397,18 @@ def polish(obj: Objective, theta: np.ndarray):
     def point(p) -> np.ndarray:
         return np.array([[p[key].value for key in keys]])
 
-    def resid(p) -> np.ndarray:
-        return obj.residuals(point(p))[0]
+    def resid(p) -> np.ndarray:  # where a trial point makes the law non-finite, a huge residual rejects it
+        return np.nan_to_num(obj.residuals(point(p))[0], nan=1e6, posinf=1e6, neginf=-1e6)
 
     def jac(p) -> np.ndarray:
         out = obj._outputs(point(p), False)
-        return np.stack([o[0] for o in out[1:]], axis=-1)
+        return np.nan_to_num(np.stack([o[0] for o in out[1:]], axis=-1), nan=0.0, posinf=0.0, neginf=0.0)
 
     minimizer = lmfit.Minimizer(resid, params)
-    result = minimizer.minimize(method="least_squares", Dfun=jac, loss="huber", f_scale=obj.delta, x_scale="jac",
-                                ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=2000)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):  # lmfit warns on a singular covariance
+        warnings.simplefilter("ignore")
+        result = minimizer.minimize(method="least_squares", Dfun=jac, loss="huber", f_scale=obj.delta, x_scale="jac",
+                                    ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=2000)
     return result, np.array([result.params[key].value for key in keys])
 
 
@@ -452,13 +496,14 @@ class LawFit:
         }
 
 
-def _bound_report(s: Setup, theta: np.ndarray) -> dict[str, str]:
+def _bound_report(s: Setup, theta: np.ndarray, g: np.ndarray) -> dict[str, str]:
+    """Coefficients held at a bound of the fitting range at the optimum (name -> description)."""
+    fixed = held(s, theta[None], g[None])[0]
     found = {}
-    for k, name in enumerate(s.law.names):
-        for side, limit in (("lower", s.lower[k]), ("upper", s.upper[k])):
-            if np.isfinite(limit) and abs(theta[k] - limit) <= 1e-9 * (1 + abs(limit)):
-                value = math.exp(theta[k]) if s.log_scale[k] else theta[k]
-                found[name] = f"{name} = {value:.6g} is at its {side} bound"
+    for k in np.flatnonzero(fixed):
+        name, value = s.law.names[k], math.exp(theta[k]) if s.log_scale[k] else theta[k]
+        side = "lower" if g[k] > 0 else "upper"
+        found[name] = f"{name} = {value:.6g} is at its {side} bound"
     return found
 
 
@@ -489,7 +534,7 @@ def fit_law(runs: Runs, s: Setup, delta: float = DELTA, use_lmfit: bool = True) 
             theta, f_best, improved = candidate, f_candidate, True
         lm_cov = _lmfit_cov(result, obj.p)
     loc = obj.local(theta[None], 1.0)
-    on_bound = _bound_report(s, theta)
+    on_bound = _bound_report(s, theta, loc.g[0])
     free = np.array([name not in on_bound for name in s.law.names])
     dec = _free_decrement(loc, free)
     if not (np.isfinite(f_best) and dec <= 1e-8 * f_best + 1e-20):

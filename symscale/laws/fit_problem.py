@@ -15,10 +15,11 @@ from functools import lru_cache
 
 import sympy as sp
 
+from ..errors import InputError
 from .law import Law
 
 N, D = sp.symbols("N D", positive=True)
-z = sp.Symbol("z", real=True)  # ln of the observed loss
+z = sp.Dummy("z", real=True)  # ln of the observed loss (a Dummy: no clash with a coefficient named z)
 
 
 def exponent_coefficients(law: Law) -> frozenset[str]:
@@ -79,7 +80,9 @@ def parameter_name(name: str, log_scale: bool) -> str:
 @lru_cache(maxsize=32)
 def derive_fit(law: Law, log_scale: tuple[bool, ...]) -> FitProblem:
     """Derive the residual, gradient and Hessian of the fit of ``law`` (cached per parametrisation)."""
-    theta = tuple(sp.Symbol(parameter_name(n, s), real=True) for n, s in zip(law.names, log_scale))
+    if law.expr.has(sp.Symbol("U", positive=True)):
+        raise InputError(f"law {law.name}: fitting a law of U (unique tokens) is not available yet")
+    theta = tuple(sp.Dummy(parameter_name(n, s), real=True) for n, s in zip(law.names, log_scale))
     subs = {sp.Symbol(n, positive=True): (sp.exp(t) if s else t) for n, s, t in zip(law.names, log_scale, theta)}
     subs.update({sp.Symbol("N", positive=True): N, sp.Symbol("D", positive=True): D})
     residual = sp.log(law.expr.xreplace(subs)) - z
