@@ -164,6 +164,9 @@ def report(data: dict, source: str, out: str | None) -> str:
     if boot:
         lines.append(f"Bootstrap: {boot['n']} replicates (seed {boot['seed']}), {boot['n_converged']} converged; "
                      f"{boot['method']}.")
+        if 2 * boot["n_converged"] < boot["n"]:
+            lines.append(f"Caution: only {boot['n_converged']} of {boot['n']} bootstrap refits converged, so the "
+                         "intervals are not reliable: the runs may not identify every coefficient of this law.")
     if out:
         lines.append(f"Wrote {out}")
     lines.append(f"Time: {data['seconds']:.2f} s")

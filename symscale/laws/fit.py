@@ -600,14 +600,21 @@ class LawBootstrap:
     stderr: dict[str, float]
     ci95: dict[str, list[float]]
 
+    @property
+    def over(self) -> str:
+        """Which replicates the summaries use: the converged ones, or all when fewer than two converged."""
+        return "converged" if self.converged.sum() >= 2 else "all"
+
     def summary(self) -> dict:
+        over = ("the converged replicates" if self.over == "converged"
+                else "all replicates, since fewer than two converged")
         return {
             "n": self.n, "n_converged": int(self.converged.sum()), "seed": self.seed,
-            "stderr": self.stderr, "ci95": self.ci95,
+            "stderr": self.stderr, "ci95": self.ci95, "summarised_over": self.over,
             "method": "runs resampled with replacement (the Chinchilla fit's draws for the same seed); each "
                       f"replicate refit by batched Newton from the best point (at most {MAX_ITER} steps), chunks "
-                      "spread over every core; standard errors and percentile intervals over the converged "
-                      "replicates; the --out file marks the others, and commands reading it leave them out",
+                      f"spread over every core; standard errors and percentile intervals over {over}; the --out "
+                      "file marks the replicates that did not converge, and commands reading it leave them out",
         }
 
 
