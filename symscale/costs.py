@@ -249,12 +249,23 @@ class CostModel(ComputeModel):
     def total_cost(self) -> np.ndarray:
         return self.train_cost + self.inference_cost
 
+    @property
+    def train_gpu_hours(self) -> np.ndarray:
+        """GPU-hours of training: FLOPs / (peak x MFU) / 3600, i.e. the training dollars over the hourly price."""
+        return self.train_cost / self.settings.train.price
+
+    @property
+    def inference_gpu_hours(self) -> np.ndarray:
+        """GPU-hours of serving the lifetime demand (prefill at its MFU plus decode at its MFU)."""
+        return self.inference_cost / self.settings.inference.price
+
     def as_dict(self) -> dict:
         return {key: getattr(self, key) for key in MODEL_KEYS}
 
 
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops",
-              "train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost")
+              "train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost", "train_gpu_hours",
+              "inference_gpu_hours")
 RATIO_KEYS = ("params", "tokens", "total_flops", "total_cost")
 
 

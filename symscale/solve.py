@@ -142,10 +142,12 @@ def _is_chinchilla(coefficients) -> bool:
 
 def _solve_law(loss, k_train, k_inf, coefficients, samples: bool) -> Allocation:
     """Any law other than Chinchilla's: the generic iso-loss solver (symscale.laws.solver)."""
-    from .laws.problem import check_decreasing
+    from .laws.registry import BUILT_IN
     from .laws.solver import solve_law
 
-    if not samples and all(np.ndim(v) == 0 for v in coefficients.values.values()):
+    if coefficients.law not in BUILT_IN and not samples and all(np.ndim(v) == 0 for v in coefficients.values.values()):
+        from .laws.problem import check_decreasing  # sympy: only for laws given as a formula
+
         check_decreasing(coefficients.law, coefficients.values)
     values = coefficients.samples if samples else coefficients.values
     if samples and values is None:
@@ -308,6 +310,7 @@ def _representable(loss, k_train, k_inf, coeffs: tuple) -> np.ndarray:
         base_tokens = np.exp(K.log_chinchilla_tokens(loss, *coeffs))
         base_params = np.exp(K.log_chinchilla_params_of_tokens(base_tokens, *coeffs))
         quantities = (params, tokens, base_params, base_tokens,
+                      TRAIN_PER * params * tokens, TRAIN_PER * base_params * base_tokens,  # FLOPs (cost: dollars too)
                       k_train * params * tokens + k_inf * params,
                       k_train * base_params * base_tokens + k_inf * base_params)
         return np.logical_and.reduce([np.isfinite(q) & (q > 0) for q in quantities])

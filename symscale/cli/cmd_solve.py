@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from .. import numbers as N
 from ..errors import InputError
-from .common import coefficient_options, coefficients_from_options, emit_json, fmt, pct, render_table
+from .common import coefficient_options, coefficients_from_options, emit_json, render_table
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
 from .options import demand_spec_from_options, loss_from_options, quality_options
 
@@ -13,8 +14,9 @@ MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_
 ROW_LABELS = {
     "params": "Model size (params)", "tokens": "Training data (tokens)", "tokens_per_param": "Tokens per parameter",
     "train_flops": "Training FLOPs", "inference_flops": "Inference FLOPs", "total_flops": "Total FLOPs",
-    "train_cost": "Training cost ($)", "prefill_cost": "Prefill cost ($)", "decode_cost": "Decode cost ($)",
-    "inference_cost": "Inference cost ($)", "total_cost": "Total cost ($)",
+    "train_cost": "Training cost", "prefill_cost": "Prefill cost", "decode_cost": "Decode cost",
+    "inference_cost": "Inference cost", "total_cost": "Total cost", "train_gpu_hours": "Training GPU-hours",
+    "inference_gpu_hours": "Inference GPU-hours",
 }
 
 
@@ -96,13 +98,13 @@ def cost_report(loss: float, settings, coefficients, method: str = "reduced") ->
 def render_compute(report: dict) -> str:
     """Plain-text rendering of a compute report."""
     lines = [
-        f"Target loss {report['loss']:.6g}; lifetime inference demand {fmt(report['inference_tokens'])} tokens",
+        f"Target loss {report['loss']:.6g}; lifetime inference demand {N.count(report['inference_tokens'])} tokens",
         _coefficient_line(report),
         "",
         _comparison_table(report, MODEL_KEYS, "Compute-optimal"),
         "",
         *_ratio_lines(report, "compute", "total_flops", "lifetime FLOPs",
-                      f"{fmt(report['baseline']['total_flops'] - report['optimal']['total_flops'])} FLOPs"),
+                      f"{N.flops(report['baseline']['total_flops'] - report['optimal']['total_flops'])} FLOPs"),
     ]
     return "\n".join(lines + _uncertainty_lines(report, "total_flops_saving", "total-FLOP saving"))
 
@@ -119,7 +121,7 @@ def render_cost(report: dict) -> str:
         "",
         _comparison_table(report, COST_KEYS, "Cost-optimal"),
         "",
-        *_ratio_lines(report, "cost", "total_cost", "lifetime dollars", f"${fmt(saving)}"),
+        *_ratio_lines(report, "cost", "total_cost", "lifetime dollars", N.dollars(saving)),
     ]
     return "\n".join(lines + _uncertainty_lines(report, "total_cost_saving", "total-cost saving"))
 
@@ -140,10 +142,8 @@ def _coefficient_line(report: dict) -> str:
 
 
 def _comparison_table(report: dict, keys: tuple, label: str) -> str:
-    def cell(key: str, value: float) -> str:
-        return f"{value:.1f}" if key == "tokens_per_param" else fmt(value)
-
-    rows = [(ROW_LABELS[key], cell(key, report["baseline"][key]), cell(key, report["optimal"][key])) for key in keys]
+    rows = [(ROW_LABELS[key], N.readable(key, report["baseline"][key]), N.readable(key, report["optimal"][key]))
+            for key in keys]
     return render_table(rows, ("", baseline_label(report), label))
 
 
@@ -156,9 +156,9 @@ def baseline_label(report: dict) -> str:
 def _ratio_lines(report: dict, objective: str, total_key: str, what: str, saving: str) -> list[str]:
     ratio = report["ratio"]
     return [
-        f"The {objective}-optimal model has {pct(ratio['params'])} of the parameters, is trained on "
-        f"{pct(ratio['tokens'])} of the tokens",
-        f"and costs {pct(ratio[total_key])} of the {what} of the equal-quality {_baseline_name(report)} "
+        f"The {objective}-optimal model has {N.ratio(ratio['params'])} of the parameters, is trained on "
+        f"{N.ratio(ratio['tokens'])} of the tokens",
+        f"and costs {N.ratio(ratio[total_key])} of the {what} of the equal-quality {_baseline_name(report)} "
         f"(saving {saving}).",
     ]
 
@@ -185,9 +185,9 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
     return [
         "",
         head,
-        f"  params  [{fmt(ci['params'][0])}, {fmt(ci['params'][1])}]",
-        f"  tokens  [{fmt(ci['tokens'][0])}, {fmt(ci['tokens'][1])}]",
-        f"  {saving_label}  [{pct(ci[saving_key][0])}, {pct(ci[saving_key][1])}]",
+        f"  params  [{N.count(ci['params'][0])}, {N.count(ci['params'][1])}]",
+        f"  tokens  [{N.count(ci['tokens'][0])}, {N.count(ci['tokens'][1])}]",
+        f"  {saving_label}  [{N.ratio(ci[saving_key][0])}, {N.ratio(ci[saving_key][1])}]",
     ]
 
 

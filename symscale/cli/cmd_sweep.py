@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import click
 
 from ..errors import InputError
+from .cmd_solve import coefficient_block
 from .common import POSITIVE, coefficient_options, coefficients_from_options, is_terminal
 from .cost_options import hardware_options, pop_hardware
 
@@ -112,7 +113,7 @@ def sweep_from_options(kwargs: dict) -> tuple[dict, dict]:
     demand = parse_grid(d_text, log_demand, "--" + d_kind.replace("_", "-"))
     table = sweep_table(quality, demand, quality_kind=q_kind, demand_kind=d_kind, objective=objective,
                         coefficients=coefficients, settings=settings, tokens_per_request=per_request)
-    meta = {"objective": objective, "coefficients": {**coefficients.as_dict(), "name": coefficients.name},
+    meta = {"objective": objective, "coefficients": coefficient_block(coefficients),
             "quality": {"kind": q_kind, "count": int(quality.size)},
             "demand": {"kind": d_kind, "count": int(demand.size)}}
     if objective == "cost":

@@ -123,6 +123,11 @@ def coefficients_from_options(kwargs: dict):
     law_spec, assigned = kwargs.pop("law_spec", None), parse_assignments(kwargs.pop("set_values", ()))
     if law_spec is None and not assigned:
         base = resolve(spec)  # a preset name or a JSON file
+        if not base.law.is_chinchilla:  # a file of another law
+            if overrides:
+                raise CliError(f"--{next(iter(overrides))}: --coefficients {spec!r} holds the law {base.law.name}; "
+                               "use --set NAME=VALUE")
+            _check_law_support(base.law)
         return base.with_values(**overrides) if overrides else base
     from ..laws.registry import resolve_law
 
@@ -140,7 +145,20 @@ def coefficients_from_options(kwargs: dict):
     if overrides:
         raise CliError(f"--{next(iter(overrides))} is a coefficient of the chinchilla law; for the law {law.name} "
                        "use --set NAME=VALUE")
+    _check_law_support(law)
     return _law_coefficients(law, spec, assigned)
+
+
+LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit")
+"""Commands that take any law; the others are derived for the chinchilla law only (so far)."""
+
+
+def _check_law_support(law) -> None:
+    ctx = click.get_current_context(silent=True)
+    command = " ".join(ctx.command_path.split()[1:]) if ctx is not None else ""
+    if command and command.split()[0] not in LAW_COMMANDS:
+        raise CliError(f"{command} is derived for the chinchilla law only, not for --law {law.name}; "
+                       f"the commands that take any law: {', '.join(LAW_COMMANDS)}")
 
 
 def _law_coefficients(law, spec: str, assigned: dict):
