@@ -13,7 +13,7 @@ from symscale.errors import InputError
 from symscale.fit_runs import Runs
 from symscale.laws import fit as LF
 from symscale.laws.fit_problem import derive_fit, fit_kernels, parametrisation
-from symscale.laws.problem import kernels
+from symscale.laws.kernels import kernels
 from symscale.laws.registry import custom, get
 
 KAPLAN_FORM = "((N_c/N)**(a/b) + D_c/D)**b"
