@@ -142,7 +142,7 @@ def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Co
     if not isinstance(data, dict):
         raise InputError(f"coefficients file {str(path)!r} must hold one JSON object")
     if "law" in data:
-        law_coefficients = _law_file(data, path)
+        law_coefficients = _law_file(data, path, include_unconverged)
         if law_coefficients is not None:
             return law_coefficients
     if isinstance(data.get("coefficients"), dict):  # accept `fit --json` output as well
@@ -163,7 +163,7 @@ def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Co
     )
 
 
-def _law_file(data: dict, path: Path):
+def _law_file(data: dict, path: Path, include_unconverged: bool = False):
     """A file of ``{"law": EXPR|NAME, "coefficients": {...}}``: LawCoefficients, or None for Chinchilla's law
     (whose coefficients are then read as usual)."""
     from .laws.registry import resolve_law
@@ -183,9 +183,22 @@ def _law_file(data: dict, path: Path):
         samples = samples["samples"]
     if samples is not None and not isinstance(samples, dict):
         raise InputError(f"{where}: bootstrap must be an object of name: list of samples")
-    return LawCoefficients(law, values, name=str(data.get("name", path.stem)),
-                           source=str(data.get("source", str(path))), samples=samples,
-                           fitted_range=FittedRange.from_dict(data.get("fitted_range"), where))
+    loaded = LawCoefficients(law, values, name=str(data.get("name", path.stem)),
+                             source=str(data.get("source", str(path))), samples=samples,
+                             fitted_range=FittedRange.from_dict(data.get("fitted_range"), where))
+    converged = samples.get("converged") if isinstance(samples, dict) else None
+    if converged is None:
+        return loaded
+    size = len(next(iter(loaded.samples.values())))
+    if not isinstance(converged, list) or len(converged) != size or not all(isinstance(c, bool) for c in converged):
+        raise InputError(f"{where}: bootstrap converged must be a list of {size} true/false values")
+    keep = np.array(converged, dtype=bool)
+    if include_unconverged or keep.all():
+        return loaded
+    if not keep.any():
+        raise InputError(f"{where}: no bootstrap replicate converged")
+    return replace(loaded, samples={k: v[keep] for k, v in loaded.samples.items()},
+                   samples_excluded={"not_converged": int(np.sum(~keep))})
 
 
 def _read_samples(raw: object, path: Path, include_unconverged: bool = False) -> tuple[dict | None, dict | None]:
