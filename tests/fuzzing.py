@@ -29,7 +29,9 @@ from pathlib import Path
 import click
 
 REPO = Path(__file__).resolve().parents[1]
-RUNS_CSV = REPO.parent / "shared" / "data" / "trainingresults.csv"
+SHARED = next((p for p in (REPO.parent / "shared", REPO.parents[2] / "shared", Path("/work/shared"))
+               if (p / "data" / "trainingresults.csv").is_file()), REPO.parent / "shared")
+RUNS_CSV = SHARED / "data" / "trainingresults.csv"
 MEMORY_CAP = 2 * 1024 ** 3
 TIMEOUT = 20.0
 SEED = 18
@@ -392,7 +394,7 @@ def run_case(case: Case, workdir: Path, python: str = sys.executable, timeout: f
 
 
 _WARNING = re.compile(r"[A-Z]\w*Warning\b|\bwarnings?\.warn|\bwarn\(")
-_NONFINITE = re.compile(r"(?i)(?<![\w.])[-+]?(nan|inf|infinity)(?![\w(])")
+_NONFINITE = re.compile(r"(?i)(?<![\w.{\\])[-+]?(nan|inf|infinity)(?![\w(}])")  # not the symbol D_{inf}
 
 
 def problems(result: Result) -> list[str]:

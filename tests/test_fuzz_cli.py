@@ -88,6 +88,7 @@ def test_the_judge_accepts_clean_results():
     assert problems(_result(2)) == []
     assert problems(_result(0, out="Optimal params: 7.1e9 (inference 2e12)\n", err="")) == []
     assert problems(_result(0, out='{"name": "nan"}\n', err="", case=Case("fit", ("--name", "nan"), "t"))) == []
+    assert problems(_result(0, out="objective = 6 D N + 2 D_{inf} N\n", err="")) == []
 
 
 def test_the_runner_enforces_time_and_memory(tmp_path):
