@@ -106,6 +106,8 @@ def test_the_runner_enforces_time_and_memory(tmp_path):
 def test_fuzz_every_option(inputs, tmp_path):
     """Every selected case exits 0 or 2 cleanly; the baselines themselves exit 0."""
     cases = fuzzing.select(PROFILE, inputs)
+    if not fuzzing.RUNS_CSV.is_file():  # the paper's runs live next to the clone; without them fit has no baseline
+        cases = [c for c in cases if c.command != "fit"]
     results = fuzzing.run_all(cases, tmp_path)
     broken_baselines = [r.case.shell() for r, _ in results if r.case.note.startswith("baseline") and
                         not r.case.stdout_full and r.code != 0]
