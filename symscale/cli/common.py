@@ -140,8 +140,11 @@ LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit")
 
 
 def _check_law_support(law) -> None:
-    ctx = click.get_current_context(silent=True)
-    command = " ".join(ctx.command_path.split()[1:]) if ctx is not None else ""
+    ctx, names = click.get_current_context(silent=True), []
+    while ctx is not None and ctx.parent is not None:  # the command's names below the group, however invoked
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    command = " ".join(reversed(names))
     if command and command.split()[0] not in LAW_COMMANDS:
         raise CliError(f"{command} is derived for the chinchilla law only, not for --law {law.name}; "
                        f"the commands that take any law: {', '.join(LAW_COMMANDS)}")
