@@ -18,6 +18,7 @@ from .flops import INFERENCE_FLOPS_PER_PARAM_TOKEN as INF_PER
 from .flops import TRAIN_FLOPS_PER_PARAM_TOKEN as TRAIN_PER
 from .solve import (
     ComputeModel,
+    check_log_range,
     check_loss,
     check_non_negative,
     check_positive,
@@ -109,10 +110,29 @@ def budget_optimum(budget, k_train, k_inf, coefficients=None) -> BudgetOptimum:
     _check_budget(budget, k_train, k_inf, tuple(cs))
     rho = k_inf / k_train
     x, iterations = solve_budget_log_tokens(budget, k_train, rho, tuple(cs))
+    check_log_range("the budget-optimal training tokens", x, {"budget": budget})
     tokens = np.exp(x)
-    params = np.exp(PK.log_params_of_budget(tokens, budget, k_train, rho))
+    ln_n = PK.log_params_of_budget(tokens, budget, k_train, rho)
+    check_log_range("the budget-optimal model size", ln_n, {"budget": budget})
+    params = np.exp(ln_n)
     loss = K.law(params, tokens, *cs)
+    _check_resolvable(budget, loss, params, tokens, tuple(cs))
     return BudgetOptimum(budget, k_train, k_inf, params, tokens, loss, iterations)
+
+
+LOSS_RESOLUTION = 1e-9
+"""A budget's loss must exceed E by this fraction of the loss, so that it still fixes a model (about 7 digits)."""
+
+
+def _check_resolvable(budget, loss, params, tokens, cs: tuple) -> None:
+    """Refuse budgets so large that the loss they buy is E to float64 precision (no model is comparable to it)."""
+    excess = K.law(params, tokens, cs[0], cs[1], cs[2], cs[3], 0.0)
+    bad = excess <= LOSS_RESOLUTION * loss
+    if np.any(bad):
+        i = np.flatnonzero(bad.ravel())[0]
+        raise InputError(
+            f"budget {budget.ravel()[i]:.4g} buys a loss of E + {excess.ravel()[i]:.3g}, which float64 cannot tell "
+            f"from the floor E = {cs[4].ravel()[i]:g}; give a smaller budget")
 
 
 def _check_budget(budget, k_train, k_inf, cs: tuple) -> None:

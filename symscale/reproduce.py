@@ -87,6 +87,8 @@ def double_rounded(ours: float, sig_figs: int) -> float:
 
 def magnitude_slip(ours: float, paper: float, tolerance: float = 0.05) -> int | None:
     """k such that the printed value times 10**k is within ``tolerance`` of ours (a unit or decimal typo)."""
+    if ours == 0 or not math.isfinite(ours):
+        return None  # no power of ten relates a printed value to 0 (or to a non-number)
     for k in (1, 2, 3, -1, -2, -3):
         if abs(paper * 10.0**k / ours - 1) <= tolerance:
             return k

@@ -20,11 +20,11 @@ from functools import lru_cache
 import mpmath
 
 from .coefficients import NAMES, Coefficients, resolve
+from .precision import MAX_DPS, MIN_DPS
 
 GUARD = 15
 """Extra decimal digits carried internally beyond the requested ``dps``."""
 
-MIN_DPS = 20
 DEFAULT_DPS = 50
 DEFAULT_MIN_DIGITS = 10.0
 """A float solution must agree with the high-precision one to this many significant digits."""
@@ -194,10 +194,10 @@ def verify_optimum(loss, k_train, k_inf, params, tokens, coefficients=None, dps:
     of the equation: FLOPs or dollars per parameter / per token, and loss); ``kkt_residual_relative``
     divides each residual by the larger side of its equation and is what ``ok`` tests.
     """
-    if int(dps) < MIN_DPS:
+    if not MIN_DPS <= int(dps) <= MAX_DPS:
         from .errors import InputError
 
-        raise InputError(f"--dps must be at least {MIN_DPS}, got {dps}")
+        raise InputError(f"--dps must be in [{MIN_DPS}, {MAX_DPS}], got {dps}")
     coeffs = _coefficient_tuple(coefficients)
     with mpmath.workdps(int(dps) + GUARD):
         sol = solve_precise(loss, k_train, k_inf, coeffs, dps)

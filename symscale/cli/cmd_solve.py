@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import InputError
+from ..precision import MAX_DPS, MIN_DPS
 from .common import coefficient_options, coefficients_from_options, emit_json, fmt, pct, render_table
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
 from .options import demand_spec_from_options, loss_from_options, quality_options
@@ -161,8 +162,8 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
 @click.option("--verify", is_flag=True,
               help="Re-solve Eq. 12 with mpmath at --dps digits and check digits, KKT residuals and the "
               "second-order condition (exit status 1 if a check fails).")
-@click.option("--dps", type=click.IntRange(min=20), default=50, show_default=True,
-              help="Decimal digits for --verify.")
+@click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, show_default=True,
+              help=f"Decimal digits for --verify ({MIN_DPS} to {MAX_DPS}, as `verify --dps`).")
 @click.option("--sensitivity", is_flag=True,
               help="Also report d ln N*/d theta and d ln D*/d theta for each coefficient and ln demand "
               "(implicit differentiation of the KKT system, derived in sympy).")

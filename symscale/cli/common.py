@@ -13,7 +13,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..coefficients import NAMES, Coefficients, load_coefficients, preset
+from ..coefficients import DOMAIN, NAMES, Coefficients, check_domain, domain_text, load_coefficients, preset
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)\s*$")
@@ -69,6 +69,17 @@ POSITIVE = Number(0.0, strict_minimum=True)
 NON_NEGATIVE = Number(0.0)
 
 
+COEFFICIENT_HELP = {"alpha": "parameter exponent", "beta": "token exponent", "A": "parameter term scale",
+                    "B": "token term scale", "E": "irreducible loss"}
+
+
+def coefficient_option(key: str) -> Callable:
+    """The --alpha/--beta/--A/--B/--E override, limited to the coefficient's domain (stated in --help)."""
+    low, high = DOMAIN[key]
+    return click.option(f"--{key}", key, type=Number(low, maximum=high), default=None,
+                        help=f"Override {key} ({COEFFICIENT_HELP[key]}), in {domain_text(key)}.")
+
+
 def coefficient_options(func: Callable) -> Callable:
     """Add --coefficients PRESET|FILE.json and --alpha --beta --A --B --E overrides."""
     options = [
@@ -79,11 +90,7 @@ def coefficient_options(func: Callable) -> Callable:
             "sardana-le100, sardana-le250, sardana-le500, sardana-all, epoch-2024) or a JSON file "
             "such as the one `symscale fit --out` writes.",
         ),
-        click.option("--alpha", type=POSITIVE, default=None, help="Override alpha (parameter exponent)."),
-        click.option("--beta", type=POSITIVE, default=None, help="Override beta (token exponent)."),
-        click.option("--A", "A", type=POSITIVE, default=None, help="Override A (parameter term scale)."),
-        click.option("--B", "B", type=POSITIVE, default=None, help="Override B (token term scale)."),
-        click.option("--E", "E", type=NON_NEGATIVE, default=None, help="Override E (irreducible loss)."),
+        *[coefficient_option(key) for key in NAMES],
     ]
     for option in reversed(options):
         func = option(func)
@@ -99,7 +106,9 @@ def coefficients_from_options(kwargs: dict) -> Coefficients:
         base = load_coefficients(spec)
     else:
         base = preset(spec)
-    return base.with_values(**overrides) if overrides else base
+    coefficients = base.with_values(**overrides) if overrides else base
+    check_domain(coefficients)
+    return coefficients
 
 
 def jsonable(value: Any) -> Any:

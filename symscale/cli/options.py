@@ -81,6 +81,15 @@ DEMAND_KEYS = ("inference_tokens", "requests", "requests_per_day", "days", "toke
                "input_tokens", "output_tokens")
 
 
+def _product(what: str, per_request: float, requests: float) -> float:
+    """Lifetime tokens = requests x tokens per request, refused when the product overflows float64."""
+    total = per_request * requests
+    if total == float("inf"):
+        raise InputError(f"lifetime inference tokens overflow: {requests:g} requests x {what} {per_request:g} "
+                         "is beyond floating-point range (float64 holds up to 1.8e+308)")
+    return total
+
+
 @dataclass(frozen=True)
 class Demand:
     """The demand options as given (None: not given), with lifetime requests resolved from per day x days."""
@@ -105,9 +114,9 @@ class Demand:
         if self.tokens_per_request is not None and self.split_given:
             raise InputError("give --tokens-per-request or --input-tokens/--output-tokens, not both")
         if self.tokens_per_request is not None:
-            return self.requests * self.tokens_per_request
+            return _product("--tokens-per-request", self.tokens_per_request, self.requests)
         if self.split_given:
-            return self.requests * sum(self.cost_demand()[1:])
+            return _product("input + output tokens per request", sum(self.cost_demand()[1:]), self.requests)
         raise InputError("requests need tokens per request: --tokens-per-request, or --input-tokens and "
                          "--output-tokens")
 
@@ -129,6 +138,9 @@ def demand_spec_from_options(kwargs: dict) -> Demand:
         raise InputError("--requests-per-day needs --days" if days is None else "--days needs --requests-per-day")
     if per_day is not None:
         requests = per_day * days
+        if requests == float("inf"):
+            raise InputError(f"lifetime requests overflow: --requests-per-day {per_day:g} x --days {days:g} is beyond "
+                             "floating-point range (float64 holds up to 1.8e+308)")
     if tokens is not None and (inp is not None or out is not None):
         raise InputError("give --inference-tokens or --input-tokens/--output-tokens, not both")
     return Demand(tokens, requests, per_request, inp, out)
