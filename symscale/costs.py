@@ -24,6 +24,7 @@ from .solve import (
     check_positive,
     chinchilla,
     coefficient_values,
+    objective_ratio,
     solve_optimal,
 )
 
@@ -288,7 +289,8 @@ class CostSolution:
     @property
     def ratio(self) -> dict:
         """Optimal over baseline: params, tokens, total_flops, total_cost."""
-        return {key: getattr(self.optimal, key) / getattr(self.baseline, key) for key in RATIO_KEYS}
+        ratio = {key: getattr(self.optimal, key) / getattr(self.baseline, key) for key in RATIO_KEYS}
+        return {**ratio, "total_cost": objective_ratio(self.optimal.total_cost, self.baseline.total_cost)}
 
 
 def solve_cost_optimal(loss, settings: CostSettings | None = None, coefficients=None, *,

@@ -161,7 +161,7 @@ def _quantities(solution, objective: str) -> dict[str, np.ndarray]:
     out = {f"{side}_{key}": getattr(model, key) for side, model in (("baseline", b), ("optimal", o))
            for key in ("params", "tokens", "total_flops")}
     out.update(ratio_tokens=r["tokens"], ratio_params=r["params"], saving_total_flops=1 - r["total_flops"],
-               extra_total_flops=1 / r["total_flops"] - 1, saved_total_flops=b.total_flops - o.total_flops)
+               extra_total_flops=1 / r["total_flops"] - 1, saved_total_flops=b.total_flops * (1 - r["total_flops"]))
     if objective == "cost":
         out.update(baseline_total_cost=b.total_cost, optimal_total_cost=o.total_cost,
                    saving_total_cost=1 - r["total_cost"], extra_total_cost=1 / r["total_cost"] - 1,

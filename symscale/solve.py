@@ -25,6 +25,8 @@ RANGE_TEXT = "float64 holds 2.2e-308 to 1.8e+308"
 
 def _about(ln_value: float) -> str:
     """A magnitude given by its natural log, as a power of ten: 'about 10^-695'."""
+    if np.isnan(ln_value):
+        return "not representable"
     if not np.isfinite(ln_value):
         return "infinite" if ln_value > 0 else "zero"
     return f"about 10^{ln_value / np.log(10):.0f}"
@@ -49,7 +51,8 @@ def check_log_range(what: str, ln_value, context: dict | None = None, hint: str 
     bad = ~((ln_value >= LN_TINY) & (ln_value <= LN_MAX))
     if np.any(bad):
         (ln_bad,) = _first(bad, ln_value)
-        raise InputError(f"{what} would be {_about(ln_bad)}{_context(bad, context)}, beyond floating-point "
+        size = "cannot be computed" if np.isnan(ln_bad) else f"would be {_about(ln_bad)}"
+        raise InputError(f"{what} {size}{_context(bad, context)}, beyond floating-point "
                          f"range ({RANGE_TEXT}){hint}")
 
 
@@ -109,6 +112,13 @@ def check_in_range_or_zero(what: str, value, context: dict | None = None) -> Non
     """Like ``check_in_range`` for a quantity that may legitimately be 0 (no demand)."""
     value = np.asarray(value, dtype=float)
     check_in_range(what, np.where(value == 0, 1.0, value), context)
+
+
+def check_inference_weight(demand) -> None:
+    """The compute objective's k_inf = 2 x inference tokens must be finite (so are the inference FLOPs of any model)."""
+    with np.errstate(over="ignore"):
+        check_in_range_or_zero("the inference FLOPs per parameter (2 x inference tokens)", INF_PER * np.asarray(demand),
+                               {"inference tokens": demand})
 
 
 def solve_log_tokens(loss, rho, coeffs: tuple) -> tuple[np.ndarray, int]:
@@ -289,14 +299,43 @@ def model_from(*, params=None, tokens=None, compute=None) -> Allocation:
     if compute is None:
         return Allocation(np.asarray(params, float), np.asarray(tokens, float))
     compute = np.asarray(compute, float)
-    if params is None:
-        tokens = np.asarray(tokens, float)
-        return Allocation(compute / (TRAIN_PER * tokens), tokens)
-    params = np.asarray(params, float)
-    return Allocation(params, compute / (TRAIN_PER * params))
+    given, missing = ("tokens", "params") if params is None else ("params", "tokens")
+    known = np.asarray(tokens if params is None else params, float)
+    with np.errstate(all="ignore"):
+        other = compute / (TRAIN_PER * known)
+    check_in_range(f"{missing} = compute / (6 x {given})", other, {"compute": compute, given: known})
+    return Allocation(other, known) if params is None else Allocation(known, other)
+
+
+LOSS_RESOLUTION = 1e-9
+"""A loss must exceed E by this fraction of itself to fix a model (about 7 of float64's 16 digits remain)."""
+
+
+def resolvable_loss(model: Allocation, coefficients, what: str) -> float:
+    """The loss of ``model``, refused when float64 cannot tell it from E (e.g. a Chinchilla model of 1e308 FLOPs)."""
+    cs = _coeffs(coefficients)
+    loss = float(loss_of(model.params, model.tokens, cs))
+    excess = float(K.law(model.params, model.tokens, *cs[:4], 0.0))
+    if excess <= LOSS_RESOLUTION * loss:
+        raise InputError(f"{what} reaches a loss of E + {excess:.3g}, which float64 cannot tell from the floor "
+                         f"E = {cs[4]:g}; give a smaller value")
+    return loss
 
 
 # --- the compute objective (paper Eq. 3) -----------------------------------------------------
+ROUNDING = 1e-12
+"""Relative excess of the optimum's objective over the baseline's that is float rounding, not a result."""
+
+
+def objective_ratio(optimal, baseline) -> np.ndarray:
+    """optimal / baseline of the minimised objective: at most 1 by optimality, so an excess within rounding is 1.
+
+    (Demand far below the training tokens makes the optimum the baseline itself, and rounding the totals
+    would otherwise print a negative saving.)
+    """
+    ratio = np.asarray(optimal, dtype=float) / np.asarray(baseline, dtype=float)
+    return np.where((ratio > 1) & (ratio <= 1 + ROUNDING), 1.0, ratio)
+
 QUANTITY_TEXT = {
     "tokens_per_param": "tokens per parameter", "train_flops": "training FLOPs (6 x params x tokens)",
     "inference_flops": "inference FLOPs (2 x params x inference tokens)", "total_flops": "total FLOPs",
@@ -370,8 +409,9 @@ class ComputeSolution:
     @property
     def ratio(self) -> dict:
         """Optimal over baseline: params, tokens, total_flops."""
-        return {key: getattr(self.optimal, key) / getattr(self.baseline, key)
-                for key in ("params", "tokens", "total_flops")}
+        with np.errstate(all="ignore"):
+            ratio = {key: getattr(self.optimal, key) / getattr(self.baseline, key) for key in ("params", "tokens")}
+        return {**ratio, "total_flops": objective_ratio(self.optimal.total_flops, self.baseline.total_flops)}
 
 
 def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples: bool = False,
@@ -384,6 +424,7 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples:
     """
     demand = np.asarray(inference_tokens, dtype=float)
     check_non_negative("inference tokens", demand)
+    check_inference_weight(demand)
     optimum = solve_optimal(loss, TRAIN_PER, INF_PER * demand, coefficients, samples=samples, method=method)
     loss_b = np.broadcast_to(np.asarray(loss, float), optimum.params.shape)
     demand_b = np.broadcast_to(demand, optimum.params.shape)

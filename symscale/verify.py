@@ -26,6 +26,8 @@ GUARD = 15
 """Extra decimal digits carried internally beyond the requested ``dps``."""
 
 DEFAULT_DPS = 50
+MAX_NEWTON_STEPS = 2000
+"""Newton steps with bisection whenever two steps fail to halve the bracket: at most ~2 x log2(width / tol)."""
 DEFAULT_MIN_DIGITS = 10.0
 """A float solution must agree with the high-precision one to this many significant digits."""
 
@@ -126,8 +128,8 @@ def _bracketed_newton(g, dg, lower: mpmath.mpf, upper: mpmath.mpf) -> tuple[mpma
     while g(mpmath.exp(b)) >= 0:
         b += hair
     tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - 3))
-    x = a
-    for count in range(1, 400):
+    x, width = a, b - a
+    for count in range(1, MAX_NEWTON_STEPS):
         d = mpmath.exp(x)
         value = g(d)
         if value > 0:
@@ -140,6 +142,10 @@ def _bracketed_newton(g, dg, lower: mpmath.mpf, upper: mpmath.mpf) -> tuple[mpma
             candidate = (a + b) / 2
         if abs(candidate - x) <= tol * max(1, abs(x)) or value == 0:
             return mpmath.exp(candidate), count
+        if count % 2 == 0 and b - a > 1:  # a wide bracket: Newton crawls (g is exponential in x), so bisect
+            if b - a > width / 2:        # unless the last two steps halved it
+                candidate = (a + b) / 2
+            width = b - a
         x = candidate
     raise ArithmeticError("bracketed Newton on Eq. 12 did not converge")  # pragma: no cover
 

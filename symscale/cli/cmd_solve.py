@@ -90,7 +90,7 @@ def render_compute(report: dict) -> str:
         _comparison_table(report, MODEL_KEYS, "Compute-optimal"),
         "",
         *_ratio_lines(report, "compute", "total_flops", "lifetime FLOPs",
-                      f"{fmt(report['baseline']['total_flops'] - report['optimal']['total_flops'])} FLOPs"),
+                      f"{fmt(report['baseline']['total_flops'] * (1 - report['ratio']['total_flops']))} FLOPs"),
     ]
     return "\n".join(lines + _uncertainty_lines(report, "total_flops_saving", "total-FLOP saving"))
 
@@ -99,7 +99,7 @@ def render_cost(report: dict) -> str:
     """Plain-text rendering of a cost report."""
     from ..costs import MODEL_KEYS as COST_KEYS
 
-    saving = report["baseline"]["total_cost"] - report["optimal"]["total_cost"]
+    saving = report["baseline"]["total_cost"] * (1 - report["ratio"]["total_cost"])
     lines = [
         f"Target loss {report['loss']:.6g}",
         *describe_settings(report["settings"]),

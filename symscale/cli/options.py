@@ -34,7 +34,7 @@ def quality_options(func: Callable) -> Callable:
 
 def loss_from_options(kwargs: dict, coefficients: Coefficients) -> float:
     """Pop the quality options and turn them into one target loss."""
-    from ..solve import chinchilla, loss_of
+    from ..solve import chinchilla, resolvable_loss
 
     given = {key: kwargs.pop(key) for key in ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute")}
     given = {key: value for key, value in given.items() if value is not None}
@@ -46,7 +46,7 @@ def loss_from_options(kwargs: dict, coefficients: Coefficients) -> float:
     if key == "loss":
         return value
     model = chinchilla(**{key.removeprefix("chinchilla_"): value}, coefficients=coefficients)
-    return float(loss_of(model.params, model.tokens, coefficients))
+    return resolvable_loss(model, coefficients, f"the Chinchilla-optimal model of --{key.replace('_', '-')} {value:g}")
 
 
 DEFAULT_REQUESTS, DEFAULT_INPUT, DEFAULT_OUTPUT = (DEFAULTS[k] for k in ("requests", "input_tokens", "output_tokens"))
