@@ -390,9 +390,15 @@ def sensitivities(loss, k_train, k_inf, coefficients=None) -> dict:
     w = PK.log_neg_multiplier(n, d, k_train, *cs)
     args = (n, d, w, loss, k_train, k_inf, *cs)
     shape = n.shape
-    jac = np.stack(np.broadcast_arrays(*PK.kkt_log_jacobian(*args)), axis=-1).reshape(shape + (3, 3))
-    par = np.stack(np.broadcast_arrays(*PK.kkt_log_parameters(*args)), axis=-1).reshape(shape + (3, 6))
-    dz = -np.linalg.solve(jac, par)
+    with np.errstate(all="ignore"):  # the multiplier exp(w) times sizes can overflow: refused just below
+        jac = np.stack(np.broadcast_arrays(*PK.kkt_log_jacobian(*args)), axis=-1).reshape(shape + (3, 3))
+        par = np.stack(np.broadcast_arrays(*PK.kkt_log_parameters(*args)), axis=-1).reshape(shape + (3, 6))
+        finite = np.isfinite(jac).all(axis=(-2, -1)) & np.isfinite(par).all(axis=(-2, -1))
+        if not np.all(finite):
+            (bad_loss, bad_k_inf) = (np.ravel(v)[np.flatnonzero(~finite.ravel())[0]] for v in (loss, k_inf))
+            raise InputError(f"the sensitivities at loss {bad_loss:g} and inference weight k_inf {bad_k_inf:g} are "
+                             f"beyond floating-point range (the KKT multiplier overflows float64); ask for less demand")
+        dz = -np.linalg.solve(jac, par)
     return {
         "ln_params": {key: dz[..., 0, i] for i, key in enumerate(SENSITIVITY_KEYS)},
         "ln_tokens": {key: dz[..., 1, i] for i, key in enumerate(SENSITIVITY_KEYS)},

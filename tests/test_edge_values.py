@@ -72,6 +72,7 @@ ERRORS = [
     ("solve --chinchilla-compute 1e308", "--chinchilla-compute 1e+308", ("loss 1.69 is not above",)),
     ("calc --compute 1e308 --params 1e-300", "tokens = compute / (6 x params)", ()),
     ("calc --params 1e-300 --tokens 1e-300 --json", "training FLOPs", ()),
+    ("solve --loss 2 --inference-tokens 1e200 --sensitivity", "sensitivities", ()),
 ]
 
 
@@ -165,7 +166,8 @@ def test_zero_demand_far_from_e_is_chinchilla_exactly():
 
 
 @pytest.mark.parametrize("args", ["closed-form --beta 1/2 --B 1e100 --json",
-                                  "closed-form --beta 1/2 --loss 1e100 --json"])
+                                  "closed-form --beta 1/2 --loss 1e100 --json",
+                                  "closed-form --beta 1/2 --inference-tokens 1e308 --json"])
 def test_closed_form_at_extreme_scales_agrees(args):
     code, out, err = invoke(args)
     assert (code, err) == (0, "")

@@ -218,7 +218,8 @@ def _closed_form_rho(objective: str, k_train, k_inf, kwargs: dict):
     if pop_hardware(kwargs):
         raise InputError("hardware options apply to the cost objective: add --objective cost")
     tokens = demand.lifetime_tokens(default=2e12)
-    return exact(INFERENCE_FLOPS_PER_PARAM_TOKEN * tokens) / exact(float(TRAIN_FLOPS_PER_PARAM_TOKEN))
+    rho = exact(INFERENCE_FLOPS_PER_PARAM_TOKEN) * exact(tokens) / exact(TRAIN_FLOPS_PER_PARAM_TOKEN)  # no overflow
+    return _checked_rho(rho, f"2 x inference tokens {tokens:g} / 6")
 
 
 def _checked_rho(rho, source: str):
