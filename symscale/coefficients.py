@@ -16,6 +16,28 @@ from .ranges import FittedRange
 
 NAMES = ("alpha", "beta", "A", "B", "E")
 
+DOMAIN = {"alpha": (1e-3, 10.0), "beta": (1e-3, 10.0), "A": (1e-100, 1e100), "B": (1e-100, 1e100), "E": (0.0, 1e100)}
+"""Accepted coefficient values. Published fits have exponents of 0.05-1 and scales of 1e1-1e4; within these
+bounds 1/alpha, beta/alpha and the scales times those ratios stay far inside float64, so the solvers work in
+log space without overflow. Outside them no law is plausible and the arithmetic (e.g. 1/alpha at alpha = 1e-320)
+is not representable."""
+
+
+def domain_text(key: str) -> str:
+    """The accepted range of one coefficient, for --help and error messages."""
+    low, high = DOMAIN[key]
+    return f"[{low:g}, {high:g}]"
+
+
+def check_domain(coefficients: Coefficients) -> None:
+    """Refuse coefficients outside DOMAIN, naming the coefficient, its value and where it came from."""
+    for key in NAMES:
+        value = float(getattr(coefficients, key))
+        low, high = DOMAIN[key]
+        if not low <= value <= high:
+            raise InputError(f"coefficient {key} = {value:g} ({coefficients.name}) is outside its domain "
+                             f"{domain_text(key)}: no plausible law has it, and float64 cannot represent the solution")
+
 
 @dataclass(frozen=True)
 class Coefficients:

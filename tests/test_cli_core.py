@@ -79,7 +79,7 @@ def test_derive_prints_equations_equal_to_the_papers(run_cli):
     (("solve", "--loss", "2", "--coefficients", "nope"), "unknown coefficient preset 'nope'"),
     (("solve", "--loss", "2", "--coefficients", "missing.json"), "not found"),
     (("solve", "--loss", "2", "--requests", "1e9"), "--tokens-per-request"),
-    (("solve", "--loss", "2", "--alpha", "0"), "must be > 0"),
+    (("solve", "--loss", "2", "--alpha", "0"), "must be >= 0.001"),
     (("calc", "--params", "7B"), "exactly two"),
     (("calc", "--params", "-7B", "--tokens", "1T"), "must be > 0"),
     (("calc", "--loss", "2"), "--loss needs --chinchilla"),

@@ -6,6 +6,7 @@ import click
 
 from .. import numbers as N
 from ..errors import InputError
+from ..precision import MAX_DPS, MIN_DPS
 from .common import coefficient_options, coefficients_from_options, emit_json, render_table
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
 from .options import demand_spec_from_options, quality_from_options, quality_options
@@ -138,7 +139,7 @@ def render_compute(report: dict) -> str:
         _comparison_table(report, MODEL_KEYS, "Compute-optimal"),
         "",
         *_ratio_lines(report, "compute", "total_flops", "lifetime FLOPs",
-                      f"{N.flops(report['baseline']['total_flops'] - report['optimal']['total_flops'])} FLOPs"),
+                      f"{N.flops(report['baseline']['total_flops'] * (1 - report['ratio']['total_flops']))} FLOPs"),
     ]
     return "\n".join(lines + _uncertainty_lines(report, "total_flops_saving", "total-FLOP saving"))
 
@@ -147,7 +148,7 @@ def render_cost(report: dict) -> str:
     """Plain-text rendering of a cost report."""
     from ..costs import MODEL_KEYS as COST_KEYS
 
-    saving = report["baseline"]["total_cost"] - report["optimal"]["total_cost"]
+    saving = report["baseline"]["total_cost"] * (1 - report["ratio"]["total_cost"])
     lines = [
         f"Target loss {report['loss']:.6g}",
         *describe_settings(report["settings"]),
@@ -246,8 +247,8 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
 @click.option("--verify", is_flag=True,
               help="Re-solve Eq. 12 with mpmath at --dps digits and check digits, KKT residuals and the "
               "second-order condition (exit status 1 if a check fails).")
-@click.option("--dps", type=click.IntRange(min=20), default=50, show_default=True,
-              help="Decimal digits for --verify.")
+@click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, show_default=True,
+              help=f"Decimal digits for --verify ({MIN_DPS} to {MAX_DPS}, as `verify --dps`).")
 @click.option("--sensitivity", is_flag=True,
               help="Also report d ln N*/d theta and d ln D*/d theta for each coefficient and ln demand "
               "(implicit differentiation of the KKT system, derived in sympy).")

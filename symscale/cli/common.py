@@ -11,7 +11,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..coefficients import NAMES, resolve
+from ..coefficients import DOMAIN, NAMES, check_domain, domain_text, resolve
 from ..numbers import parse_number  # noqa: F401  (the one number grammar, used by options)
 
 
@@ -54,6 +54,17 @@ POSITIVE = Number(0.0, strict_minimum=True)
 NON_NEGATIVE = Number(0.0)
 
 
+COEFFICIENT_HELP = {"alpha": "parameter exponent", "beta": "token exponent", "A": "parameter term scale",
+                    "B": "token term scale", "E": "irreducible loss"}
+
+
+def coefficient_option(key: str) -> Callable:
+    """The --alpha/--beta/--A/--B/--E override, limited to the coefficient's domain (stated in --help)."""
+    low, high = DOMAIN[key]
+    return click.option(f"--{key}", key, type=Number(low, maximum=high), default=None,
+                        help=f"Override {key} ({COEFFICIENT_HELP[key]}), in {domain_text(key)}.")
+
+
 def coefficient_options(func: Callable) -> Callable:
     """Add --coefficients PRESET|FILE.json and --alpha --beta --A --B --E overrides."""
     options = [
@@ -64,11 +75,7 @@ def coefficient_options(func: Callable) -> Callable:
             "sardana-le100, sardana-le250, sardana-le500, sardana-all, epoch-2024) or a JSON file "
             "such as the one `symscale fit --out` writes.",
         ),
-        click.option("--alpha", type=POSITIVE, default=None, help="Override alpha (parameter exponent)."),
-        click.option("--beta", type=POSITIVE, default=None, help="Override beta (token exponent)."),
-        click.option("--A", "A", type=POSITIVE, default=None, help="Override A (parameter term scale)."),
-        click.option("--B", "B", type=POSITIVE, default=None, help="Override B (token term scale)."),
-        click.option("--E", "E", type=NON_NEGATIVE, default=None, help="Override E (irreducible loss)."),
+        *[coefficient_option(key) for key in NAMES],
         click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
                      help="The scaling law: a registered law (`symscale laws`: chinchilla, kaplan-2020) or a "
                      "formula in N and D such as 'E + A/N**alpha + B/D**beta + C/(N*D)**g' [default: chinchilla]."),
@@ -114,7 +121,8 @@ def coefficients_from_options(kwargs: dict):
                 raise CliError(f"--{next(iter(overrides))}: --coefficients {spec!r} holds the law {base.law.name}; "
                                "use --set NAME=VALUE")
             _check_law_support(base.law)
-        return base.with_values(**overrides) if overrides else base
+            return base
+        return _in_domain(base.with_values(**overrides) if overrides else base)
     from ..laws.registry import resolve_law
 
     law = resolve_law(law_spec) if law_spec is not None else None
@@ -127,12 +135,18 @@ def coefficients_from_options(kwargs: dict):
         unknown = [key for key in merged if key not in NAMES]
         if unknown:
             raise CliError(f"--set {unknown[0]}: the chinchilla law has coefficients {', '.join(NAMES)}")
-        return base.with_values(**merged) if merged else base
+        return _in_domain(base.with_values(**merged) if merged else base)
     if overrides:
         raise CliError(f"--{next(iter(overrides))} is a coefficient of the chinchilla law; for the law {law.name} "
                        "use --set NAME=VALUE")
     _check_law_support(law)
     return _law_coefficients(law, spec, assigned)
+
+
+def _in_domain(coefficients):
+    """Chinchilla coefficients checked against their domains (coefficients.DOMAIN)."""
+    check_domain(coefficients)
+    return coefficients
 
 
 LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit")
