@@ -136,7 +136,7 @@ def _check_resolvable(budget, loss, params, tokens, cs: tuple) -> None:
         i = np.flatnonzero(bad.ravel())[0]
         raise InputError(
             f"budget {budget.ravel()[i]:.4g} buys a loss of E + {excess.ravel()[i]:.3g}, which float64 cannot tell "
-            f"from the floor E = {cs[4].ravel()[i]:g}; give a smaller budget")
+            "from the coefficients' floor E; give a smaller budget")
 
 
 def _check_budget(budget, k_train, k_inf, cs: tuple) -> None:

@@ -506,8 +506,8 @@ def resolvable_loss(model: Allocation, coefficients, what: str) -> float:
     loss = float(loss_of(model.params, model.tokens, cs))
     excess = float(K.law(model.params, model.tokens, *cs[:4], 0.0))
     if excess <= LOSS_RESOLUTION * loss:
-        raise InputError(f"{what} reaches a loss of E + {excess:.3g}, which float64 cannot tell from the floor "
-                         f"E = {cs[4]:g}; give a smaller value")
+        raise InputError(f"{what} reaches a loss of E + {excess:.3g}, which float64 cannot tell from the "
+                         "coefficients' floor E; give a smaller value")
     return loss
 
 

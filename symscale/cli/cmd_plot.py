@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+import numpy as np
 
 from ..errors import InputError
 from .common import POSITIVE, coefficient_options, coefficients_from_options, emit_json
@@ -45,6 +46,8 @@ def _grids(loss_text: str, demand_text: str, demand_name: str, objective: str = 
     from ..sweep import check_sweep_size, parse_grid
 
     losses, demands = parse_grid(loss_text, False, "--loss-grid"), parse_grid(demand_text, True, demand_name)
+    if not np.all(demands > 0):
+        raise InputError(f"{demand_name} {demand_text}: the figure draws demand on a log axis; give values > 0")
     cells = losses.size * demands.size
     if cells > MAX_PLOT_CELLS:
         raise InputError(f"--loss-grid x {demand_name}: {losses.size} x {demands.size} = {cells:.4g} cells is too "
