@@ -224,6 +224,11 @@ class FitResult:
     delta: float = DELTA
     seconds: float = 0.0
 
+    def _repr_html_(self) -> str:
+        from .display import fit_html
+
+        return fit_html(self)
+
     def summary(self) -> dict:
         """The JSON-ready core of the result."""
         res = self.residuals
@@ -363,6 +368,11 @@ class Bootstrap:
     seed: int | None
     stderr: dict[str, float]
     ci95: dict[str, list[float]]
+
+    def _repr_html_(self) -> str:
+        from .display import bootstrap_html
+
+        return bootstrap_html(self)
 
     def summary(self) -> dict:
         """The JSON-ready summary (without the samples)."""
