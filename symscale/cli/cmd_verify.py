@@ -305,8 +305,8 @@ def _interactive(inputs, start: str | None) -> None:
 
     from ..proof_session import run
 
-    stream = click.get_text_stream("stdin")
-    tty = stream.isatty() if hasattr(stream, "isatty") else False
+    stream = sys.stdin
+    tty = bool(getattr(stream, "isatty", lambda: False)())
 
     def lines():
         while True:
