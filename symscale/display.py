@@ -30,6 +30,10 @@ def readable(value) -> str:
 
 def solution_repr(kind: str, solution, total_key: str) -> str:
     """'ComputeSolution(loss=1.947, inference_tokens=2e12: params 2.418e10 (76.2% of Chinchilla), ...)'."""
+    params = np.asarray(solution.optimal.params, dtype=float)
+    if params.size != 1:
+        return (f"{kind}({params.size} scenarios, shape {params.shape}: params {readable(params.min())} .. "
+                f"{readable(params.max())})")
     ratio = solution.ratio
     return (f"{kind}(loss={readable(solution.loss)}, inference_tokens={readable(solution.optimal.inference_tokens)}: "
             f"params {readable(solution.optimal.params)} ({_pct(ratio['params'])} of Chinchilla), "
