@@ -49,7 +49,8 @@ def _pct(value) -> str:
 def solution_html(title: str, solution, keys: tuple[str, ...]) -> str:
     """Baseline, optimum and ratio as an HTML table (one scenario), or a note on the shape for arrays."""
     if np.asarray(solution.optimal.params).size != 1:
-        return f"<p>{html.escape(title)}: {np.asarray(solution.optimal.params).size} scenarios; index them or use a sweep for a table.</p>"
+        count = np.asarray(solution.optimal.params).size
+        return f"<p>{html.escape(title)}: {count} scenarios; index them or use a sweep for a table.</p>"
     rows = []
     for key in keys:
         base, best = float(getattr(solution.baseline, key)), float(getattr(solution.optimal, key))
@@ -75,7 +76,8 @@ def fit_html(result) -> str:
         rel = f"({100 * err / abs(value):.2f}%)" if err is not None and value else ""
         rows.append(f"<tr><td style='text-align:left'>{key}</td><td>{readable(value)}</td>"
                     f"<td>{'' if err is None else readable(err)}</td><td>{rel}</td></tr>")
-    return (f"<h4>Fit of L(N, D) = E + A/N^alpha + B/D^beta</h4><table><caption>Fit statistics</caption>{stat_rows}</table>"
+    return ("<h4>Fit of L(N, D) = E + A/N^alpha + B/D^beta</h4>"
+            f"<table><caption>Fit statistics</caption>{stat_rows}</table>"
             "<table><caption>Coefficients (standard errors: sandwich, Huber M-estimator)</caption>"
             "<tr><th>name</th><th>value</th><th>standard error</th><th>relative error</th></tr>"
             f"{''.join(rows)}</table>")

@@ -211,15 +211,17 @@ class ProofReport(list):
         """'13 steps: 10 hold, 2 imprecise, 1 fails; the paper is wrong at: claim-c'."""
         c = self.counts()
         failed = [s.id for s in self if not s.holds]
-        return (f"{len(self)} steps: {c['holds']} hold, {c['imprecise']} imprecise, {c['fails']} fail"
-                + ("s" if c["fails"] == 1 else "") + (f"; the paper is wrong at: {', '.join(failed)}" if failed else ""))
+        fails = f"{c['fails']} fail" + ("s" if c["fails"] == 1 else "")
+        wrong = f"; the paper is wrong at: {', '.join(failed)}" if failed else ""
+        return f"{len(self)} steps: {c['holds']} hold, {c['imprecise']} imprecise, {fails}{wrong}"
 
     def as_dict(self) -> dict:
         """The ``check-proof --json`` object (counts equal the steps' verdicts)."""
         out = {"steps": [s.as_dict() for s in self], "counts": self.counts(),
                "all_hold": all(s.holds for s in self), "failed": [s.id for s in self if not s.holds]}
         if self.inputs is not None:
-            out = {"coefficients": self.inputs.coefficients.as_dict(), "coefficients_name": self.inputs.coefficients.name,
+            c = self.inputs.coefficients
+            out = {"coefficients": c.as_dict(), "coefficients_name": c.name,
                    "loss": self.inputs.loss, "inference_tokens": self.inputs.inference_tokens, **out}
         return out
 
@@ -316,7 +318,8 @@ def step_gradients(model) -> list[Step]:
     return [
         Step("eq8", "gradient of the objective (Eq. 8)", grad_c, S.PAPER["eq8"], "holds" if ok8 else "fails",
              "Components (d/dN, d/dD), i.e. the paper's i-hat and j-hat."),
-        Step("eq9", "gradient of the law (Eq. 9)", combine_powers(model.grad_law), S.PAPER["eq9"], "holds" if ok9 else "fails",
+        Step("eq9", "gradient of the law (Eq. 9)", combine_powers(model.grad_law), S.PAPER["eq9"],
+             "holds" if ok9 else "fails",
              "Both components are negative: more parameters or more tokens always lower the loss."),
     ]
 

@@ -8,6 +8,7 @@ the Galois group of the beta = 1/4 instance.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy as sp
@@ -75,7 +76,7 @@ def _substituted(step: Step, values: dict) -> list[str]:
     for label, part in _parts(step.derived):
         shown = (f"{sp.sstr(_put(part.lhs, values))} = {sp.sstr(_put(part.rhs, values))}"
                  if isinstance(part, sp.Equality) else sp.sstr(_put(part, values)))
-        lines.append(f"{label + ' ' if label else ''}{shown}")
+        lines.append(re.sub(r"e\+(\d+)", r"e\1", f"{label + ' ' if label else ''}{shown}"))
     return lines
 
 
@@ -254,7 +255,8 @@ def _theorem(step: Step, inputs: Inputs) -> dict:
                        if r["radical_digits"] is not None)
     unsolvable = [f"beta = {b} (degree {r['degree']}, group {r['group']})" for b, r in rows.items()
                   if r["solvable"] is False]
-    lines = (f"radical roots agree with mpmath ({digits}); not solvable in radicals: {', '.join(unsolvable) or 'none'}",)
+    lines = (f"radical roots agree with mpmath ({digits}); not solvable in radicals: "
+             f"{', '.join(unsolvable) or 'none'}",)
     reason = (f"At these inputs the betas {', '.join(quartic)} give equations solvable in radicals, and "
               f"{', '.join(unsolvable) or 'no instance'} has a Galois group that is not solvable, so no formula in "
               "radicals covers every beta: true for 'analytic' read as 'in radicals'. Imprecise because D* is an "

@@ -95,7 +95,8 @@ class Session:
         self.report = check_proof(inputs)
         self.echo(f"inputs: {inputs.describe()}")
         if not inputs.reachable:
-            self.echo(f"note: loss {num(inputs.loss)} is not above E = {num(inputs.coefficients.E)}: no model reaches it")
+            floor = num(inputs.coefficients.E)
+            self.echo(f"note: loss {num(inputs.loss)} is not above E = {floor}: no model reaches it")
         self.echo(self.step.show())
 
     def do_check(self, args: list[str]) -> None:

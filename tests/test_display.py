@@ -42,7 +42,8 @@ def test_cost_solution_display():
 
 def test_array_solution_display():
     sol = solve_compute_optimal(np.array([1.9, 2.0]), 1e12)
-    assert repr(sol).startswith("ComputeSolution(2 scenarios, shape (2,): params ") and "2 scenarios" in sol._repr_html_()
+    assert repr(sol).startswith("ComputeSolution(2 scenarios, shape (2,): params ")
+    assert "2 scenarios" in sol._repr_html_()
 
 
 def test_sweep_is_a_dataframe():

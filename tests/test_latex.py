@@ -17,7 +17,7 @@ PREAMBLE = r"""\documentclass{article}
 ALLOWED = {"frac", "left", "right", "alpha", "beta", "lambda", "rho", "mathrm", "text", "textbf", "quad", "infty",
            "begin", "end", "cdot", "sqrt", "log", "ln", "displaystyle", "wedge", "ast", "sim", "backslash", "vert",
            "mathbb", "in", "leq", "geq", "neq", "_", "&", "%", "#", "$", "{", "}", "\\", ",", " ", "operatorname",
-           "exp", "infty", "min", "max"}
+           "exp", "min", "max"}
 
 
 @pytest.fixture(scope="module")
