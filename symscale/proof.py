@@ -501,7 +501,9 @@ def _instance_words(row: dict) -> str:
 
 def step_theorem(inputs: Inputs) -> Step:
     """Theorem A.1 on concrete instances: radicals for beta = 1/2, 1/3; a Galois group for beta = 1/4."""
-    if not inputs.reachable:  # the instances need a reachable loss: take one just above the floor
+    note = ""
+    if not inputs.reachable:  # the instances need a reachable loss: take one above the floor
+        note = f" (loss {num(inputs.loss)} is not above E; the instances use E + 0.25 instead)"
         inputs = replace(inputs, loss=inputs.coefficients.E + 0.25)
     rows = _theorem_rows(inputs)
     radicals_ok = all(rows[b]["solvable"] and (rows[b]["radical_digits"] or 0) >= 25 for b in THEOREM_BETAS[:2])
@@ -512,7 +514,7 @@ def step_theorem(inputs: Inputs) -> Step:
     c = inputs.coefficients
     return Step("theorem", "Theorem A.1: no general analytic solution", shown, None, verdict,
                 f"Concrete instances (loss {num(inputs.loss)}, {num(inputs.inference_tokens)} inference tokens, "
-                f"alpha, A, B, E of {c.name}): {summary}.\n"
+                f"alpha, A, B, E of {c.name}){note}: {summary}.\n"
                 "A general formula in radicals would specialise to the beta = 1/4 instance, whose Galois group is "
                 "not solvable, so none exists: the claim holds when 'analytic' is read as 'in radicals'. "
                 "Imprecise as written: (1) D* is an analytic function of D_inf and loss (implicit function theorem, "

@@ -115,3 +115,19 @@ def test_report_and_step_display():
     step = report[8]
     assert step.id == "claim-c" and "c = -0.257 &lt; 0" in step._repr_html_()
     assert "\\mathrm{loss}" in step._repr_latex_()
+
+
+def test_one_step_json_counts_that_step():
+    data = json.loads(CliRunner().invoke(main, ["check-proof", "--step", "claim-c", "--json"]).stdout)
+    assert [s["id"] for s in data["steps"]] == ["claim-c"]
+    assert data["counts"] == {"holds": 0, "imprecise": 0, "fails": 1} and data["failed"] == ["claim-c"]
+
+
+def test_unreachable_inputs_in_python():
+    report = check_proof(loss=1.5)
+    by_id = {s.id: s for s in report}
+    assert by_id["eq12"].check.ok is None
+    assert "no optimum: loss 1.5 is not above E = 1.69" in by_id["eq12"].check.lines[0]
+    assert by_id["root"].check.ok and "no root" in by_id["root"].check.lines[0]
+    assert "the instances use E + 0.25 instead" in by_id["theorem"].detail
+    assert report.counts() == {"holds": 10, "imprecise": 2, "fails": 1}

@@ -230,7 +230,7 @@ def check_proof_command(step_key, interactive, latex, as_json, **kwargs) -> None
     2e12 inference tokens, chinchilla). The exit status is 0 whatever the verdicts (the findings
     are the output).
     """
-    from ..proof import check_proof, normalise_step_id, render
+    from ..proof import ProofReport, check_proof, normalise_step_id, render
 
     inputs = proof_inputs(kwargs)
     if step_key is not None and not step_key.strip():
@@ -243,12 +243,9 @@ def check_proof_command(step_key, interactive, latex, as_json, **kwargs) -> None
         _interactive(inputs, wanted)
         return
     report = check_proof(inputs)
-    steps = [s for s in report if s.id == wanted] if wanted else report
+    steps = ProofReport([s for s in report if s.id == wanted], inputs) if wanted else report
     if as_json:
-        data = report.as_dict()
-        if wanted:
-            data = {**data, "steps": [s.as_dict() for s in steps]}
-        emit_json(data)
+        emit_json(steps.as_dict())   # counts are those of the steps listed
         return
     text = render(report) if not wanted else f"Inputs: {inputs.describe()}\n\n{steps[0]}"
     if latex:
