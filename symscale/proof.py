@@ -64,9 +64,10 @@ class Inputs:
         """The sympy substitution for coefficients, loss and demand (compute objective)."""
         c = self.coefficients
         d_inf = sp.Float(self.inference_tokens)
+        weights = {key: value.subs(S.D_inf, d_inf) for key, value in S.COMPUTE_WEIGHTS.items()}
         return {S.alpha: sp.Float(c.alpha), S.beta: sp.Float(c.beta), S.A: sp.Float(c.A), S.B: sp.Float(c.B),
-                S.E: sp.Float(c.E), S.loss: sp.Float(self.loss), S.D_inf: d_inf, S.rho: d_inf / 3,
-                S.k_train: sp.Integer(6), S.k_inf: 2 * d_inf}
+                S.E: sp.Float(c.E), S.loss: sp.Float(self.loss), S.D_inf: d_inf,
+                S.rho: weights[S.k_inf] / weights[S.k_train], **weights}
 
     def describe(self) -> str:
         """One line naming every input."""
@@ -84,9 +85,9 @@ def _optimum(inputs: Inputs) -> dict:
     from .solve import solve_compute_optimal
 
     sol = solve_compute_optimal(inputs.loss, inputs.inference_tokens, inputs.coefficients)
-    n, d = float(sol.params), float(sol.tokens)
-    lam = -6 * d ** (inputs.coefficients.beta + 1) * n / (inputs.coefficients.B * inputs.coefficients.beta)
-    return {S.N: sp.Float(n), S.D: sp.Float(d), S.lam: sp.Float(lam)}
+    point = {S.N: sp.Float(float(sol.params)), S.D: sp.Float(float(sol.tokens))}
+    lam = S.derive().lam_solution.subs(inputs.values()).subs(point)   # lambda from the D-equation of Eq. 10
+    return {**point, S.lam: sp.Float(lam)}
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,14 @@ def _coefficients_of_form(inputs: Inputs) -> dict:
             "c": inputs.coefficients.E - inputs.loss}
 
 
+def _form(inputs: Inputs, a: float) -> sp.Expr:
+    """Eq. 12's left side in D at the inputs, with the demand chosen so that the D^(-beta-1) coefficient is a."""
+    model, r = S.derive(), sp.Symbol("r", real=True)          # a < 0 needs a negative demand: rho -> real r
+    values = {key: value for key, value in inputs.values().items() if key != S.rho}
+    rho_for_a = sp.solve(sp.Eq(model.reduced_k2.subs(S.rho, r).subs(values), a), r)[0]
+    return model.reduced.subs(S.rho, rho_for_a).subs(values)
+
+
 def _numeric_form(step: Step, inputs: Inputs) -> dict:
     f = _coefficients_of_form(inputs)
     beta = inputs.coefficients.beta
@@ -148,23 +156,31 @@ def _claim_a(step: Step, inputs: Inputs) -> dict:
     return {"numbers": numbers, "check": check, "reason": _negative_a(inputs, f)}
 
 
-def _negative_a(inputs: Inputs, f: dict) -> str:
-    """The counterexample: with a < 0 the left side rises then falls, so two roots or none."""
-    import math
+def _peak(inputs: Inputs, a: float) -> tuple[float, float, int]:
+    """(x, g(x), roots) at the top of Eq. 12's left side when its D^(-beta-1) coefficient is a < 0."""
+    g = _form(inputs, a)
+    peak = float(sp.solve(sp.diff(g, S.D), S.D)[0])
+    top = float(g.subs(S.D, peak))
+    return peak, top, 2 if top > 0 else (1 if top == 0 else 0)
 
-    beta, k, c = inputs.coefficients.beta, f["k"], f["c"]
+
+def _roots_words(a: float, peak: float, top: float, roots: int) -> str:
+    return (f"with a = {num(a)} it rises to {num(top)} at x = {num(peak)} and has {roots} positive "
+            f"root{'s' if roots != 1 else ''}")
+
+
+def _negative_a(inputs: Inputs, f: dict) -> str:
+    """The counterexample: with a < 0 the left side rises from -inf and falls back to c, so two roots or none."""
     a = -(f["a"] if f["a"] > 0 else 1.0)
-    peak = -a * (beta + 1) / (k * beta)     # where d/dx (a x^-(b+1) + k x^-b) = 0
-    top = a * peak ** (-beta - 1) + k * peak ** (-beta) + c
-    roots = 2 if top > 0 else (1 if top == 0 else 0)
-    text = (f"'for arbitrary a' includes a < 0, which Eq. 12 never produces (a = beta*B*D_inf/(3*alpha) = "
-            f"{num(f['a'])} >= 0). Counterexample to the behaviour the proof relies on: with a = {num(a)} (and k = "
-            f"{num(k)}, c = {num(c)}) the left side tends to -inf as x -> 0+, rises to {num(top)} at x = "
-            f"{num(peak)} and falls to c, so it has {roots} positive root{'s' if roots != 1 else ''} instead of "
-            "exactly one.")
-    if roots == 0 and math.isfinite(top):
-        text += " A larger |c| or smaller |a| gives two roots; the equation is no longer monotone either way."
-    return text
+    cases = [(a, *_peak(inputs, a))]
+    while cases[-1][3] == 0 and len(cases) < 40:      # shrink |a| until the top is above zero: two roots
+        smaller = cases[-1][0] / 10
+        cases.append((smaller, *_peak(inputs, smaller)))
+    shown = [cases[0]] + ([cases[-1]] if len(cases) > 1 else [])
+    return (f"'for arbitrary a' includes a < 0, which Eq. 12 never produces (a = beta*B*D_inf/(3*alpha) = "
+            f"{num(f['a'])} >= 0). For a < 0 the left side tends to -inf as x -> 0+ and to c = {num(f['c'])} as "
+            f"x -> inf, so it is not monotone and there is not exactly one root (k = {num(f['k'])}): "
+            + "; ".join(_roots_words(*case) for case in shown) + ".")
 
 
 def _claim_c(step: Step, inputs: Inputs) -> dict:
@@ -192,7 +208,8 @@ def _root(step: Step, inputs: Inputs) -> dict:
     f = _coefficients_of_form(inputs)
     beta = inputs.coefficients.beta
     grid = np.geomspace(1.0, 1e30, 301)
-    g = f["c"] + f["k"] * grid**-beta + f["a"] * grid ** (-beta - 1)
+    g_of = sp.lambdify(S.D, S.compute_instance(S.derive().reduced).subs(inputs.values()), "numpy")
+    g = g_of(grid)
     changes = int(np.sum(np.diff(np.sign(g)) != 0))
     decreasing = bool(np.all(np.diff(g) < 0))
     numbers = [f"g(D) = {num(f['c'])} + {num(f['k'])}*D^{num(-beta, 4)} + {num(f['a'])}*D^{num(-beta - 1, 4)}",
@@ -200,7 +217,7 @@ def _root(step: Step, inputs: Inputs) -> dict:
     point = inputs.optimum()
     if point is not None:
         d = float(point[S.D])
-        g_star = f["c"] + f["k"] * d**-beta + f["a"] * d ** (-beta - 1)
+        g_star = float(g_of(d))
         numbers.append(f"g(D*) = {g_star:.2e} at D* = {num(d)} (relative to |c|: {abs(g_star / f['c']):.1e})")
     expected = 1 if inputs.reachable else 0
     ok = decreasing and changes == expected

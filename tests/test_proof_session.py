@@ -59,9 +59,16 @@ def test_why_gives_the_counterexample_with_numbers():
 
 
 def test_why_for_claim_a_counts_roots_of_a_negative_a():
+    import numpy as np
+
     code, out = session("goto claim-a\nwhy\n")
-    found = re.search(r"with a = (-[\d.e]+) .* so it has (\d) positive roots?", out)
-    assert found and float(found.group(1)) < 0 and found.group(2) in {"0", "2"}
+    k, c = (float(v) for v in re.search(r"to c = (-[\d.]+) as x -> inf.*\(k = ([\d.]+)\)", out).groups()[::-1])
+    cases = re.findall(r"with a = (-[\d.e]+) it rises to (-?[\d.e]+) at x = ([\d.e]+) and has (\d) positive", out)
+    assert [int(case[3]) for case in cases] == [0, 2]           # the paper's family would need exactly one
+    x = np.geomspace(1e3, 1e20, 20001)
+    for a, _, _, roots in cases:
+        g = c + k * x**-0.283 + float(a) * x**-1.283          # Eq. 12 typed independently of symscale
+        assert int(np.sum(np.diff(np.sign(g)) != 0)) == int(roots)
 
 
 def test_bad_set_keeps_the_session():
