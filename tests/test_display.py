@@ -77,3 +77,11 @@ def test_fit_result_html(fitted):
     from symscale.display import readable
 
     assert f"<td>{readable(fitted.coefficients.alpha)}</td>" in html
+
+
+def test_derive_prints_eq12_grouped_and_eq9_combined(run_cli):
+    _, text, _ = run_cli("derive", "--format", "text")
+    assert "Eq((E - loss) + (B + B*beta/alpha)/D**beta + (D_inf*B*beta/(3*alpha))*D**(-1 - beta), 0)" in text
+    assert "N*N**alpha" not in text and "D*D**beta" not in text and "-A*alpha*N**(-1 - alpha)" in text
+    _, pretty, _ = run_cli("derive")
+    assert "-λ⋅" in pretty and not re.search(r"\blam\b", pretty)
