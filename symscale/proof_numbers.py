@@ -9,6 +9,7 @@ the Galois group of the beta = 1/4 instance.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -128,12 +129,23 @@ def _coefficients_of_form(inputs: Inputs) -> dict:
             "c": inputs.coefficients.E - inputs.loss}
 
 
-def _form(inputs: Inputs, a: float) -> sp.Expr:
-    """Eq. 12's left side in D at the inputs, with the demand chosen so that the D^(-beta-1) coefficient is a."""
-    model, r = S.derive(), sp.Symbol("r", real=True)          # a < 0 needs a negative demand: rho -> real r
+@lru_cache(maxsize=1)
+def _general_peak() -> tuple:
+    """Eq. 12 with rho -> a real r, and the D where its slope vanishes (linear in D once times D^(beta+2))."""
+    model, r = S.derive(), sp.Symbol("r", real=True)
+    g = model.reduced.subs(S.rho, r)
+    slope = sp.expand(sp.powsimp(sp.expand(sp.diff(g, S.D) * S.D ** (S.beta + 2)), force=True))
+    return r, g, sp.solve(slope, S.D)[0]
+
+
+def _form_peak(inputs: Inputs, a: float) -> tuple[float, float]:
+    """(D, g(D)) at the top of Eq. 12's left side when the demand is chosen so that its D^(-beta-1) coefficient is a."""
+    r, g, peak = _general_peak()
     values = {key: value for key, value in inputs.values().items() if key != S.rho}
-    rho_for_a = sp.solve(sp.Eq(model.reduced_k2.subs(S.rho, r).subs(values), a), r)[0]
-    return model.reduced.subs(S.rho, rho_for_a).subs(values)
+    rho_for_a = sp.solve(sp.Eq(S.derive().reduced_k2.subs(S.rho, r).subs(values), a), r)[0]
+    at = {**values, r: rho_for_a}
+    x = float(peak.subs(at))
+    return x, float(g.subs(at).subs(S.D, x))
 
 
 def _numeric_form(step: Step, inputs: Inputs) -> dict:
@@ -158,9 +170,7 @@ def _claim_a(step: Step, inputs: Inputs) -> dict:
 
 def _peak(inputs: Inputs, a: float) -> tuple[float, float, int]:
     """(x, g(x), roots) at the top of Eq. 12's left side when its D^(-beta-1) coefficient is a < 0."""
-    g = _form(inputs, a)
-    peak = float(sp.solve(sp.diff(g, S.D), S.D)[0])
-    top = float(g.subs(S.D, peak))
+    peak, top = _form_peak(inputs, a)
     return peak, top, 2 if top > 0 else (1 if top == 0 else 0)
 
 
