@@ -274,6 +274,11 @@ class FitResult:
                 found[key] = f"{key} = {value:.6g} is at the polish's upper bound {EXPONENT_BOUND:g}"
         return found
 
+    def _repr_html_(self) -> str:
+        from .display import fit_html
+
+        return fit_html(self)
+
     def summary(self) -> dict:
         """The JSON-ready core of the result."""
         res = self.residuals
@@ -418,6 +423,11 @@ class Bootstrap:
     stderr: dict[str, float]
     ci95: dict[str, list[float]]
     converged: np.ndarray | None = None  # one flag per replicate (refit converged to a finite objective)
+
+    def _repr_html_(self) -> str:
+        from .display import bootstrap_html
+
+        return bootstrap_html(self)
 
     def summary(self) -> dict:
         """The JSON-ready summary (without the samples)."""

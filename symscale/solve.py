@@ -603,6 +603,18 @@ class ComputeSolution:
             ratio = {key: getattr(self.optimal, key) / getattr(self.baseline, key) for key in ("params", "tokens")}
         return {**ratio, "total_flops": objective_ratio(self.optimal.total_flops, self.baseline.total_flops)}
 
+    def __repr__(self) -> str:
+        from .display import solution_repr
+
+        return solution_repr("ComputeSolution", self, "total_flops")
+
+    def _repr_html_(self) -> str:
+        from .display import readable, solution_html
+
+        title = f"Compute-optimal model, {readable(np.asarray(self.inference_tokens).flat[0])} inference tokens"
+        return solution_html(title, self, ("params", "tokens", "tokens_per_param", "train_flops",
+                                           "inference_flops", "total_flops"))
+
 
 def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples: bool = False,
                           method: str = "reduced") -> ComputeSolution:

@@ -228,7 +228,7 @@ def test_law_option_errors_are_one_line(run_cli, args, message):
 def test_derive_prints_the_kkt_system_of_a_custom_law(run_cli):
     code, out, _ = run_cli("derive", "--law", "E + A/N**a + B/D**b + C/(N*D)**g", "--format", "text")
     assert code == 0
-    assert "Eq(6*D + 2*D_inf, lambda*" in out
+    assert "Eq(6*D + 2*D_inf, lambda*" in out or "Eq(2*D_inf + 6*D, lambda*" in out
     assert "Eq(a_N, A*a/N**a + C*g*(1/(D*N))**g)" in out
     code, out, _ = run_cli("derive", "--law", "chinchilla", "--json")
     keys = [step["key"] for step in json.loads(out)["steps"]]

@@ -12,13 +12,7 @@ from .cost_options import cost_options, cost_settings_from_options, describe_set
 from .options import demand_spec_from_options, quality_from_options, quality_options
 
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
-ROW_LABELS = {
-    "params": "Model size (params)", "tokens": "Training data (tokens)", "tokens_per_param": "Tokens per parameter",
-    "train_flops": "Training FLOPs", "inference_flops": "Inference FLOPs", "total_flops": "Total FLOPs",
-    "train_cost": "Training cost", "prefill_cost": "Prefill cost", "decode_cost": "Decode cost",
-    "inference_cost": "Inference cost", "total_cost": "Total cost", "train_gpu_hours": "Training GPU-hours",
-    "inference_gpu_hours": "Inference GPU-hours",
-}
+ROW_LABELS = N.LABELS
 
 
 def compute_report(loss: float, demand: float, coefficients, method: str = "reduced") -> dict:
