@@ -37,7 +37,8 @@ def test_cost_solution_display():
     sol = solve_cost_optimal(1.947)
     assert "np.float64" not in repr(sol) and "total_cost 46.00%" in repr(sol)
     html = sol._repr_html_()
-    assert "Total cost" in html and "Training GPU-hours" in html and f"{100 * float(sol.ratio['total_cost']):.2f}%" in html
+    assert "Total cost" in html and "Training GPU-hours" in html
+    assert f"{100 * float(sol.ratio['total_cost']):.2f}%" in html
 
 
 def test_array_solution_display():

@@ -101,7 +101,8 @@ def calc(params, tokens, compute, loss, chinchilla: bool, with_cost: bool, as_js
     With --chinchilla, one of --params, --tokens, --compute, --loss gives the Chinchilla-optimal
     model. Inference demand options add lifetime FLOPs. With --cost, or any hardware, MFU or
     input/output-token option, it also prices training, prefill and decode (defaults: H100 bf16
-    training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01, 1e10 requests of 70 input + 215 output tokens).
+    training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01; demand 0 unless given, 70 input + 215 output
+    tokens per request).
 
     Examples: symscale calc --params 70e9 --tokens 1e12;  symscale calc --chinchilla --compute 1e24;
     symscale calc --params 70e9 --tokens 10e12 --cost

@@ -48,7 +48,7 @@ class FitFailed(click.ClickException):
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (>= 0) for --bootstrap.")
 @click.option(
-    "--out",
+    "-o", "--output", "--out", "out",
     type=click.Path(dir_okay=False),
     default=None,
     metavar="FILE.json",
@@ -68,7 +68,7 @@ class FitFailed(click.ClickException):
               "Default: the law's start grid.")
 @click.option("--bound", "bounds", multiple=True, metavar="NAME=LO:HI",
               help="Fitting range of a coefficient (repeatable; an empty side is unbounded).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fit(
     runs_arg: str | None,

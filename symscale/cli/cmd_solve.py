@@ -253,9 +253,9 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
     Quality is a loss (--loss) or the loss of a Chinchilla-optimal model of a given size, data or
     budget. Compute objective: demand is lifetime inference tokens (default 0). Cost objective:
     demand is requests x (input + output tokens), priced on the training and inference hardware
-    (defaults: H100 bf16 training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01, 1e10 requests of
-    70 input + 215 output tokens). Prints the Chinchilla-style model of the same loss beside the
-    optimum, and the ratios.
+    (defaults: H100 bf16 training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01, 70 input + 215 output
+    tokens per request). Demand is 0 unless given, for both objectives. Prints the Chinchilla-style
+    model of the same loss beside the optimum, and the ratios (and --quality-of's model beside them).
 
     Examples: symscale solve --loss 1.947 --inference-tokens 2e12;
     symscale solve --objective cost --loss 1.947 --requests 1e10 --input-tokens 1000 --output-tokens 250

@@ -235,3 +235,14 @@ def render_table(rows: list[tuple[str, ...]], header: tuple[str, ...] | None = N
 def is_terminal() -> bool:
     """Whether stderr is an interactive terminal (progress bars only then)."""
     return sys.stderr.isatty()
+
+
+def deprecated_alias(old: str, new: str, dest: str, **attrs) -> Callable:
+    """A hidden old option name kept for one release: it sets ``dest`` and prints a one-line note."""
+    def note(ctx: click.Context, param: click.Parameter, value):
+        if value is not None and value is not False:
+            click.echo(f"Note: {old} is renamed {new}; the old name will be removed", err=True)
+            ctx.params[dest] = value
+        return value
+
+    return click.option(old, f"_old_{dest}", hidden=True, expose_value=False, callback=note, default=None, **attrs)
