@@ -52,6 +52,7 @@ class Law:
     source: str = ""
     notes: str = ""
     presets: dict = field(default_factory=dict, compare=False)
+    derived: tuple = field(default=(), compare=False)   # (name, formula) of named pieces, e.g. effective tokens
 
     @property
     def names(self) -> tuple[str, ...]:

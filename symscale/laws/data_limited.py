@@ -1,0 +1,481 @@
+"""The lifetime problem with limited unique data (a law in N, D, U such as muennighoff-2023) and hard limits.
+
+With U fixed, the law's min/max pieces split the (N, D) plane into smooth regimes (for muennighoff-2023:
+D <= U or D > U, N <= N_opt(U_D) or N > N_opt(U_D)). :func:`regimes` derives each regime's expression
+with sympy by choosing one argument of every min/max (the choice's inequalities are the regime's
+box); each is a smooth law whose lifetime problem :func:`symscale.laws.problem.derive` derives.
+
+Numerically (:func:`solve_limited`), along the iso-loss curve x = ln D -> N(x) of the whole law, the
+curve is cut where it leaves a regime (the kinks, located by bisection) and at the hard limits
+D <= K*U and N <= N_max. On each smooth piece the stationarity condition of that regime,
+F2 = ln a_N - ln a_D + x - ln(e^x + rho) = 0, is bracketed on a scan and bisected; the candidates
+(every stationary point, every kink, every active limit) are compared by the objective and the
+lowest wins. A limit's multiplier is -d objective*/d limit from the KKT conditions at the boundary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+import numpy as np
+
+from ..errors import InputError
+from .law import Coefficient, Law
+from .solver import LN_BIG, LN_SMALL, SCAN_SPAN, _bisect, _feasible_ln_tokens, _solve_ln_params
+
+UNLIMITED = math.exp(LN_BIG)          # "no limit on unique data": min(U, D) = D for every D in range
+SCAN_POINTS = 160
+EDGE = 1e-9                           # relative step used to look at one side of a kink
+
+
+# --- the regimes, derived by sympy ----------------------------------------------------------------
+@dataclass(frozen=True)
+class RegimeLaw(Law):
+    """One smooth regime of a law with min/max: a Law whose expression is given (U is a coefficient)."""
+
+    symbolic: object = field(default=None, compare=False)
+
+    @cached_property
+    def expr(self):
+        return self.symbolic
+
+
+@dataclass(frozen=True)
+class Regime:
+    """A smooth piece of a law: its expression, and the inequalities g >= 0 that bound it."""
+
+    index: int
+    law: RegimeLaw
+    conditions: tuple          # sympy expressions, each >= 0 inside the regime
+    relations: tuple           # the same as sympy relations, for printing
+
+    @property
+    def expr(self):
+        return self.law.expr
+
+
+def has_unique_tokens(law: Law) -> bool:
+    """Whether the law's formula uses U (the available unique tokens)."""
+    import ast
+
+    return any(isinstance(node, ast.Name) and node.id == "U" for node in ast.walk(ast.parse(law.formula, mode="eval")))
+
+
+def _branches(expr) -> list[tuple]:
+    """Every way of replacing each min/max by one of its arguments: [(expr, ((g, relation), ...))]."""
+    import sympy as sp
+
+    atoms = [a for a in sp.preorder_traversal(expr) if isinstance(a, (sp.Min, sp.Max))]
+    if not atoms:
+        return [(expr, ())]
+    atom = next(a for a in atoms if not any(arg.has(sp.Min, sp.Max) for arg in a.args))
+    out = []
+    for chosen in atom.args:
+        others = [o for o in atom.args if o is not chosen]
+        if isinstance(atom, sp.Max):
+            conds = tuple((chosen - o, sp.Ge(chosen, o, evaluate=False)) for o in others)
+        else:
+            conds = tuple((o - chosen, sp.Le(chosen, o, evaluate=False)) for o in others)
+        for sub, more in _branches(expr.xreplace({atom: chosen})):
+            out.append((sub, conds + more))
+    return out
+
+
+@lru_cache(maxsize=16)
+def regimes(law: Law) -> tuple[Regime, ...]:
+    """The smooth regimes of ``law`` (all of them, degenerate ones included; see :func:`live_regimes`)."""
+    coefficients = law.coefficients + ((Coefficient("U"),) if "U" not in law.names else ())
+    out = []
+    for i, (expr, conds) in enumerate(_branches(law.expr)):
+        rl = RegimeLaw(name=f"{law.name} [regime {i}]", formula=str(expr), coefficients=coefficients,
+                       source=law.source, symbolic=expr)
+        out.append(Regime(i, rl, tuple(g for g, _ in conds), tuple(r for _, r in conds)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _RegimeKernels:
+    elasticities: object        # (a_N, a_D)
+    conditions: object          # tuple of g (>= 0 inside)
+
+
+def _symbols(regime: Regime):
+    import sympy as sp
+
+    from .problem import D, N
+
+    swap = {sp.Symbol("N", positive=True): N, sp.Symbol("D", positive=True): D}
+    return swap, (N, D, *(sp.Symbol(name, positive=True) for name in regime.law.names))
+
+
+@lru_cache(maxsize=64)
+def _conditions(regime: Regime):
+    """numpy function of (N, D, *coefficients, U): the regime's conditions g (>= 0 inside)."""
+    import sympy as sp
+
+    swap, args = _symbols(regime)
+    conds = [g.xreplace(swap) for g in regime.conditions] or [sp.Integer(1)]
+    return sp.lambdify(args, conds, modules="numpy", cse=True)
+
+
+@lru_cache(maxsize=64)
+def _regime_kernels(regime: Regime) -> _RegimeKernels:
+    """numpy functions of (N, D, *coefficients, U) for one regime (elasticities from its derived problem)."""
+    import sympy as sp
+
+    from .problem import derive
+
+    p = derive(regime.law)
+    _, args = _symbols(regime)
+    return _RegimeKernels(elasticities=sp.lambdify(args, [p.a_N, p.a_D], modules="numpy", cse=True),
+                          conditions=_conditions(regime))
+
+
+@lru_cache(maxsize=16)
+def _full_loss(law: Law):
+    """The whole law (min/max kept) as a numpy function of (N, D, *coefficients, U); args are broadcast."""
+    import sympy as sp
+
+    from .problem import D, N
+
+    expr = law.expr.xreplace({sp.Symbol("N", positive=True): N, sp.Symbol("D", positive=True): D})
+    names = law.names + (("U",) if "U" not in law.names else ())
+    fn = sp.lambdify((N, D, *(sp.Symbol(n, positive=True) for n in names)), expr, modules="numpy", cse=True)
+
+    def loss(*args):
+        return fn(*np.broadcast_arrays(*(np.asarray(a, float) for a in args)))
+
+    return loss
+
+
+def live_regimes(law: Law, values: dict) -> tuple[Regime, ...]:
+    """The regimes whose box has an interior (all conditions > 0 somewhere) for these coefficient values."""
+    rng = np.random.default_rng(0)
+    n = np.exp(rng.uniform(math.log(1e3), math.log(1e15), 4096))
+    d = np.exp(rng.uniform(math.log(1e5), math.log(1e17), 4096))
+    u = np.exp(rng.uniform(math.log(1e5), math.log(1e17), 4096))
+    cs = [float(values[name]) for name in law.names if name != "U"]
+    live = []
+    with np.errstate(all="ignore"):
+        for r in regimes(law):
+            g = np.broadcast_arrays(*_conditions(r)(n, d, *cs, u))
+            if np.any(np.all(np.stack(g) > 0, axis=0)):
+                live.append(r)
+    return tuple(live)
+
+
+# --- the whole law along its iso-loss curve -------------------------------------------------------
+class _Curve:
+    """Kernels for the generic solver's helpers: the whole law and the elasticities of the regime at each point."""
+
+    def __init__(self, law: Law, values: dict, unique: float):
+        self.law = law
+        self.regimes = live_regimes(law, values) if _has_minmax(law) else regimes(law)
+        self.kernels = [_regime_kernels(r) for r in self.regimes]
+        self.full = _full_loss(law)
+        self.cs = tuple(float(values[name]) for name in law.names if name != "U") + (float(unique),)
+
+    def loss(self, n, d, *cs):
+        return self.full(n, d, *cs)
+
+    def regime_at(self, n, d, cs=None) -> np.ndarray:
+        """Index (into self.regimes) of the regime holding each point (first whose conditions hold)."""
+        cs = self.cs if cs is None else cs
+        n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
+        score = np.stack([np.min(np.stack(np.broadcast_arrays(*k.conditions(n, d, *cs), n)[:-1]), axis=0)
+                          for k in self.kernels])
+        return np.argmax(score, axis=0)
+
+    def elasticities(self, n, d, *cs):
+        n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
+        which = self.regime_at(n, d, cs)
+        a_n, a_d = np.full(n.shape, np.nan), np.full(n.shape, np.nan)
+        for i, k in enumerate(self.kernels):
+            pick = which == i
+            if pick.any():
+                sub = [np.broadcast_to(c, n.shape)[pick] for c in cs]
+                an, ad = k.elasticities(n[pick], d[pick], *sub)
+                a_n[pick], a_d[pick] = np.broadcast_to(an, n[pick].shape), np.broadcast_to(ad, n[pick].shape)
+        return a_n, a_d
+
+    def regime_elasticities(self, i: int, n, d):
+        a_n, a_d = self.kernels[i].elasticities(n, d, *self.cs)
+        return np.broadcast_to(a_n, np.shape(n)), np.broadcast_to(a_d, np.shape(n))
+
+    def ln_params(self, x, target: float) -> np.ndarray:
+        """ln N on the iso-loss curve at ln D = x (NaN where no N reaches the target)."""
+        return _solve_ln_params(self, np.asarray(x, float), target, self.cs)
+
+
+def _has_minmax(law: Law) -> bool:
+    import sympy as sp
+
+    return law.expr.has(sp.Min, sp.Max)
+
+
+# --- the solver ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Limits:
+    """What limits the plan: available unique tokens, at most K epochs of them, at most N_max parameters."""
+
+    unique_tokens: float | None = None
+    max_epochs: float | None = None
+    max_params: float | None = None
+
+    @property
+    def max_tokens(self) -> float | None:
+        if self.max_epochs is None:
+            return None
+        return self.max_epochs * self.unique_tokens
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """State of one hard limit at the optimum: active or not, and its multiplier -d objective*/d limit."""
+
+    name: str
+    limit: float
+    active: bool
+    multiplier: float       # objective units per token (D limit) or per parameter (N limit); 0 if inactive
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "limit": self.limit, "active": self.active, "multiplier": self.multiplier}
+
+
+@dataclass(frozen=True)
+class LimitedOptimum:
+    """The optimum on the iso-loss curve within the limits."""
+
+    params: float
+    tokens: float
+    objective: float
+    regime: int                 # index into regimes(law) of the regime on the optimum's side
+    where: str                  # 'stationary', 'kink', or the name of the active limit
+    candidates: int             # stationary points + kinks + boundaries compared
+    minima: int                 # interior stationary minima found
+    constraints: tuple = ()
+
+
+def solve_limited(law: Law, values: dict, loss: float, k_train: float, k_inf: float,
+                  limits: Limits = Limits()) -> LimitedOptimum:
+    """Minimise k_train*N*D + k_inf*N on L(N, D[, U]) = loss within the limits (one scenario)."""
+    unique = limits.unique_tokens if limits.unique_tokens is not None else UNLIMITED
+    curve = _Curve(law, values, unique)
+    rho = k_inf / k_train
+    with np.errstate(all="ignore"):
+        lo, hi = _interval(curve, law, loss, limits)
+        grid = _grid(lo, hi, unique, limits)
+        y = curve.ln_params(grid, loss)
+        which = curve.regime_at(np.exp(y), np.exp(grid))
+        cuts = _kinks(curve, loss, grid, which)
+        pieces = _pieces(curve, loss, lo, hi, cuts, grid, which)
+        candidates = []           # (x, where, regime)
+        minima = 0
+        for a, b, regime, xs in pieces:
+            roots = _stationary_points(curve, loss, rho, regime, a, b, xs)
+            minima += len(roots)
+            candidates += [(x, "stationary", regime) for x in roots]
+            candidates += [(a, "low", regime), (b, "high", regime)]
+        xs = np.array([c[0] for c in candidates])
+        ys = curve.ln_params(xs, loss)
+        objective = ys + np.log(k_train * np.exp(xs) + k_inf)
+        best = int(np.nanargmin(objective))
+    x_best, kind, regime = candidates[best]
+    if x_best >= hi and limits.max_tokens is None:
+        raise InputError(f"law {law.name}: no optimum within floating-point range for loss {loss:g} "
+                         f"(the objective keeps falling toward D = e^{hi:.0f})")
+    where, constraints = _classify(curve, law, loss, k_train, k_inf, limits, x_best, float(ys[best]), kind,
+                                   lo, hi, regime)
+    return LimitedOptimum(float(np.exp(ys[best])), float(np.exp(x_best)), float(np.exp(objective[best])),
+                          curve.regimes[regime].index, where, len(candidates), minima, constraints)
+
+
+def _interval(curve: _Curve, law: Law, loss: float, limits: Limits) -> tuple[float, float]:
+    """The feasible ln D on the iso-loss curve within the limits; InputError with the best loss if empty."""
+    x_min, reachable = _feasible_ln_tokens(curve, np.asarray(loss, float), curve.cs)
+    lo, hi = float(x_min), float(x_min) + SCAN_SPAN
+    n_max = limits.max_params
+    d_max = limits.max_tokens
+    if n_max is not None:
+        def excess(x):
+            return curve.loss(n_max, np.exp(x), *curve.cs) - loss
+
+        if excess(LN_BIG) < 0:
+            x_n = float(_bisect(excess, np.asarray(LN_SMALL), np.asarray(LN_BIG)))
+            lo = max(lo, x_n if excess(LN_SMALL) >= 0 else LN_SMALL)
+            hi = max(hi, lo + SCAN_SPAN)
+        else:
+            reachable = False
+    if d_max is not None:
+        hi = min(hi, math.log(d_max))
+        if hi < lo:
+            reachable = False
+    if not reachable or hi < lo:
+        raise InputError(_unreachable_message(curve, law, loss, limits))
+    return lo, hi
+
+
+def best_loss(law: Law, values: dict, limits: Limits) -> float:
+    """The lowest loss reachable within the limits (the law's infimum over N <= N_max, D <= K*U)."""
+    unique = limits.unique_tokens if limits.unique_tokens is not None else UNLIMITED
+    curve = _Curve(law, values, unique)
+    n = limits.max_params if limits.max_params is not None else UNLIMITED
+    d = limits.max_tokens if limits.max_tokens is not None else UNLIMITED
+    with np.errstate(all="ignore"):
+        return float(curve.loss(n, d, *curve.cs))
+
+
+def _unreachable_message(curve: _Curve, law: Law, loss: float, limits: Limits) -> str:
+    floor = best_loss(law, dict(zip(law.names, curve.cs)) | {"U": curve.cs[-1]}, limits)
+    given = []
+    if limits.unique_tokens is not None and has_unique_tokens(law):
+        given.append(f"--unique-tokens {limits.unique_tokens:g}")
+    if limits.max_epochs is not None:
+        given.append(f"--unique-tokens {limits.unique_tokens:g} --max-epochs {limits.max_epochs:g}")
+    if limits.max_params is not None:
+        given.append(f"--max-params {limits.max_params:g}")
+    if not given:
+        return (f"unreachable: loss {loss:g} is not above the floor of the law {law.name} (about {floor:.6g}, "
+                "its limit for large N and D); ask for a larger loss")
+    text = (f"unreachable: loss {loss:g} is not reachable within {' '.join(dict.fromkeys(given))} under the law "
+            f"{law.name}: the best loss these limits allow is {floor:.6g}")
+    if has_unique_tokens(law) and limits.unique_tokens is not None and limits.max_params is None \
+            and limits.max_epochs is None:
+        need = unique_tokens_for_loss(law, dict(zip(law.names, curve.cs)), loss)
+        text += f"; reaching {loss:g} needs more than {need:.4g} unique tokens"
+    return text
+
+
+def _grid(lo: float, hi: float, unique: float, limits: Limits) -> np.ndarray:
+    """Scan points in ln D: dense near lo (where N varies fastest), plus the known kink ln U."""
+    span = hi - lo
+    offsets = np.unique(np.concatenate([np.geomspace(1e-9 * max(span, 1.0), span, SCAN_POINTS),
+                                        np.linspace(0.0, span, SCAN_POINTS)]))
+    grid = lo + offsets
+    extra = [math.log(unique)] if lo < math.log(unique) < hi else []
+    return np.unique(np.concatenate([[lo], grid, extra, [hi]]).clip(lo, hi))
+
+
+def _kinks(curve: _Curve, loss: float, grid: np.ndarray, which: np.ndarray) -> list[float]:
+    """ln D where the curve passes from one regime to another (Brent's method between scan points on the
+    tightest condition of the regime on the left, which is >= 0 on its side and < 0 beyond)."""
+    from scipy.optimize import brentq
+
+    cuts = []
+    for j in np.flatnonzero(which[1:] != which[:-1]):
+        conditions = _conditions(curve.regimes[which[j]])
+
+        def margin(x, conditions=conditions):
+            n = np.exp(curve.ln_params(x, loss))
+            return float(np.min(np.broadcast_arrays(*conditions(n, np.exp(x), *curve.cs), n)[:-1]))
+
+        a, b = grid[j], grid[j + 1]
+        fa, fb = margin(a), margin(b)
+        cuts.append(float(brentq(margin, a, b, xtol=1e-15, rtol=1e-15)) if fa * fb < 0 else
+                    float(a if fa == 0 else b))
+    return cuts
+
+
+def _pieces(curve: _Curve, loss: float, lo: float, hi: float, cuts: list, grid: np.ndarray, which: np.ndarray):
+    """[(a, b, regime, scan points inside)] of the smooth pieces of the curve between lo and hi."""
+    edges = [lo, *sorted(c for c in cuts if lo < c < hi), hi]
+    pieces = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b <= a:
+            continue
+        mid = 0.5 * (a + b)
+        regime = int(curve.regime_at(np.exp(curve.ln_params(mid, loss)), np.exp(mid)))
+        inside = grid[(grid > a) & (grid < b)]
+        pieces.append((a, b, regime, np.concatenate([[a], inside, [b]])))
+    return pieces
+
+
+def _f2(curve: _Curve, loss: float, rho: float, regime: int, x):
+    """The regime's stationarity residual along the curve: > 0 where the objective rises with D."""
+    x = np.asarray(x, float)
+    n = np.exp(curve.ln_params(x, loss))
+    a_n, a_d = curve.regime_elasticities(regime, n, np.exp(x))
+    return np.log(a_n) - np.log(a_d) + x - np.logaddexp(x, math.log(rho) if rho > 0 else -np.inf)
+
+
+def _stationary_points(curve, loss, rho, regime, a, b, xs) -> list[float]:
+    """Roots of F2 rising from - to + inside (a, b): local minima of the objective on this piece."""
+    from scipy.optimize import brentq
+
+    inner = xs.copy()
+    inner[0] = a + EDGE * max(1.0, abs(a)) if len(inner) > 2 else a
+    inner[-1] = b - EDGE * max(1.0, abs(b)) if len(inner) > 2 else b
+    f = _f2(curve, loss, rho, regime, inner)
+    roots = []
+    for j in np.flatnonzero((f[:-1] < 0) & (f[1:] >= 0)):
+        roots.append(float(brentq(lambda x: float(_f2(curve, loss, rho, regime, x)), inner[j], inner[j + 1],
+                                  xtol=1e-15, rtol=1e-15)) if f[j + 1] > 0 else float(inner[j + 1]))
+    return roots
+
+
+def _classify(curve, law, loss, k_train, k_inf, limits, x, y, kind, lo, hi, regime):
+    """Where the optimum lies (stationary, kink, or an active limit) and each limit's state and multiplier."""
+    n, d = math.exp(y), math.exp(x)
+    at_low, at_high = kind == "low" and x <= lo, kind == "high" and x >= hi
+    d_active = at_high and limits.max_tokens is not None and abs(x - math.log(limits.max_tokens)) < 1e-12
+    n_active = at_low and limits.max_params is not None and abs(n / limits.max_params - 1) < 1e-9
+    a_n, a_d = (float(v) for v in curve.regime_elasticities(regime, n, d))
+    constraints = []
+    if limits.max_tokens is not None:
+        mu = (k_train * d + k_inf) * (n / d) * (a_d / a_n) - k_train * n if d_active else 0.0
+        constraints.append(Constraint("max_tokens", limits.max_tokens, d_active, float(mu)))
+    if limits.max_params is not None:
+        mu = k_train * n * (a_n / a_d) - (k_train * d + k_inf) if n_active else 0.0
+        constraints.append(Constraint("max_params", limits.max_params, n_active, float(mu)))
+    if d_active:
+        where = "max_tokens"
+    elif n_active:
+        where = "max_params"
+    elif kind == "stationary":
+        where = "stationary"
+    else:
+        where = "kink"
+    return where, tuple(constraints)
+
+
+# --- the floor of finite data ---------------------------------------------------------------------
+def data_floor(law: Law, values: dict, unique: float) -> float:
+    """The loss no N and D reach with U unique tokens: the law's limit for large N and D at that U."""
+    return best_loss(law, values, Limits(unique_tokens=unique))
+
+
+def unique_tokens_for_loss(law: Law, values: dict, loss: float) -> float:
+    """The least unique data whose floor is at ``loss`` (any loss above the floor needs more U than this)."""
+    def excess(ln_u):
+        return np.asarray([data_floor(law, values, math.exp(float(v))) for v in np.ravel(ln_u)]) - loss
+
+    top = LN_BIG - 1.0
+    if excess(top)[0] >= 0:
+        unlimited = best_loss(law, values, Limits())
+        raise InputError(f"unreachable: loss {loss:g} is not above the floor of the law {law.name} with unlimited "
+                         f"data (about {unlimited:.6g})")
+    if excess(LN_SMALL)[0] < 0:
+        return 1.0
+    a, b = LN_SMALL, top
+    for _ in range(120):
+        mid = 0.5 * (a + b)
+        a, b = (mid, b) if excess(mid)[0] >= 0 else (a, mid)
+    return math.exp(b)
+
+
+def effective(law: Law, values: dict, params: float, tokens: float, unique: float) -> dict[str, float]:
+    """The law's named pieces (e.g. U_D, N_opt, D_eff, N_eff) at one model, from their formulas."""
+    import sympy as sp
+
+    from .parse import parse
+
+    out = {}
+    names = tuple(n for n in law.names if n != "U")
+    for key, text in law.derived:
+        fn = sp.lambdify([sp.Symbol(s, positive=True) for s in ("N", "D", *names, "U")], parse(text, names),
+                         modules="numpy")
+        with np.errstate(all="ignore"):
+            out[key] = float(fn(params, tokens, *(float(values[n]) for n in names), unique))
+    return out
