@@ -345,8 +345,14 @@ def loss_of(params, tokens, coefficients=None) -> np.ndarray:
         from .laws.problem import kernels
 
         law_coefficients = resolve(coefficients)
+        values = tuple(law_coefficients.values.values())
         with np.errstate(all="ignore"):
-            return np.asarray(kernels(law_coefficients.law).loss(params, tokens, *law_coefficients.values.values()))
+            if "U" in law_coefficients.law.formula:  # a law in unique tokens U: here with unlimited fresh data
+                from .laws.data_limited import has_unique_tokens, law_loss
+
+                if has_unique_tokens(law_coefficients.law):
+                    return np.asarray(law_loss(law_coefficients.law, law_coefficients.values, params, tokens))
+            return np.asarray(kernels(law_coefficients.law).loss(params, tokens, *values))
     return K.law(params, tokens, *_coeffs(coefficients))
 
 

@@ -88,10 +88,40 @@ def regimes(law: Law) -> tuple[Regime, ...]:
     """The smooth regimes of ``law`` (all of them, degenerate ones included; see :func:`live_regimes`)."""
     coefficients = law.coefficients + ((Coefficient("U"),) if "U" not in law.names else ())
     out = []
+    names = _piece_names(law)
     for i, (expr, conds) in enumerate(_branches(law.expr)):
         rl = RegimeLaw(name=f"{law.name} [regime {i}]", formula=str(expr), coefficients=coefficients,
                        source=law.source, symbolic=expr)
-        out.append(Regime(i, rl, tuple(g for g, _ in conds), tuple(r for _, r in conds)))
+        out.append(Regime(i, rl, tuple(g for g, _ in conds), _tidy_relations([r for _, r in conds], names)))
+    return tuple(out)
+
+
+def _piece_names(law: Law) -> dict:
+    """Each branch of the law's named compound pieces (e.g. N_opt(D), N_opt(U)) -> a symbol, for printing."""
+    import sympy as sp
+
+    from .parse import parse
+
+    table = {}
+    for key, text in law.derived:
+        for expr, conds in _branches(parse(text, law.names)):
+            if not expr.is_Symbol:
+                arg = str(conds[0][1].lhs) if len(conds) == 1 and conds[0][1].lhs.is_Symbol else ""
+                table.setdefault(expr, sp.Symbol(f"{key}({arg})" if arg else key))
+    return table
+
+
+def _tidy_relations(relations: list, names: dict) -> tuple:
+    """The relations with named pieces as symbols, without duplicates (D/U - 1 >= 0 is U <= D)."""
+    import sympy as sp
+
+    out, seen = [], set()
+    for r in relations:
+        g = r.lhs - r.rhs if isinstance(r, sp.Ge) else r.rhs - r.lhs
+        key = sp.expand(sp.numer(sp.together(g)))
+        if key not in seen:
+            seen.add(key)
+            out.append(r.xreplace(names))
     return tuple(out)
 
 
@@ -99,6 +129,7 @@ def regimes(law: Law) -> tuple[Regime, ...]:
 class _RegimeKernels:
     elasticities: object        # (a_N, a_D)
     conditions: object          # tuple of g (>= 0 inside)
+    a_U: object                 # -U dL/dU (0 for a law without U)
 
 
 def _symbols(regime: Regime):
@@ -121,16 +152,70 @@ def _conditions(regime: Regime):
 
 
 @lru_cache(maxsize=64)
-def _regime_kernels(regime: Regime) -> _RegimeKernels:
-    """numpy functions of (N, D, *coefficients, U) for one regime (elasticities from its derived problem)."""
+def elasticities(regime: Regime) -> tuple:
+    """(a_N, a_D, a_U) = (-N dL/dN, -D dL/dD, -U dL/dU) of one regime, derived by sympy (first derivatives only:
+    the regime's Jacobian, which :func:`symscale.laws.problem.derive` also builds, is not needed here)."""
     import sympy as sp
 
-    from .problem import derive
+    from .problem import D, N, _log_derivative
 
-    p = derive(regime.law)
+    swap, _ = _symbols(regime)
+    expr = regime.expr.xreplace(swap)
+    return tuple(-_log_derivative(expr, v) for v in (N, D, sp.Symbol("U", positive=True)))
+
+
+@lru_cache(maxsize=64)
+def _regime_kernels(regime: Regime) -> _RegimeKernels:
+    """numpy functions of (N, D, *coefficients, U) for one regime."""
+    import sympy as sp
+
     _, args = _symbols(regime)
-    return _RegimeKernels(elasticities=sp.lambdify(args, [p.a_N, p.a_D], modules="numpy", cse=True),
-                          conditions=_conditions(regime))
+    a_n, a_d, a_u = elasticities(regime)
+    return _RegimeKernels(elasticities=sp.lambdify(args, [a_n, a_d], modules="numpy", cse=True),
+                          conditions=_conditions(regime), a_U=sp.lambdify(args, a_u, modules="numpy", cse=True))
+
+
+# --- the KKT system with the hard limits ----------------------------------------------------------
+@lru_cache(maxsize=1)
+def limit_kkt() -> dict:
+    """The KKT system of min k_train*N*D + k_inf*N s.t. L = loss, D <= D_max, N <= N_max, solved by sympy.
+
+    The law enters through its elasticities a_N = -N dL/dN, a_D = -D dL/dD (dL/dN = -a_N/N). With one
+    limit active, the two stationarity equations give lambda and that limit's multiplier.
+    """
+    import sympy as sp
+
+    from .problem import D, N, k_inf, k_train, lam, loss
+
+    mu_d, mu_n, a_n, a_d = sp.symbols("mu_D mu_N a_N a_D", real=True)
+    d_max, n_max = sp.symbols("D_max N_max", positive=True)
+    law = sp.Function("L")(N, D)
+    objective = k_train * N * D + k_inf * N
+    lagrangian = objective + lam * (law - loss) + mu_d * (D - d_max) + mu_n * (N - n_max)
+    stationarity = [sp.Eq(sp.diff(lagrangian, v), 0) for v in (N, D)]
+    elastic = {sp.Derivative(law, N): -a_n / N, sp.Derivative(law, D): -a_d / D}
+    plain = [eq.subs(elastic) for eq in stationarity]
+    d_active = sp.solve([plain[0].subs(mu_n, 0), plain[1]], [lam, mu_d], dict=True)[0]
+    n_active = sp.solve([plain[0], plain[1].subs(mu_d, 0)], [lam, mu_n], dict=True)[0]
+    return {
+        "lagrangian": lagrangian, "stationarity": stationarity,
+        "feasibility": (sp.Eq(law, loss), sp.Le(D, d_max), sp.Le(N, n_max)),
+        "dual": (sp.Ge(mu_d, 0), sp.Ge(mu_n, 0)),
+        "slackness": (sp.Eq(mu_d * (D - d_max), 0), sp.Eq(mu_n * (N - n_max), 0)),
+        "mu_D": sp.simplify(d_active[mu_d]), "mu_N": sp.simplify(n_active[mu_n]),
+        "lambda": sp.simplify(d_active[lam]),
+        "symbols": (N, D, k_train, k_inf, a_n, a_d),
+    }
+
+
+@lru_cache(maxsize=1)
+def _multiplier_kernels():
+    import sympy as sp
+
+    kkt = limit_kkt()
+    args = kkt["symbols"]
+    return (sp.lambdify(args, kkt["mu_D"], modules="math"), sp.lambdify(args, kkt["mu_N"], modules="math"),
+            sp.lambdify(args, kkt["lambda"], modules="math"))
 
 
 @lru_cache(maxsize=16)
@@ -148,6 +233,12 @@ def _full_loss(law: Law):
         return fn(*np.broadcast_arrays(*(np.asarray(a, float) for a in args)))
 
     return loss
+
+
+def law_loss(law: Law, values: dict, params, tokens, unique=UNLIMITED):
+    """L(N, D, U) of the whole law (U ignored by a law without it; unlimited fresh data by default)."""
+    with np.errstate(all="ignore"):
+        return _full_loss(law)(params, tokens, *(float(values[n]) for n in law.names if n != "U"), unique)
 
 
 def live_regimes(law: Law, values: dict) -> tuple[Regime, ...]:
@@ -422,12 +513,13 @@ def _classify(curve, law, loss, k_train, k_inf, limits, x, y, kind, lo, hi, regi
     d_active = at_high and limits.max_tokens is not None and abs(x - math.log(limits.max_tokens)) < 1e-12
     n_active = at_low and limits.max_params is not None and abs(n / limits.max_params - 1) < 1e-9
     a_n, a_d = (float(v) for v in curve.regime_elasticities(regime, n, d))
+    mu_tokens, mu_params, _ = _multiplier_kernels()
     constraints = []
     if limits.max_tokens is not None:
-        mu = (k_train * d + k_inf) * (n / d) * (a_d / a_n) - k_train * n if d_active else 0.0
+        mu = mu_tokens(n, d, k_train, k_inf, a_n, a_d) if d_active else 0.0
         constraints.append(Constraint("max_tokens", limits.max_tokens, d_active, float(mu)))
     if limits.max_params is not None:
-        mu = k_train * n * (a_n / a_d) - (k_train * d + k_inf) if n_active else 0.0
+        mu = mu_params(n, d, k_train, k_inf, a_n, a_d) if n_active else 0.0
         constraints.append(Constraint("max_params", limits.max_params, n_active, float(mu)))
     if d_active:
         where = "max_tokens"
@@ -438,6 +530,22 @@ def _classify(curve, law, loss, k_train, k_inf, limits, x, y, kind, lo, hi, regi
     else:
         where = "kink"
     return where, tuple(constraints)
+
+
+def unique_token_value(law: Law, values: dict, optimum: LimitedOptimum, k_train: float, k_inf: float,
+                       unique: float) -> float:
+    """-d objective*/dU for a law in U (envelope theorem: lambda * a_U / U, lambda from the N-equation);
+    0 when the law does not use U. Objective units per unique token."""
+    if not has_unique_tokens(law):
+        return 0.0
+    curve = _Curve(law, values, unique)
+    regime = next(i for i, r in enumerate(curve.regimes) if r.index == optimum.regime)
+    n, d = optimum.params, optimum.tokens
+    a_n, a_d = (float(v) for v in curve.regime_elasticities(regime, n, d))
+    with np.errstate(all="ignore"):
+        a_u = float(np.broadcast_to(curve.kernels[regime].a_U(n, d, *curve.cs), ()))
+    lam = _multiplier_kernels()[2](n, d, k_train, k_inf, a_n, a_d)
+    return float(lam * a_u / unique)
 
 
 # --- the floor of finite data ---------------------------------------------------------------------
@@ -479,3 +587,89 @@ def effective(law: Law, values: dict, params: float, tokens: float, unique: floa
         with np.errstate(all="ignore"):
             out[key] = float(fn(params, tokens, *(float(values[n]) for n in names), unique))
     return out
+
+
+# --- what `symscale derive` prints ----------------------------------------------------------------
+def steps(law: Law, objective: str = "compute", max_epochs: bool = False, max_params: bool = False) -> list:
+    """(key, label, sympy object) of the data-limited problem: the law's pieces as Piecewise, each live regime's
+    law and stationarity condition, and with limits the KKT system with complementary slackness."""
+    import sympy as sp
+
+    from .parse import parse
+    from .problem import D, N, k_inf, k_train, rho
+    from .problem import D_inf as d_inf
+
+    subs = {k_train: 6, k_inf: 2 * d_inf, rho: d_inf / 3} if objective == "compute" else {}
+    swap = {sp.Symbol("N", positive=True): N, sp.Symbol("D", positive=True): D}
+    out = [("objective", "Objective", (k_train * N * D + k_inf * N).subs(subs))]
+    names = {parse(text, law.names): sp.Symbol(key) for key, text in law.derived}
+    short = {**names, **_piece_names(law)}
+    g = sp.Symbol("G")
+    g_expr = parse("(alpha*A/(beta*B))**(1/(alpha + beta))", law.names) if {"alpha", "beta", "A", "B"} <= set(
+        law.names) else None
+    if g_expr is not None:
+        short[g_expr] = g
+        out.append(("G", "G (Chinchilla's allocation constant of the law's power terms)", sp.Eq(g, g_expr)))
+    for key, text in law.derived:
+        piece = parse(text, law.names).xreplace({k: v for k, v in short.items() if v != sp.Symbol(key)})
+        out.append((f"piece_{key}", f"{key} (min/max as Piecewise)", sp.Eq(sp.Symbol(key),
+                                                                         piece.rewrite(sp.Piecewise))))
+    if law.derived:
+        out.append(("law", f"The law {law.name} in its pieces", sp.Eq(sp.Symbol("L"), law.expr.xreplace(names))))
+    else:
+        out.append(("law", f"The law {law.name}", sp.Eq(sp.Symbol("L"), law.expr.rewrite(sp.Piecewise))))
+    values = next(iter(law.presets.values()))["values"] if law.presets else None
+    live = live_regimes(law, values) if values and _has_minmax(law) else regimes(law)
+    for r in live:
+        a_n, a_d, _ = elasticities(r)
+        where = " and ".join(str(c) for c in r.relations) or "everywhere"
+        out.append((f"regime_{r.index}", f"Regime {r.index} ({where}): the smooth law there",
+                    sp.Eq(sp.Symbol("L"), r.expr.xreplace(swap).xreplace(short))))
+        out.append((f"stationarity_{r.index}", f"Regime {r.index}: stationarity D*a_N = (D + rho)*a_D "
+                    "(a_N = -N dL/dN, a_D = -D dL/dD)",
+                    sp.Eq((D * a_n).xreplace(short), ((D + rho) * a_d).subs(subs).xreplace(short))))
+    if len(live) > 1:
+        out.append(("kinks", "Kinks: the optimum along each regime boundary on the iso-loss curve is a candidate too",
+                    tuple({frozenset(rel.args): sp.Eq(*rel.args) for r in live for rel in r.relations}.values())))
+    if max_epochs or max_params:
+        out += limit_steps(objective, max_epochs, max_params)
+    return out
+
+
+def limit_steps(objective: str = "compute", max_epochs: bool = True, max_params: bool = True) -> list:
+    """The KKT system with the hard limits D <= D_max = K*U and N <= N_max (any law)."""
+    import sympy as sp
+
+    from .problem import D_inf as d_inf
+    from .problem import k_inf, k_train
+
+    kkt = limit_kkt()
+    subs = {k_train: 6, k_inf: 2 * d_inf} if objective == "compute" else {}
+    mu_d, mu_n = sp.symbols("mu_D mu_N", real=True)
+    drop = {}
+    if not max_epochs:
+        drop[mu_d] = 0
+    if not max_params:
+        drop[mu_n] = 0
+    def put(e):
+        return e.subs(drop).subs(subs)
+
+    feas = [kkt["feasibility"][0]] + ([kkt["feasibility"][1]] if max_epochs else []) + (
+        [kkt["feasibility"][2]] if max_params else [])
+    steps_ = [
+        ("limit_lagrangian", "Lagrangian with the limits (lambda: the loss; mu_D, mu_N >= 0: the limits)",
+         put(kkt["lagrangian"])),
+        ("limit_stationarity", "Stationarity", tuple(put(e) for e in kkt["stationarity"])),
+        ("limit_feasibility", "Primal feasibility" + (" (D_max = K*U)" if max_epochs else ""), tuple(feas)),
+        ("limit_dual", "Dual feasibility", tuple(r for r, keep in zip(kkt["dual"], (max_epochs, max_params))
+                                                 if keep)),
+        ("limit_slackness", "Complementary slackness", tuple(r for r, keep in zip(kkt["slackness"],
+                                                                                   (max_epochs, max_params)) if keep)),
+    ]
+    if max_epochs:
+        steps_.append(("mu_D", "Multiplier of D <= D_max when it is active (= -d objective*/d D_max); "
+                       "per unique token: K*mu_D", sp.Eq(mu_d, kkt["mu_D"].subs(subs))))
+    if max_params:
+        steps_.append(("mu_N", "Multiplier of N <= N_max when it is active (= -d objective*/d N_max)",
+                       sp.Eq(mu_n, kkt["mu_N"].subs(subs))))
+    return steps_
