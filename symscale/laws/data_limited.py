@@ -452,21 +452,34 @@ def _grid(lo: float, hi: float, unique: float, limits: Limits) -> np.ndarray:
 def _kinks(curve: _Curve, loss: float, grid: np.ndarray, which: np.ndarray) -> list[float]:
     """ln D where the curve passes from one regime to another (Brent's method between scan points on the
     tightest condition of the regime on the left, which is >= 0 on its side and < 0 beyond)."""
-    from scipy.optimize import brentq
-
     cuts = []
     for j in np.flatnonzero(which[1:] != which[:-1]):
-        conditions = _conditions(curve.regimes[which[j]])
-
-        def margin(x, conditions=conditions):
-            n = np.exp(curve.ln_params(x, loss))
-            return float(np.min(np.broadcast_arrays(*conditions(n, np.exp(x), *curve.cs), n)[:-1]))
-
-        a, b = grid[j], grid[j + 1]
-        fa, fb = margin(a), margin(b)
-        cuts.append(float(brentq(margin, a, b, xtol=1e-15, rtol=1e-15)) if fa * fb < 0 else
-                    float(a if fa == 0 else b))
+        a, b, left, right = grid[j], grid[j + 1], int(which[j]), int(which[j + 1])
+        for _ in range(len(curve.regimes)):          # the curve may cross several regimes between two points
+            cut = _leave(curve, loss, left, a, b)
+            cuts.append(cut)
+            step = cut + 1e-9 * (b - cut)
+            after = int(curve.regime_at(np.exp(curve.ln_params(step, loss)), np.exp(step)))
+            if after in (left, right):
+                break
+            a, left = step, after
     return cuts
+
+
+def _leave(curve: _Curve, loss: float, regime: int, a: float, b: float) -> float:
+    """Where the curve leaves ``regime`` between a (inside) and b (outside)."""
+    from scipy.optimize import brentq
+
+    conditions = _conditions(curve.regimes[regime])
+
+    def margin(x):
+        n = np.exp(curve.ln_params(x, loss))
+        return float(np.min(np.broadcast_arrays(*conditions(n, np.exp(x), *curve.cs), n)[:-1]))
+
+    fa, fb = margin(a), margin(b)
+    if fa * fb < 0:
+        return float(brentq(margin, a, b, xtol=1e-15, rtol=1e-15))
+    return float(a if fa <= 0 else b)
 
 
 def _pieces(curve: _Curve, loss: float, lo: float, hi: float, cuts: list, grid: np.ndarray, which: np.ndarray):
@@ -478,7 +491,7 @@ def _pieces(curve: _Curve, loss: float, lo: float, hi: float, cuts: list, grid: 
             continue
         mid = 0.5 * (a + b)
         regime = int(curve.regime_at(np.exp(curve.ln_params(mid, loss)), np.exp(mid)))
-        inside = grid[(grid > a) & (grid < b)]
+        inside = np.union1d(grid[(grid > a) & (grid < b)], np.linspace(a, b, 17)[1:-1])
         pieces.append((a, b, regime, np.concatenate([[a], inside, [b]])))
     return pieces
 
