@@ -187,7 +187,7 @@ def _random_scenarios(count: int = 5, seed: int = 14):
         loss = float(hand_loss(n0, d0, u, VALUES))
         demand = float(np.exp(rng.uniform(math.log(1e9), math.log(1e14))))
         out.append((loss, u, demand))
-    return out
+    return out + [(float(hand_loss(7e9, 2e12, 1e300, VALUES)), 1e13, 3.65e12)]     # fresh data: D < U
 
 
 @pytest.mark.parametrize("loss, u, demand", _random_scenarios())
@@ -253,7 +253,8 @@ def test_max_params_binds_for_chinchilla():
 def test_inactive_limits_change_nothing():
     free = _chinchilla()
     loose = _chinchilla(unique_tokens=1e13, max_epochs=4.0, max_params=1e12)
-    assert loose.params == pytest.approx(free.params, rel=1e-13) and loose.tokens == pytest.approx(free.tokens, rel=1e-13)
+    assert loose.params == pytest.approx(free.params, rel=1e-13)
+    assert loose.tokens == pytest.approx(free.tokens, rel=1e-13)
     assert [(c.active, c.multiplier) for c in loose.constraints] == [(False, 0.0), (False, 0.0)]
 
 
