@@ -347,11 +347,10 @@ def loss_of(params, tokens, coefficients=None) -> np.ndarray:
         law_coefficients = resolve(coefficients)
         values = tuple(law_coefficients.values.values())
         with np.errstate(all="ignore"):
-            if "U" in law_coefficients.law.formula:  # a law in unique tokens U: here with unlimited fresh data
-                from .laws.data_limited import has_unique_tokens, law_loss
+            if law_coefficients.law.uses_unique_tokens:  # a law in unique tokens U: here unlimited fresh data
+                from .laws.data_limited import law_loss
 
-                if has_unique_tokens(law_coefficients.law):
-                    return np.asarray(law_loss(law_coefficients.law, law_coefficients.values, params, tokens))
+                return np.asarray(law_loss(law_coefficients.law, law_coefficients.values, params, tokens))
             return np.asarray(kernels(law_coefficients.law).loss(params, tokens, *values))
     return K.law(params, tokens, *_coeffs(coefficients))
 

@@ -35,7 +35,7 @@ def limit_options(func: Callable) -> Callable:
 
 def limits_from_options(kwargs: dict):
     """Pop the limit options (absent keys count as not given) and check that they fit together."""
-    from ..laws.data_limited import Limits
+    from ..laws.limits import Limits
 
     unique, epochs, params = (kwargs.pop(key, None) for key in LIMIT_KEYS)
     if epochs is not None and unique is None:
@@ -45,9 +45,7 @@ def limits_from_options(kwargs: dict):
 
 def uses_limits(coefficients, limits) -> bool:
     """Whether the data-limited solver is needed: a law in U, or any limit given."""
-    from ..laws.data_limited import has_unique_tokens
-
-    return has_unique_tokens(coefficients.law) or any(v is not None for v in
+    return coefficients.law.uses_unique_tokens or any(v is not None for v in
                                                       (limits.unique_tokens, limits.max_epochs, limits.max_params))
 
 
@@ -121,7 +119,12 @@ def render_limited(report: dict) -> str:
     if lim["max_params"] is not None:
         given.append(f"at most {fmt(lim['max_params'])} params")
     lines = [f"Target loss {report['loss']:.6g}; lifetime inference demand {fmt(report['inference_tokens'])} tokens",
-             "Limits: " + "; ".join(given), _coefficients(report), ""]
+             "Limits: " + "; ".join(given)]
+    if "settings" in report:
+        from .cost_options import describe_settings
+
+        lines += describe_settings(report["settings"])
+    lines += [_coefficients(report), ""]
     opt, free = report["optimal"], report["unlimited"]
     rows = []
     for key, label in ROWS:

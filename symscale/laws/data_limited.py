@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from .law import Coefficient, Law
+from .limits import Limits
 from .solver import LN_BIG, LN_SMALL, SCAN_SPAN, _bisect, _feasible_ln_tokens, _solve_ln_params
 
 UNLIMITED = math.exp(LN_BIG)          # "no limit on unique data": min(U, D) = D for every D in range
@@ -58,9 +59,7 @@ class Regime:
 
 def has_unique_tokens(law: Law) -> bool:
     """Whether the law's formula uses U (the available unique tokens)."""
-    import ast
-
-    return any(isinstance(node, ast.Name) and node.id == "U" for node in ast.walk(ast.parse(law.formula, mode="eval")))
+    return law.uses_unique_tokens
 
 
 def _branches(expr) -> list[tuple]:
@@ -308,21 +307,6 @@ def _has_minmax(law: Law) -> bool:
 
 # --- the solver ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Limits:
-    """What limits the plan: available unique tokens, at most K epochs of them, at most N_max parameters."""
-
-    unique_tokens: float | None = None
-    max_epochs: float | None = None
-    max_params: float | None = None
-
-    @property
-    def max_tokens(self) -> float | None:
-        if self.max_epochs is None:
-            return None
-        return self.max_epochs * self.unique_tokens
-
-
-@dataclass(frozen=True)
 class Constraint:
     """State of one hard limit at the optimum: active or not, and its multiplier -d objective*/d limit."""
 
@@ -350,8 +334,9 @@ class LimitedOptimum:
 
 
 def solve_limited(law: Law, values: dict, loss: float, k_train: float, k_inf: float,
-                  limits: Limits = Limits()) -> LimitedOptimum:
+                  limits: Limits | None = None) -> LimitedOptimum:
     """Minimise k_train*N*D + k_inf*N on L(N, D[, U]) = loss within the limits (one scenario)."""
+    limits = Limits() if limits is None else limits
     unique = limits.unique_tokens if limits.unique_tokens is not None else UNLIMITED
     curve = _Curve(law, values, unique)
     rho = k_inf / k_train

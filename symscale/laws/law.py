@@ -63,6 +63,14 @@ class Law:
         """The paper's law, solved by the proven fast path (Eq. 12 with its bracket)."""
         return self.name == "chinchilla"
 
+    @property
+    def uses_unique_tokens(self) -> bool:
+        """Whether the formula uses U, the available unique tokens (read with ast: no sympy import)."""
+        import ast
+
+        return any(isinstance(node, ast.Name) and node.id == "U" for node in ast.walk(ast.parse(self.formula,
+                                                                                                  mode="eval")))
+
     def coefficient(self, name: str) -> Coefficient:
         for c in self.coefficients:
             if c.name == name:
