@@ -343,3 +343,20 @@ def test_derive_shows_pieces_regimes_and_slackness(run_cli):
     assert code == 0
     assert "Eq(mu_D*(D - D_max), 0)" in out and "Eq(mu_N*(N - N_max), 0)" in out
     assert "mu_D >= 0" in out
+
+
+def test_plot_data_wall(run_cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    out_file = tmp_path / "wall.png"
+    code, out, _ = run_cli("plot", "data-wall", "--law", "muennighoff-2023", "--loss", "2.3", "--inference-tokens",
+                           "1e12", "--unique-tokens-grid", "1e9,1e10,1e13", "-o", out_file, "--json")
+    assert code == 0 and out_file.stat().st_size > 0
+    data = json.loads(out)["data"]
+    series, free = data["series"], data["unlimited"]
+    assert series["params"][0] is None                       # 1e9 unique tokens: below the floor of loss 2.3
+    direct = dl.solve_limited(LAW, VALUES, 2.3, 6.0, 2e12, dl.Limits(1e10))
+    assert series["params"][1] == pytest.approx(direct.params, rel=1e-12)
+    assert series["epochs"][1] == pytest.approx(direct.tokens / 1e10, rel=1e-12)
+    assert series["total_flops"][2] == pytest.approx(free["total_flops"], rel=1e-12)   # plenty of data
+    code, _, err = run_cli("plot", "data-wall", "--loss", "2.3", "--inference-tokens", "1e12", "-o", out_file)
+    assert code == 2 and "add --max-epochs K" in err

@@ -406,7 +406,7 @@ def best_loss(law: Law, values: dict, limits: Limits) -> float:
 def _unreachable_message(curve: _Curve, law: Law, loss: float, limits: Limits) -> str:
     floor = best_loss(law, dict(zip(law.names, curve.cs)) | {"U": curve.cs[-1]}, limits)
     given = []
-    if limits.unique_tokens is not None and has_unique_tokens(law):
+    if limits.unique_tokens is not None and has_unique_tokens(law) and limits.max_epochs is None:
         given.append(f"--unique-tokens {limits.unique_tokens:g}")
     if limits.max_epochs is not None:
         given.append(f"--unique-tokens {limits.unique_tokens:g} --max-epochs {limits.max_epochs:g}")
@@ -415,7 +415,7 @@ def _unreachable_message(curve: _Curve, law: Law, loss: float, limits: Limits) -
     if not given:
         return (f"unreachable: loss {loss:g} is not above the floor of the law {law.name} (about {floor:.6g}, "
                 "its limit for large N and D); ask for a larger loss")
-    text = (f"unreachable: loss {loss:g} is not reachable within {' '.join(dict.fromkeys(given))} under the law "
+    text = (f"unreachable: loss {loss:g} is not reachable within {' '.join(given)} under the law "
             f"{law.name}: the best loss these limits allow is {floor:.6g}")
     if has_unique_tokens(law) and limits.unique_tokens is not None and limits.max_params is None \
             and limits.max_epochs is None:
