@@ -360,3 +360,18 @@ def test_plot_data_wall(run_cli, tmp_path):
     assert series["total_flops"][2] == pytest.approx(free["total_flops"], rel=1e-12)   # plenty of data
     code, _, err = run_cli("plot", "data-wall", "--loss", "2.3", "--inference-tokens", "1e12", "-o", out_file)
     assert code == 2 and "add --max-epochs K" in err
+
+
+@pytest.mark.parametrize("args, where", [
+    (("--law", "muennighoff-2023", "--loss", "2.3", "--inference-tokens", "1e12", "--unique-tokens", "1e10"),
+     "stationary"),
+    (("--law", "muennighoff-2023", "--loss", "2.3", "--unique-tokens", "7.7e10"), "kink"),
+    (("--loss", "2.0", "--inference-tokens", "2e12", "--unique-tokens", "1e11", "--max-epochs", "2"), "max_tokens"),
+])
+def test_verify_re_solves_in_the_regime(run_cli, args, where):
+    code, out, _ = run_cli("solve", *args, "--verify", "--json")
+    assert code == 0
+    report = json.loads(out)
+    v = report["verification"]
+    assert v["ok"] and v["where"] == where and min(v["digits"].values()) >= 13
+    assert float(v["params_precise"]) == pytest.approx(report["optimal"]["params"], rel=1e-13)

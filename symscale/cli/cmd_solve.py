@@ -295,9 +295,9 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
     """solve with a law in U or with hard limits: the data-limited solver (symscale.laws.data_limited)."""
     from .limit_options import limited_report
 
-    if verify_dps is not None or sensitivity:
-        raise InputError(f"{'--verify' if verify_dps is not None else '--sensitivity'} is not available with the "
-                         f"law {coefficients.law.name} or with --unique-tokens/--max-epochs/--max-params yet")
+    if sensitivity:
+        raise InputError(f"--sensitivity is not available with the law {coefficients.law.name} or with "
+                         "--unique-tokens/--max-epochs/--max-params yet")
     base = {"objective": objective, "loss": loss, "coefficients": coefficient_block(coefficients)}
     if objective == "cost":
         settings = cost_settings_from_options(kwargs, demand, force=True)
@@ -310,7 +310,7 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
             raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
         base["inference_tokens"] = demand.lifetime_tokens()
         weights = compute_weights(base["inference_tokens"])
-    return limited_report(objective, loss, weights, coefficients, limits, base)
+    return limited_report(objective, loss, weights, coefficients, limits, base, verify_dps)
 
 
 def compute_weights(inference_tokens: float) -> tuple[float, float]:

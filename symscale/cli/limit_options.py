@@ -51,9 +51,10 @@ def uses_limits(coefficients, limits) -> bool:
 
 # --- solve -----------------------------------------------------------------------------------------
 def limited_report(objective: str, loss: float, weights: tuple[float, float], coefficients, limits,
-                   base: dict) -> dict:
-    """The report of `solve` with the data-limited solver: the optimum within the limits beside the one without."""
-    from ..laws.data_limited import Limits, has_unique_tokens, solve_limited, unique_token_value
+                   base: dict, verify_dps: int | None = None) -> dict:
+    """The report of `solve` with the data-limited solver: the optimum within the limits beside the one without
+    (with ``verify_dps``, the optimum re-solved with mpmath in its regime)."""
+    from ..laws.data_limited import Limits, has_unique_tokens, solve_limited, unique_token_value, verify_limited
 
     law, values = coefficients.law, dict(coefficients.values)
     k_train, k_inf = weights
@@ -76,6 +77,8 @@ def limited_report(objective: str, loss: float, weights: tuple[float, float], co
                             "extra": limited.objective - free.objective}
     if unique is not None and has_unique_tokens(law):
         report["unique_token_value"] = unique_token_value(law, values, limited, k_train, k_inf, unique)
+    if verify_dps is not None:
+        report["verification"] = verify_limited(law, values, loss, k_train, k_inf, limits, limited, verify_dps)
     return report
 
 
@@ -154,7 +157,19 @@ def render_limited(report: dict) -> str:
     if "unique_token_value" in report:
         lines.append(f"Marginal value of one more unique token: {fmt(report['unique_token_value'])} {money} "
                      "(-d total/dU)")
+    if "verification" in report:
+        lines += ["", *_verification_lines(report["verification"])]
     return "\n".join(lines)
+
+
+def _verification_lines(v: dict) -> list[str]:
+    how = ("the regime's KKT system" if v["where"] == "stationary" else
+           "L = loss and the boundary it lies on, then the objective on each feasible side along the curve")
+    regime = " and ".join(v["conditions"]) or "smooth"
+    return [f"Verification (mpmath, {v['dps']} digits, regime {v['regime']}: {regime}; {how}):",
+            f"  N* = {v['params_precise']}", f"  D* = {v['tokens_precise']}",
+            f"  agreeing significant digits: params {v['digits']['params']:g}, tokens {v['digits']['tokens']:g}",
+            f"  result: {'verified' if v['ok'] else 'FAILED: ' + '; '.join(v['failures'])}"]
 
 
 def _coefficients(report: dict) -> str:
