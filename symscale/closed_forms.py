@@ -211,12 +211,13 @@ def analyse(beta_text, loss: float, rho: float, alpha: float, A: float, B: float
     beta_value, note = beta_text if isinstance(beta_text, tuple) else parse_beta(beta_text)
     if float(loss) <= float(E):
         raise InputError(f"unreachable: loss {loss:g} is not above the law's floor E = {E:g}")
+    tokens_float = _float_solution(loss, rho, alpha, float(beta_value), A, B, E)  # refuses what float64 cannot hold
     poly = instance_polynomial(beta_value, loss, rho, alpha, A, B, E)
     ex = [exact(v) for v in (alpha, beta_value, A, B, E)]
     with mpmath.workdps(dps + GUARD):
         precise = solve_precise(exact(loss), 1, exact(rho), tuple(ex), dps).tokens
         result = _closed_form(beta_value, note, poly, precise, dps)
-        result.tokens_float = _float_solution(loss, rho, alpha, float(beta_value), A, B, E)
+        result.tokens_float = tokens_float
         result.checks["numeric_solver_relative_difference"] = float(
             abs(mpmath.mpf(result.tokens_float) - precise) / precise)
         if result.tokens_radical is not None:
@@ -318,8 +319,10 @@ def _radical_root(poly: sp.Poly) -> tuple[sp.Expr, tuple]:
     while lo <= 0:  # refine until the interval excludes 0
         (lo, hi) = poly.refine_root(lo, hi, eps=(hi - lo) / 4)
     candidates = []
+    # enough digits to tell where the root lies within the (possibly very narrow) isolating interval
+    digits = 60 + len(str(int(sp.Rational(hi) / (sp.Rational(hi) - sp.Rational(lo)))))  # exact: hi - lo may be tiny
     for root in sp.roots(poly, t, cubics=True, quartics=True, multiple=True):
-        value = sp.N(root, 60)
+        value = sp.N(root, digits)
         re, im = sp.re(value), sp.im(value)
         if abs(im) <= sp.Float(10) ** -40 * max(abs(re), 1) and lo <= re <= hi:
             candidates.append(root)

@@ -6,6 +6,7 @@ and fails on any difference, so the numeric code can never drift from the mathem
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,10 +122,51 @@ def render() -> str:
                          "tests/test_kernels.py")
 
 
+# --- kernels of the other built-in laws -------------------------------------------------------
+LAWS_DIR = Path(__file__).parent / "laws" / "generated"
+
+
+def law_kernel_definitions(law) -> list[Kernel]:
+    """The kernels of a law's lifetime problem (symscale.laws.problem.kernel_outputs) as Kernel records."""
+    from .laws.problem import kernel_outputs
+
+    docs = {
+        "loss": "Loss L(N, D) of the law.",
+        "elasticities": "(a_N, a_D) = (-N dL/dN, -D dL/dD).",
+        "system": "(F1, F2) and their Jacobian in (ln N, ln D), row-major: the lifetime optimum's system.",
+        "along_curve": "dF2/d ln D along the iso-loss curve (> 0 at a minimum).",
+    }
+    return [Kernel(name, args, tuple(outputs), docs[name]) for name, (args, outputs) in kernel_outputs(law).items()]
+
+
+def render_law(law) -> str:
+    """Text of the committed kernel module of one built-in law."""
+    return render_module(law_kernel_definitions(law), "python -m symscale.codegen", f"the law {law.name} "
+                         "(symscale/laws/registry.py) through symscale/laws/problem.py",
+                         f"Numeric kernels of the law {law.name}: {law.formula};", "tests/test_kernels.py")
+
+
+def modules() -> dict[Path, object]:
+    """Every committed generated module and the function that renders it (one command writes them all)."""
+    from . import fit_symbolic, planning_codegen
+    from .laws.kernels import GENERATED
+    from .laws.registry import get
+
+    table = {KERNELS_PATH: render, planning_codegen.KERNELS_PATH: planning_codegen.render,
+             fit_symbolic.KERNELS_PATH: fit_symbolic.render_module}
+    for name, module in GENERATED.items():
+        table[LAWS_DIR / f"{module}.py"] = functools.partial(render_law, get(name))
+    return table
+
+
 def main() -> None:
-    """Write symscale/kernels.py."""
-    KERNELS_PATH.write_text(render())
-    print(f"wrote {KERNELS_PATH}", file=sys.stderr)
+    """Write every generated module: symscale/kernels.py, planning_kernels.py, fit_kernels.py, laws/generated/*."""
+    from .atomic import write_text_atomic
+
+    LAWS_DIR.mkdir(exist_ok=True)
+    for path, make in modules().items():
+        write_text_atomic(path, make())
+        print(f"wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

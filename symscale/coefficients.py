@@ -12,8 +12,31 @@ import numpy as np
 
 from .datafiles import parsed, read_rows
 from .errors import InputError
+from .ranges import FittedRange
 
 NAMES = ("alpha", "beta", "A", "B", "E")
+
+DOMAIN = {"alpha": (1e-3, 10.0), "beta": (1e-3, 10.0), "A": (1e-100, 1e100), "B": (1e-100, 1e100), "E": (0.0, 1e100)}
+"""Accepted coefficient values. Published fits have exponents of 0.05-1 and scales of 1e1-1e4; within these
+bounds 1/alpha, beta/alpha and the scales times those ratios stay far inside float64, so the solvers work in
+log space without overflow. Outside them no law is plausible and the arithmetic (e.g. 1/alpha at alpha = 1e-320)
+is not representable."""
+
+
+def domain_text(key: str) -> str:
+    """The accepted range of one coefficient, for --help and error messages."""
+    low, high = DOMAIN[key]
+    return f"[{low:g}, {high:g}]"
+
+
+def check_domain(coefficients: Coefficients) -> None:
+    """Refuse coefficients outside DOMAIN, naming the coefficient, its value and where it came from."""
+    for key in NAMES:
+        value = float(getattr(coefficients, key))
+        low, high = DOMAIN[key]
+        if not low <= value <= high:
+            raise InputError(f"coefficient {key} = {value:g} ({coefficients.name}) is outside its domain "
+                             f"{domain_text(key)}: no plausible law has it, and float64 cannot represent the solution")
 
 
 @dataclass(frozen=True)
@@ -34,6 +57,7 @@ class Coefficients:
     source: str = ""
     samples: dict | None = field(default=None, compare=False, repr=False)
     samples_excluded: dict | None = field(default=None, compare=False, repr=False)  # reason -> count, at read
+    fitted_range: FittedRange | None = field(default=None, compare=False, repr=False)  # runs it was fitted on
 
     def __post_init__(self) -> None:
         for key in NAMES:
@@ -76,7 +100,8 @@ def presets() -> dict[str, Coefficients]:
     rows = read_rows("coefficients.csv", ("name", *NAMES, "source"))
 
     def build(row: dict) -> Coefficients:
-        return Coefficients(**{key: float(row[key]) for key in NAMES}, name=row["name"], source=row["source"])
+        return Coefficients(**{key: float(row[key]) for key in NAMES}, name=row["name"], source=row["source"],
+                            fitted_range=FittedRange.from_row(row))
 
     return {c.name: c for c in parsed("coefficients.csv", rows, build)}
 
@@ -86,7 +111,9 @@ def preset(name: str = "chinchilla") -> Coefficients:
     table = presets()
     key = name.strip().lower()
     if key not in table:
-        raise InputError(f"unknown coefficient preset {name!r}; known presets: {', '.join(table)}")
+        from .atomic import shown
+
+        raise InputError(f"unknown coefficient preset {shown(name)}; known presets: {', '.join(table)}")
     return table[key]
 
 
@@ -94,22 +121,16 @@ MAX_FILE_BYTES = 64 * 2**20  # a file of 100,000 bootstrap replicates is about 1
 
 
 def _read_json(path: Path) -> object:
-    """The parsed JSON of a coefficients file, read with a size limit (one-line InputError otherwise)."""
+    """The parsed JSON of a coefficients file, read with a size and format check (one-line InputError otherwise)."""
+    from .atomic import read_user_text
+
     where = f"coefficients file {str(path)!r}"
+    text = read_user_text(path, "coefficients file")
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{where} not found") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {where}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"{where} is larger than {MAX_FILE_BYTES // 2**20} MiB; that is not a coefficients file")
-    try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(text)
     except RecursionError:
         raise InputError(f"{where} is not valid JSON: nested too deeply") from None
-    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError and the int-digits limit are ValueErrors
+    except ValueError as exc:  # JSONDecodeError and the int-digits limit are ValueErrors
         raise InputError(f"{where} is not valid JSON: {str(exc).splitlines()[0]}") from None
 
 
@@ -137,12 +158,13 @@ def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Co
     optionally ``converged``, a list of booleans). Replicates marked as not converged are left out
     unless ``include_unconverged``.
     """
+
     path = Path(path)
     data = _read_json(path)
     if not isinstance(data, dict):
         raise InputError(f"coefficients file {str(path)!r} must hold one JSON object")
     if "law" in data:
-        law_coefficients = _law_file(data, path)
+        law_coefficients = _law_file(data, path, include_unconverged)
         if law_coefficients is not None:
             return law_coefficients
     if isinstance(data.get("coefficients"), dict):  # accept `fit --json` output as well
@@ -159,10 +181,11 @@ def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Co
     return Coefficients(
         **values, name=str(data.get("name", path.stem)), source=str(data.get("source", str(path))),
         samples=samples, samples_excluded=excluded,
+        fitted_range=FittedRange.from_dict(data.get("fitted_range"), f"coefficients file {str(path)!r}"),
     )
 
 
-def _law_file(data: dict, path: Path):
+def _law_file(data: dict, path: Path, include_unconverged: bool = False):
     """A file of ``{"law": EXPR|NAME, "coefficients": {...}}``: LawCoefficients, or None for Chinchilla's law
     (whose coefficients are then read as usual)."""
     from .laws.registry import resolve_law
@@ -182,8 +205,22 @@ def _law_file(data: dict, path: Path):
         samples = samples["samples"]
     if samples is not None and not isinstance(samples, dict):
         raise InputError(f"{where}: bootstrap must be an object of name: list of samples")
-    return LawCoefficients(law, values, name=str(data.get("name", path.stem)),
-                           source=str(data.get("source", str(path))), samples=samples)
+    loaded = LawCoefficients(law, values, name=str(data.get("name", path.stem)),
+                             source=str(data.get("source", str(path))), samples=samples,
+                             fitted_range=FittedRange.from_dict(data.get("fitted_range"), where))
+    converged = samples.get("converged") if isinstance(samples, dict) else None
+    if converged is None:
+        return loaded
+    size = len(next(iter(loaded.samples.values())))
+    if not isinstance(converged, list) or len(converged) != size or not all(isinstance(c, bool) for c in converged):
+        raise InputError(f"{where}: bootstrap converged must be a list of {size} true/false values")
+    keep = np.array(converged, dtype=bool)
+    if include_unconverged or keep.all():
+        return loaded
+    if not keep.any():
+        raise InputError(f"{where}: no bootstrap replicate converged")
+    return replace(loaded, samples={k: v[keep] for k, v in loaded.samples.items()},
+                   samples_excluded={"not_converged": int(np.sum(~keep))})
 
 
 def _read_samples(raw: object, path: Path, include_unconverged: bool = False) -> tuple[dict | None, dict | None]:
@@ -235,12 +272,16 @@ def save_coefficients(coefficients: Coefficients, path: str | Path, extra: dict 
     else:  # any other law: the formula travels with its values
         data = {"law": coefficients.law.formula if coefficients.law.name == "custom" else coefficients.law.name,
                 "coefficients": coefficients.as_dict(), "name": coefficients.name, "source": coefficients.source}
+    if getattr(coefficients, "fitted_range", None) is not None:
+        data["fitted_range"] = coefficients.fitted_range.as_dict()
     if coefficients.samples is not None:
         data["bootstrap"] = {key: np.asarray(v, dtype=float).tolist() for key, v in coefficients.samples.items()}
         if converged is not None:
             data["bootstrap"]["converged"] = [bool(c) for c in np.asarray(converged, dtype=bool)]
     data.update(extra or {})
-    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+    from .atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
@@ -249,11 +290,9 @@ def resolve(spec: str | Path | Coefficients | None) -> Coefficients:
         return preset("chinchilla")
     if isinstance(spec, Coefficients) or hasattr(spec, "law"):
         return spec
+    from .atomic import names_a_file
+
     text = str(spec)
-    try:
-        is_file = text.lower().endswith(".json") or Path(text).is_file()
-    except (OSError, ValueError):  # a name too long for the filesystem, or with a NUL byte
-        is_file = True  # let load_coefficients report it in one line
-    if is_file:
+    if text.lower().endswith(".json") or names_a_file(text):
         return load_coefficients(text)
     return preset(text)

@@ -18,9 +18,12 @@ from .solve import (
     Allocation,
     ComputeModel,
     SampleUse,
+    check_in_range,
+    check_in_range_or_zero,
     check_non_negative,
     check_positive,
     compute_optimal_baseline,
+    objective_ratio,
     select_samples,
     solve_optimal,
 )
@@ -134,7 +137,11 @@ def _checked_phase(role: str, price, peak, gpu_name, dtype) -> Phase:
     price, peak = np.asarray(price, float), np.asarray(peak, float)
     check_positive(f"{role} GPU price per hour", price)
     check_positive(f"{role} peak FLOP/s", peak)
-    return Phase(price, peak, gpu_name, dtype)
+    phase = Phase(price, peak, gpu_name, dtype)
+    with np.errstate(all="ignore"):
+        check_in_range(f"{role} cost per FLOP (price / (3600 s x peak FLOP/s))", phase.cost_per_flop,
+                       {"price per hour": price, "peak FLOP/s": peak})
+    return phase
 
 
 def check_mfu(name: str, value) -> np.ndarray:
@@ -187,6 +194,18 @@ class CostSettings:
             value = np.asarray(getattr(self, name), float)
             check_positive(name.replace("_", " ") + " per request", value)
             set_(self, name, value)
+        self._check_range()
+
+    def _check_range(self) -> None:
+        """Lifetime tokens and the weights (k_train, k_inf) must be representable: no inf, no 0 by underflow."""
+        with np.errstate(all="ignore"):
+            for what, value in (("lifetime input tokens", self.lifetime_input_tokens),
+                                ("lifetime output tokens", self.lifetime_output_tokens),
+                                ("lifetime inference tokens", self.inference_tokens)):
+                check_in_range_or_zero(what, value, {"requests": self.requests})
+            k_train, k_inf = self.weights()
+            check_in_range("the training weight k_train (6 x cost per FLOP / MFU)", k_train)
+            check_in_range_or_zero("the inference weight k_inf (2 x cost per FLOP x tokens / MFU)", k_inf)
 
     @property
     def lifetime_input_tokens(self) -> np.ndarray:
@@ -249,12 +268,23 @@ class CostModel(ComputeModel):
     def total_cost(self) -> np.ndarray:
         return self.train_cost + self.inference_cost
 
+    @property
+    def train_gpu_hours(self) -> np.ndarray:
+        """GPU-hours of training: FLOPs / (peak x MFU) / 3600, i.e. the training dollars over the hourly price."""
+        return self.train_cost / self.settings.train.price
+
+    @property
+    def inference_gpu_hours(self) -> np.ndarray:
+        """GPU-hours of serving the lifetime demand (prefill at its MFU plus decode at its MFU)."""
+        return self.inference_cost / self.settings.inference.price
+
     def as_dict(self) -> dict:
         return {key: getattr(self, key) for key in MODEL_KEYS}
 
 
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops",
-              "train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost")
+              "train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost", "train_gpu_hours",
+              "inference_gpu_hours")
 RATIO_KEYS = ("params", "tokens", "total_flops", "total_cost")
 
 
@@ -271,7 +301,8 @@ class CostSolution:
     @property
     def ratio(self) -> dict:
         """Optimal over baseline: params, tokens, total_flops, total_cost."""
-        return {key: getattr(self.optimal, key) / getattr(self.baseline, key) for key in RATIO_KEYS}
+        ratio = {key: getattr(self.optimal, key) / getattr(self.baseline, key) for key in RATIO_KEYS}
+        return {**ratio, "total_cost": objective_ratio(self.optimal.total_cost, self.baseline.total_cost)}
 
 
 def solve_cost_optimal(loss, settings: CostSettings | None = None, coefficients=None, *,

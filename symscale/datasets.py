@@ -52,8 +52,10 @@ def datasets() -> dict[str, Dataset]:
 
 def find(spec: str | Path) -> Dataset | None:
     """The bundled dataset named ``spec`` (any case), unless ``spec`` is an existing file (a file wins)."""
+    from .atomic import names_a_file
+
     text = str(spec)
-    if Path(text).exists():
+    if names_a_file(text):
         return None
     return datasets().get(text.strip().lower())
 
@@ -68,6 +70,9 @@ def runs_source(spec: str | Path) -> tuple[object, str]:
     dataset = find(spec)
     if dataset is not None:
         return io.StringIO(dataset.text()), f"{dataset.name} (bundled)"
-    if not Path(str(spec)).exists():
-        raise InputError(f"runs file {str(spec)!r} not found (bundled datasets: {names()})")
+    from .atomic import names_a_file
+
+    if not names_a_file(str(spec)):
+        shown = str(spec) if len(str(spec)) <= 80 else str(spec)[:77] + "..."
+        raise InputError(f"runs file {shown!r} not found (bundled datasets: {names()})")
     return Path(str(spec)), str(spec)

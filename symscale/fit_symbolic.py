@@ -198,7 +198,9 @@ def render_module() -> str:
 
 def write_module(path: Path = KERNELS_PATH) -> Path:
     """Regenerate the kernels file."""
-    path.write_text(render_module())
+    from .atomic import write_text_atomic
+
+    write_text_atomic(path, render_module())
     return path
 
 

@@ -17,8 +17,36 @@ def parallel_map(func: Callable, items: list, workers: int | None = None) -> Ite
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_signals)
+    try:
         yield from pool.map(func, items)
+    except GeneratorExit:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    except BaseException:  # Ctrl-C, SIGTERM, an error: joining a pool whose workers died can hang for ever
+        stop_workers()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def stop_workers() -> None:
+    """Kill this process's multiprocessing children (the pool's workers), if any were started."""
+    import sys
+
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None:
+        return
+    for child in multiprocessing.active_children():
+        child.kill()
+
+
+def _worker_signals() -> None:
+    """Workers leave Ctrl-C to the parent (which stops them) and die of SIGTERM."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def chunked(total: int, size: int) -> Iterable[slice]:

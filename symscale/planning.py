@@ -17,7 +17,11 @@ from .errors import InputError
 from .flops import INFERENCE_FLOPS_PER_PARAM_TOKEN as INF_PER
 from .flops import TRAIN_FLOPS_PER_PARAM_TOKEN as TRAIN_PER
 from .solve import (
+    LOSS_RESOLUTION,
     ComputeModel,
+    check_in_range,
+    check_inference_weight,
+    check_log_range,
     check_loss,
     check_non_negative,
     check_positive,
@@ -28,7 +32,8 @@ from .solve import (
 
 MAX_ITERATIONS = 200
 _EPS = np.finfo(float).eps
-MAX_LOG_RHO = np.log(1e200)
+MAX_LOG10_RHO = 200
+MAX_LOG_RHO = np.log(10.0**MAX_LOG10_RHO)
 """Break-even searches stop at a weight ratio of 1e200 tokens (further out is not a planning question)."""
 SENSITIVITY_KEYS = ("alpha", "beta", "A", "B", "E", "ln_inference_tokens")
 
@@ -89,13 +94,17 @@ def minimum_budget(k_train, k_inf, coefficients=None) -> np.ndarray:
     k_train, k_inf, *cs = np.broadcast_arrays(np.asarray(k_train, float), np.asarray(k_inf, float), *cs)
     rho = k_inf / k_train
     x = np.zeros_like(rho)  # ln N*(x) is increasing and concave: Newton is monotone after one step
-    for _ in range(MAX_ITERATIONS):
-        f, df = PK.path_log_params(x, rho, *cs)
-        step = -f / df
-        x = x + step
-        if _converged(step, x):
-            break
-    return np.exp(PK.path_log_budget(np.maximum(x, 0.0), k_train, rho, *cs))
+    with np.errstate(all="ignore"):  # beyond float64, x turns inf/nan and the range check below refuses it
+        for _ in range(MAX_ITERATIONS):
+            f, df = PK.path_log_params(x, rho, *cs)
+            step = -f / df
+            x = x + step
+            if _converged(step, x) or not np.all(np.isfinite(x)):
+                break
+        ln_floor = PK.path_log_budget(np.maximum(x, 0.0), k_train, rho, *cs)
+    check_log_range("the smallest budget that buys one parameter and one token", ln_floor,
+                    hint="; check the coefficients")
+    return np.exp(ln_floor)
 
 
 def budget_optimum(budget, k_train, k_inf, coefficients=None) -> BudgetOptimum:
@@ -109,10 +118,25 @@ def budget_optimum(budget, k_train, k_inf, coefficients=None) -> BudgetOptimum:
     _check_budget(budget, k_train, k_inf, tuple(cs))
     rho = k_inf / k_train
     x, iterations = solve_budget_log_tokens(budget, k_train, rho, tuple(cs))
+    check_log_range("the budget-optimal training tokens", x, {"budget": budget})
     tokens = np.exp(x)
-    params = np.exp(PK.log_params_of_budget(tokens, budget, k_train, rho))
+    ln_n = PK.log_params_of_budget(tokens, budget, k_train, rho)
+    check_log_range("the budget-optimal model size", ln_n, {"budget": budget})
+    params = np.exp(ln_n)
     loss = K.law(params, tokens, *cs)
+    _check_resolvable(budget, loss, params, tokens, tuple(cs))
     return BudgetOptimum(budget, k_train, k_inf, params, tokens, loss, iterations)
+
+
+def _check_resolvable(budget, loss, params, tokens, cs: tuple) -> None:
+    """Refuse budgets so large that the loss they buy is E to float64 precision (no model is comparable to it)."""
+    excess = K.law(params, tokens, cs[0], cs[1], cs[2], cs[3], 0.0)
+    bad = excess <= LOSS_RESOLUTION * loss
+    if np.any(bad):
+        i = np.flatnonzero(bad.ravel())[0]
+        raise InputError(
+            f"budget {budget.ravel()[i]:.4g} buys a loss of E + {excess.ravel()[i]:.3g}, which float64 cannot tell "
+            "from the coefficients' floor E; give a smaller budget")
 
 
 def _check_budget(budget, k_train, k_inf, cs: tuple) -> None:
@@ -130,6 +154,7 @@ def compute_budget_optimum(flops, inference_tokens=0.0, coefficients=None) -> tu
     """The budget problem for lifetime FLOPs (6ND + 2N*D_inf): the optimum and its FLOP accounting."""
     demand = np.asarray(inference_tokens, float)
     check_non_negative("inference tokens", demand)
+    check_inference_weight(demand)
     optimum = budget_optimum(flops, TRAIN_PER, INF_PER * demand, coefficients)
     demand = np.broadcast_to(demand, optimum.params.shape)
     return optimum, ComputeModel(optimum.params, optimum.tokens, demand)
@@ -231,6 +256,10 @@ def breakeven(loss, coefficients=None, *, saving=None, size_ratio=None) -> Break
     loss, target, *cs = np.broadcast_arrays(loss, target, *cs)
     cs = tuple(cs)
     base = chinchilla(loss=loss, coefficients=cs)
+    check_log_range(f"the Chinchilla-optimal model's lifetime weight N_c x (D_c + rho) at rho = 1e{MAX_LOG10_RHO}, "
+                    "the end of the break-even search,", np.log(base.params) + np.logaddexp(np.log(base.tokens),
+                                                                                              MAX_LOG_RHO),
+                    {"loss": loss}, "; ask for a loss further from E, or check the coefficients")
     if saving is not None:
         _check_saving(target, cs)
         log_rho = _solve_saving(target, loss, base, cs)
@@ -313,7 +342,9 @@ def overhead(fraction, loss, coefficients=None, inference_tokens=0.0) -> Overhea
     check_non_negative("inference tokens", demand)
     fraction, loss, demand, *cs = np.broadcast_arrays(fraction, loss, demand, *cs)
     crit = PK.critical_fraction(cs[0], cs[1])
-    min_params = np.exp(PK.log_min_params(loss, *cs))
+    ln_min_params = PK.log_min_params(loss, *cs)
+    check_log_range("the critical model size (smallest model reaching the loss)", ln_min_params, {"loss": loss})
+    min_params = np.exp(ln_min_params)
     base = chinchilla(loss=loss, coefficients=tuple(cs))
     bad = fraction <= crit
     if np.any(bad):
@@ -322,12 +353,19 @@ def overhead(fraction, loss, coefficients=None, inference_tokens=0.0) -> Overhea
             f"no amount of data brings a model of {fraction.ravel()[i]:g} x the Chinchilla size to loss "
             f"{loss.ravel()[i]:g}: the critical size is {crit.ravel()[i]:.6g} x ({min_params.ravel()[i]:.4g} "
             "params), where the data needed diverges; ask for a larger fraction")
-    ln_tokens_ratio, ln_compute_ratio = PK.overhead_log_ratios(fraction, cs[0], cs[1])
-    tokens = np.exp(PK.log_fraction_tokens(fraction, loss, *cs))
+    with np.errstate(over="ignore"):
+        ln_tokens_ratio, ln_compute_ratio = PK.overhead_log_ratios(fraction, cs[0], cs[1])
+        ln_tokens = PK.log_fraction_tokens(fraction, loss, *cs)
+        params = fraction * base.params
+    check_in_range("the model size (fraction x Chinchilla params)", params, {"fraction": fraction})
+    check_log_range("the training tokens of the smaller model", ln_tokens, {"fraction": fraction})
+    for what, ln_ratio in (("token ratio", ln_tokens_ratio), ("compute ratio", ln_compute_ratio)):
+        check_log_range(f"the {what}", ln_ratio, {"fraction": fraction})
+    tokens = np.exp(ln_tokens)
     return Overhead(
         fraction, loss,
         ComputeModel(base.params, base.tokens, demand),
-        ComputeModel(fraction * base.params, tokens, demand),
+        ComputeModel(params, tokens, demand),
         np.exp(ln_tokens_ratio), np.exp(ln_compute_ratio), crit, min_params,
     )
 
@@ -352,9 +390,15 @@ def sensitivities(loss, k_train, k_inf, coefficients=None) -> dict:
     w = PK.log_neg_multiplier(n, d, k_train, *cs)
     args = (n, d, w, loss, k_train, k_inf, *cs)
     shape = n.shape
-    jac = np.stack(np.broadcast_arrays(*PK.kkt_log_jacobian(*args)), axis=-1).reshape(shape + (3, 3))
-    par = np.stack(np.broadcast_arrays(*PK.kkt_log_parameters(*args)), axis=-1).reshape(shape + (3, 6))
-    dz = -np.linalg.solve(jac, par)
+    with np.errstate(all="ignore"):  # the multiplier exp(w) times sizes can overflow: refused just below
+        jac = np.stack(np.broadcast_arrays(*PK.kkt_log_jacobian(*args)), axis=-1).reshape(shape + (3, 3))
+        par = np.stack(np.broadcast_arrays(*PK.kkt_log_parameters(*args)), axis=-1).reshape(shape + (3, 6))
+        finite = np.isfinite(jac).all(axis=(-2, -1)) & np.isfinite(par).all(axis=(-2, -1))
+        if not np.all(finite):
+            (bad_loss, bad_k_inf) = (np.ravel(v)[np.flatnonzero(~finite.ravel())[0]] for v in (loss, k_inf))
+            raise InputError(f"the sensitivities at loss {bad_loss:g} and inference weight k_inf {bad_k_inf:g} are "
+                             f"beyond floating-point range (the KKT multiplier overflows float64); ask for less demand")
+        dz = -np.linalg.solve(jac, par)
     return {
         "ln_params": {key: dz[..., 0, i] for i, key in enumerate(SENSITIVITY_KEYS)},
         "ln_tokens": {key: dz[..., 1, i] for i, key in enumerate(SENSITIVITY_KEYS)},

@@ -100,7 +100,9 @@ def render() -> str:
 
 def main() -> None:
     """Write symscale/planning_kernels.py."""
-    KERNELS_PATH.write_text(render())
+    from .atomic import write_text_atomic
+
+    write_text_atomic(KERNELS_PATH, render())
     print(f"wrote {KERNELS_PATH}", file=sys.stderr)
 
 

@@ -273,14 +273,24 @@ def figure_scenario(curve: ScenarioCurve, coefficients=None, settings=None):
 
 def save(fig, path: str | Path) -> Path:
     """Write a figure as PNG or SVG (from the extension) and close it."""
+    from .atomic import atomic_write
+
     path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise InputError(f"cannot tell the image format of {str(path)!r}: name it *.png or *.svg")
+    check_image_path(path)
     plt = require_matplotlib()
     try:
-        fig.savefig(path, dpi=130)
-    except OSError as exc:
-        raise InputError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+        with atomic_write(path, "wb") as handle:
+            fig.savefig(handle, dpi=130, format=path.suffix.lower().lstrip(".") or "png")
     finally:
         plt.close(fig)
     return path
+
+
+def check_image_path(path: str | Path) -> None:
+    """Refuse (InputError) an image path without a .png/.svg extension or where no file can be written."""
+    from .atomic import check_output_path, is_special, shown
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS and not (is_special(path) and not suffix):  # /dev/full, a FIFO: PNG
+        raise InputError(f"cannot tell the image format of {shown(path)}: name it *.png or *.svg")
+    check_output_path(path, "--output")

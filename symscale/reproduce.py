@@ -86,6 +86,8 @@ def double_rounded(ours: float, sig_figs: int) -> float:
 
 def magnitude_slip(ours: float, paper: float, tolerance: float = 0.05) -> int | None:
     """k such that the printed value times 10**k is within ``tolerance`` of ours (a unit or decimal typo)."""
+    if ours == 0 or not math.isfinite(ours):
+        return None  # no power of ten relates a printed value to 0 (or to a non-number)
     for k in (1, 2, 3, -1, -2, -3):
         if abs(paper * 10.0**k / ours - 1) <= tolerance:
             return k
@@ -157,7 +159,7 @@ def _quantities(solution, objective: str) -> dict[str, np.ndarray]:
     out = {f"{side}_{key}": getattr(model, key) for side, model in (("baseline", b), ("optimal", o))
            for key in ("params", "tokens", "total_flops")}
     out.update(ratio_tokens=r["tokens"], ratio_params=r["params"], saving_total_flops=1 - r["total_flops"],
-               extra_total_flops=1 / r["total_flops"] - 1, saved_total_flops=b.total_flops - o.total_flops)
+               extra_total_flops=1 / r["total_flops"] - 1, saved_total_flops=b.total_flops * (1 - r["total_flops"]))
     if objective == "cost":
         out.update(baseline_total_cost=b.total_cost, optimal_total_cost=o.total_cost,
                    saving_total_cost=1 - r["total_cost"], extra_total_cost=1 / r["total_cost"] - 1,

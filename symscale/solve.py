@@ -17,6 +17,54 @@ from .flops import TRAIN_FLOPS_PER_PARAM_TOKEN as TRAIN_PER
 
 MAX_ITERATIONS = 100
 _EPS = np.finfo(float).eps
+FLOAT_MAX = float(np.finfo(float).max)
+FLOAT_TINY = float(np.finfo(float).tiny)
+LN_MAX, LN_TINY = float(np.log(FLOAT_MAX)), float(np.log(FLOAT_TINY))
+RANGE_TEXT = "float64 holds 2.2e-308 to 1.8e+308"
+
+
+def _about(ln_value: float) -> str:
+    """A magnitude given by its natural log, as a power of ten: 'about 10^-695'."""
+    if np.isnan(ln_value):
+        return "not representable"
+    if not np.isfinite(ln_value):
+        return "infinite" if ln_value > 0 else "zero"
+    return f"about 10^{ln_value / np.log(10):.0f}"
+
+
+def _first(mask: np.ndarray, *arrays) -> list[float]:
+    """The values of ``arrays`` at the first position where ``mask`` holds."""
+    i = np.flatnonzero(np.ravel(mask))[0]
+    return [float(np.ravel(np.broadcast_to(a, np.shape(mask)))[i]) for a in arrays]
+
+
+def _context(mask: np.ndarray, context: dict | None) -> str:
+    if not context:
+        return ""
+    values = _first(mask, *context.values())
+    return " (" + ", ".join(f"{name} {value:g}" for name, value in zip(context, values)) + ")"
+
+
+def check_log_range(what: str, ln_value, context: dict | None = None, hint: str = "") -> None:
+    """Refuse a positive quantity, known by its natural log, that float64 cannot hold (no inf, no 0 by underflow)."""
+    ln_value = np.asarray(ln_value, dtype=float)
+    bad = ~((ln_value >= LN_TINY) & (ln_value <= LN_MAX))
+    if np.any(bad):
+        (ln_bad,) = _first(bad, ln_value)
+        size = "cannot be computed" if np.isnan(ln_bad) else f"would be {_about(ln_bad)}"
+        raise InputError(f"{what} {size}{_context(bad, context)}, beyond floating-point "
+                         f"range ({RANGE_TEXT}){hint}")
+
+
+def check_in_range(what: str, value, context: dict | None = None) -> None:
+    """Refuse a computed positive quantity that overflowed to inf or underflowed to 0 (NaN marks 'no model')."""
+    value = np.asarray(value, dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(value) | (value == 0) | ((np.abs(value) < FLOAT_TINY) & (value != 0))
+    if np.any(bad):
+        (v,) = _first(bad, value)
+        size = "overflows" if abs(v) > 1 else "underflows"
+        raise InputError(f"{what} {size}{_context(bad, context)}: it is beyond floating-point range ({RANGE_TEXT})")
 
 
 def coefficient_values(coefficients: Coefficients | str | tuple | None, samples: bool = False) -> tuple:
@@ -62,6 +110,19 @@ def check_positive(name: str, value: np.ndarray) -> None:
         raise InputError(f"{name} must be > 0, got {value[value <= 0].flat[0]:g}")
 
 
+def check_in_range_or_zero(what: str, value, context: dict | None = None) -> None:
+    """Like ``check_in_range`` for a quantity that may legitimately be 0 (no demand)."""
+    value = np.asarray(value, dtype=float)
+    check_in_range(what, np.where(value == 0, 1.0, value), context)
+
+
+def check_inference_weight(demand) -> None:
+    """The compute objective's k_inf = 2 x inference tokens must be finite (so are the inference FLOPs of any model)."""
+    with np.errstate(over="ignore"):
+        check_in_range_or_zero("the inference FLOPs per parameter (2 x inference tokens)", INF_PER * np.asarray(demand),
+                               {"inference tokens": demand})
+
+
 def solve_log_tokens(loss, rho, coeffs: tuple) -> tuple[np.ndarray, int]:
     """ln D* solving Eq. 12, vectorised; returns (ln D*, Newton iterations used).
 
@@ -71,20 +132,23 @@ def solve_log_tokens(loss, rho, coeffs: tuple) -> tuple[np.ndarray, int]:
     loss, rho = np.broadcast_arrays(np.asarray(loss, float), np.asarray(rho, float))
     args = np.broadcast_arrays(loss, rho, *coeffs)
     loss, rho, coeffs = args[0], args[1], tuple(args[2:])
-    ln_chin = K.log_chinchilla_tokens(loss, *coeffs)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with np.errstate(all="ignore"):
+        ln_chin = K.log_chinchilla_tokens(loss, *coeffs)
         lower, upper, _ = K.log_bracket(ln_chin, rho, *coeffs)
-    x = np.array(lower, dtype=float, copy=True)
+    exact = rho == 0  # no demand: the root is Chinchilla's closed form (Newton would meet 0 * inf below e^-709)
+    x, done = np.where(exact, ln_chin, lower), np.array(exact)
     for iteration in range(1, MAX_ITERATIONS + 1):  # noqa: B007 (returned)
-        with np.errstate(over="ignore"):
+        with np.errstate(all="ignore"):
             g, dg = K.reduced_log(x, loss, rho, *coeffs)
-        step = -g / dg
-        x = x + step
-        if np.all((np.abs(step) <= 8 * _EPS * (1 + np.abs(x))) | ~np.isfinite(x)):  # inf/nan: caught below
+            step = np.where(done, 0.0, -g / dg)
+        x = np.where(np.isfinite(step), x + step, np.nan)  # non-finite: rho/D* beyond float64 (refused later)
+        # From the lower bound every exact step is >= 0; a tiny or negative one is rounding noise at the root.
+        done = done | ~(step > 8 * _EPS * (1 + np.abs(x)))
+        if np.all(done):
             break
     else:  # pragma: no cover - the convergence proof says this cannot happen
         raise RuntimeError("Newton iteration on Eq. 12 did not converge")
-    return np.minimum(np.maximum(x, lower), upper), iteration
+    return np.where(exact, x, np.minimum(np.maximum(x, lower), upper)), iteration
 
 
 @dataclass(frozen=True)
@@ -107,7 +171,10 @@ def _prepare(loss, k_train, k_inf, coefficients, samples: bool):
     check_positive("k_train (training weight)", k_train)
     check_non_negative("inference demand", k_inf)
     check_loss(loss, coeffs[4])
-    return loss, k_inf / k_train, coeffs
+    with np.errstate(over="ignore"):
+        rho = k_inf / k_train
+    check_in_range_or_zero("the weight ratio rho = k_inf/k_train (inference weight over training weight)", rho)
+    return loss, rho, coeffs
 
 
 def solve_optimal(loss, k_train, k_inf, coefficients=None, *, samples: bool = False,
@@ -129,11 +196,14 @@ def solve_optimal(loss, k_train, k_inf, coefficients=None, *, samples: bool = Fa
     if method != "reduced":
         raise ValueError(f"unknown method {method!r}; use 'reduced' or 'kkt'")
     ln_d, _ = solve_log_tokens(loss, rho, coeffs)
-    with np.errstate(over="ignore", invalid="ignore"):
-        tokens = np.exp(ln_d)
-        params = np.exp(K.log_params_of_tokens(tokens, rho, *coeffs))
-    _check_representable(params, tokens, ln_d)
-    return Allocation(params, tokens)
+    where = {"loss": loss}
+    check_log_range("the optimal training tokens D*", np.where(np.isnan(ln_d), np.inf, ln_d), where,
+                    _range_hint(ln_d))
+    tokens = np.exp(ln_d)
+    with np.errstate(divide="ignore", over="ignore"):
+        ln_n = K.log_params_of_tokens(tokens, rho, *coeffs)
+    check_log_range("the optimal model size N*", ln_n, where, _range_hint(ln_n))
+    return Allocation(np.exp(ln_n), tokens)
 
 
 def _is_chinchilla(coefficients) -> bool:
@@ -142,10 +212,12 @@ def _is_chinchilla(coefficients) -> bool:
 
 def _solve_law(loss, k_train, k_inf, coefficients, samples: bool) -> Allocation:
     """Any law other than Chinchilla's: the generic iso-loss solver (symscale.laws.solver)."""
-    from .laws.problem import check_decreasing
+    from .laws.registry import BUILT_IN
     from .laws.solver import solve_law
 
-    if not samples and all(np.ndim(v) == 0 for v in coefficients.values.values()):
+    if coefficients.law not in BUILT_IN and not samples and all(np.ndim(v) == 0 for v in coefficients.values.values()):
+        from .laws.problem import check_decreasing  # sympy: only for laws given as a formula
+
         check_decreasing(coefficients.law, coefficients.values)
     values = coefficients.samples if samples else coefficients.values
     if samples and values is None:
@@ -168,14 +240,12 @@ def compute_optimal_baseline(loss, coefficients=None, samples: bool = False) -> 
     return _solve_law(loss, TRAIN_PER, 0.0, coefficients, samples)
 
 
-def _check_representable(params: np.ndarray, tokens: np.ndarray, ln_d: np.ndarray) -> None:
-    """The optimum exists for every reachable loss, but may lie beyond float64 (loss extremely close to E)."""
-    bad = ~(np.isfinite(params) & np.isfinite(tokens) & (params > 0) & (tokens > 0))
-    if np.any(bad):
-        raise InputError(
-            f"the optimum is beyond floating-point range (ln D* = {np.asarray(ln_d)[bad].flat[0]:.4g}); "
-            "the target loss is too close to E for these coefficients"
-        )
+def _range_hint(ln_value) -> str:
+    """What to change when a size is beyond float64: too large means the loss is too close to E."""
+    ln_value = np.asarray(ln_value, dtype=float)
+    if np.any(ln_value > LN_MAX) or np.any(np.isnan(ln_value)):
+        return "; ask for a loss further above E, or check the coefficients"
+    return "; ask for a lower loss, or check the coefficients"
 
 
 # --- bootstrap replicates: which ones a scenario can use (the one place samples are masked) ----
@@ -308,6 +378,7 @@ def _representable(loss, k_train, k_inf, coeffs: tuple) -> np.ndarray:
         base_tokens = np.exp(K.log_chinchilla_tokens(loss, *coeffs))
         base_params = np.exp(K.log_chinchilla_params_of_tokens(base_tokens, *coeffs))
         quantities = (params, tokens, base_params, base_tokens,
+                      TRAIN_PER * params * tokens, TRAIN_PER * base_params * base_tokens,  # FLOPs (cost: dollars too)
                       k_train * params * tokens + k_inf * params,
                       k_train * base_params * base_tokens + k_inf * base_params)
         return np.logical_and.reduce([np.isfinite(q) & (q > 0) for q in quantities])
@@ -342,7 +413,7 @@ def loss_of(params, tokens, coefficients=None) -> np.ndarray:
     check_positive("params", params)
     check_positive("tokens", tokens)
     if not isinstance(coefficients, tuple) and not _is_chinchilla(resolve(coefficients)):
-        from .laws.problem import kernels
+        from .laws.kernels import kernels
 
         law_coefficients = resolve(coefficients)
         values = tuple(law_coefficients.values.values())
@@ -386,17 +457,30 @@ def chinchilla(*, loss=None, params=None, tokens=None, compute=None, coefficient
                              f"with the law {resolve(coefficients).law.name} give the quality as --loss")
         return compute_optimal_baseline(value, coefficients)
     cs = _coeffs(coefficients)
-    if name == "loss":
-        check_loss(value, cs[4])
-        tokens = np.exp(K.log_chinchilla_tokens(value, *cs))
-        return Allocation(np.exp(K.log_chinchilla_params_of_tokens(tokens, *cs)), tokens)
-    check_positive(name, value)
-    if name == "params":
-        return Allocation(value, np.exp(K.log_chinchilla_tokens_of_params(value, *cs)))
-    if name == "tokens":
-        return Allocation(np.exp(K.log_chinchilla_params_of_tokens(value, *cs)), value)
-    ln_n, ln_d = K.log_chinchilla_of_compute(value, *cs)
+    with np.errstate(all="ignore"):
+        if name == "loss":
+            check_loss(value, cs[4])
+            ln_d = K.log_chinchilla_tokens(value, *cs)
+            _check_chinchilla("training tokens", ln_d, name, value)
+            ln_n = K.log_chinchilla_params_of_tokens(np.exp(ln_d), *cs)
+        else:
+            check_positive(name, value)
+            if name == "params":
+                ln_n, ln_d = np.log(value), K.log_chinchilla_tokens_of_params(value, *cs)
+            elif name == "tokens":
+                ln_n, ln_d = K.log_chinchilla_params_of_tokens(value, *cs), np.log(value)
+            else:
+                ln_n, ln_d = K.log_chinchilla_of_compute(value, *cs)
+            _check_chinchilla("training tokens", ln_d, name, value)
+        _check_chinchilla("parameters", ln_n, name, value)
     return Allocation(np.exp(ln_n), np.exp(ln_d))
+
+
+def _check_chinchilla(what: str, ln_value, name: str, value) -> None:
+    hint = "; ask for a lower loss" if name == "loss" else ""
+    if name == "loss" and np.any(np.asarray(ln_value) > LN_MAX):
+        hint = "; ask for a loss further above E"
+    check_log_range(f"the Chinchilla-optimal model's {what}", ln_value, {name: value}, hint)
 
 
 def model_from(*, params=None, tokens=None, compute=None) -> Allocation:
@@ -409,14 +493,52 @@ def model_from(*, params=None, tokens=None, compute=None) -> Allocation:
     if compute is None:
         return Allocation(np.asarray(params, float), np.asarray(tokens, float))
     compute = np.asarray(compute, float)
-    if params is None:
-        tokens = np.asarray(tokens, float)
-        return Allocation(compute / (TRAIN_PER * tokens), tokens)
-    params = np.asarray(params, float)
-    return Allocation(params, compute / (TRAIN_PER * params))
+    given, missing = ("tokens", "params") if params is None else ("params", "tokens")
+    known = np.asarray(tokens if params is None else params, float)
+    with np.errstate(all="ignore"):
+        other = compute / (TRAIN_PER * known)
+    check_in_range(f"{missing} = compute / (6 x {given})", other, {"compute": compute, given: known})
+    return Allocation(other, known) if params is None else Allocation(known, other)
+
+
+LOSS_RESOLUTION = 1e-9
+"""A loss must exceed E by this fraction of itself to fix a model (about 7 of float64's 16 digits remain)."""
+
+
+def resolvable_loss(model: Allocation, coefficients, what: str) -> float:
+    """The loss of ``model``, refused when float64 cannot tell it from E (e.g. a Chinchilla model of 1e308 FLOPs)."""
+    cs = _coeffs(coefficients)
+    loss = float(loss_of(model.params, model.tokens, cs))
+    excess = float(K.law(model.params, model.tokens, *cs[:4], 0.0))
+    if excess <= LOSS_RESOLUTION * loss:
+        raise InputError(f"{what} reaches a loss of E + {excess:.3g}, which float64 cannot tell from the "
+                         "coefficients' floor E; give a smaller value")
+    return loss
 
 
 # --- the compute objective (paper Eq. 3) -----------------------------------------------------
+ROUNDING = 1e-12
+"""Relative excess of the optimum's objective over the baseline's that is float rounding, not a result."""
+
+
+def objective_ratio(optimal, baseline) -> np.ndarray:
+    """optimal / baseline of the minimised objective: at most 1 by optimality, so an excess within rounding is 1.
+
+    (Demand far below the training tokens makes the optimum the baseline itself, and rounding the totals
+    would otherwise print a negative saving.)
+    """
+    ratio = np.asarray(optimal, dtype=float) / np.asarray(baseline, dtype=float)
+    return np.where((ratio > 1) & (ratio <= 1 + ROUNDING), 1.0, ratio)
+
+QUANTITY_TEXT = {
+    "tokens_per_param": "tokens per parameter", "train_flops": "training FLOPs (6 x params x tokens)",
+    "inference_flops": "inference FLOPs (2 x params x inference tokens)", "total_flops": "total FLOPs",
+    "train_cost": "training cost", "prefill_cost": "prefill cost", "decode_cost": "decode cost",
+    "inference_cost": "inference cost", "total_cost": "total cost",
+}
+ZERO_WITHOUT_DEMAND = ("inference_flops", "prefill_cost", "decode_cost", "inference_cost", "inference_gpu_hours")
+"""Quantities that are 0 exactly when there is no inference demand."""
+
 @dataclass(frozen=True)
 class ComputeModel:
     """A model with its lifetime FLOPs under a given inference demand."""
@@ -424,6 +546,23 @@ class ComputeModel:
     params: np.ndarray
     tokens: np.ndarray
     inference_tokens: np.ndarray
+
+    def __post_init__(self) -> None:
+        """Every model passes here: refuse any quantity beyond float64 rather than print inf, nan or 0."""
+        with np.errstate(all="ignore"):
+            values = {key: np.asarray(value, dtype=float) for key, value in self.as_dict().items()}
+            demand = np.broadcast_to(np.asarray(self.inference_tokens, float), np.shape(values["params"]))
+            no_model = np.isnan(np.asarray(self.params, float)) | np.isnan(np.asarray(self.tokens, float))
+            served = np.broadcast_to(demand > 0, no_model.shape)
+            check_in_range("inference tokens", np.where(demand == 0, 1.0, demand))
+            for key, value in values.items():
+                may_be_zero = key in ZERO_WITHOUT_DEMAND
+                value = np.where(no_model | (may_be_zero & ~served), 1.0, value)
+                check_in_range(QUANTITY_TEXT.get(key, key.replace("_", " ")), value, self._where())
+
+    def _where(self) -> dict:
+        where = {"params": self.params, "tokens": self.tokens}
+        return {**where, "inference tokens": self.inference_tokens} if np.any(self.inference_tokens) else where
 
     @property
     def tokens_per_param(self) -> np.ndarray:
@@ -465,8 +604,9 @@ class ComputeSolution:
     @property
     def ratio(self) -> dict:
         """Optimal over baseline: params, tokens, total_flops."""
-        return {key: getattr(self.optimal, key) / getattr(self.baseline, key)
-                for key in ("params", "tokens", "total_flops")}
+        with np.errstate(all="ignore"):
+            ratio = {key: getattr(self.optimal, key) / getattr(self.baseline, key) for key in ("params", "tokens")}
+        return {**ratio, "total_flops": objective_ratio(self.optimal.total_flops, self.baseline.total_flops)}
 
 
 def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples: bool = False,
@@ -479,6 +619,7 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples:
     """
     demand = np.asarray(inference_tokens, dtype=float)
     check_non_negative("inference tokens", demand)
+    check_inference_weight(demand)
     use = None
     if samples:
         coefficients, use = select_samples(loss, TRAIN_PER, INF_PER * demand, coefficients)

@@ -20,12 +20,14 @@ from functools import lru_cache
 import mpmath
 
 from .coefficients import NAMES, Coefficients, resolve
+from .precision import MAX_DPS, MIN_DPS
 
 GUARD = 15
 """Extra decimal digits carried internally beyond the requested ``dps``."""
 
-MIN_DPS = 20
 DEFAULT_DPS = 50
+MAX_NEWTON_STEPS = 2000
+"""Newton steps with bisection whenever two steps fail to halve the bracket: at most ~2 x log2(width / tol)."""
 DEFAULT_MIN_DIGITS = 10.0
 """A float solution must agree with the high-precision one to this many significant digits."""
 
@@ -126,8 +128,8 @@ def _bracketed_newton(g, dg, lower: mpmath.mpf, upper: mpmath.mpf) -> tuple[mpma
     while g(mpmath.exp(b)) >= 0:
         b += hair
     tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - 3))
-    x = a
-    for count in range(1, 400):
+    x, width = a, b - a
+    for count in range(1, MAX_NEWTON_STEPS):
         d = mpmath.exp(x)
         value = g(d)
         if value > 0:
@@ -140,6 +142,10 @@ def _bracketed_newton(g, dg, lower: mpmath.mpf, upper: mpmath.mpf) -> tuple[mpma
             candidate = (a + b) / 2
         if abs(candidate - x) <= tol * max(1, abs(x)) or value == 0:
             return mpmath.exp(candidate), count
+        if count % 2 == 0 and b - a > 1:  # a wide bracket: Newton crawls (g is exponential in x), so bisect
+            if b - a > width / 2:        # unless the last two steps halved it
+                candidate = (a + b) / 2
+            width = b - a
         x = candidate
     raise ArithmeticError("bracketed Newton on Eq. 12 did not converge")  # pragma: no cover
 
@@ -194,10 +200,10 @@ def verify_optimum(loss, k_train, k_inf, params, tokens, coefficients=None, dps:
     of the equation: FLOPs or dollars per parameter / per token, and loss); ``kkt_residual_relative``
     divides each residual by the larger side of its equation and is what ``ok`` tests.
     """
-    if int(dps) < MIN_DPS:
+    if not MIN_DPS <= int(dps) <= MAX_DPS:
         from .errors import InputError
 
-        raise InputError(f"--dps must be at least {MIN_DPS}, got {dps}")
+        raise InputError(f"--dps must be in [{MIN_DPS}, {MAX_DPS}], got {dps}")
     coeffs = _coefficient_tuple(coefficients)
     with mpmath.workdps(int(dps) + GUARD):
         sol = solve_precise(loss, k_train, k_inf, coeffs, dps)

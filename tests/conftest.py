@@ -22,3 +22,20 @@ def run_cli():
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+def _register_hypothesis_profiles() -> None:
+    """Hypothesis profiles: ``ci`` (default: few, reproducible examples) and ``long`` (HYPOTHESIS_PROFILE=long)."""
+    import os
+
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # hypothesis is in the `test` extra; without it the property tests are skipped
+        return
+    common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+    settings.register_profile("ci", max_examples=25, derandomize=True, print_blob=True, **common)
+    settings.register_profile("long", max_examples=1000, print_blob=True, **common)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_register_hypothesis_profiles()

@@ -8,8 +8,8 @@ import pytest
 def test_solve_readme_example_text(run_cli):
     code, out, _ = run_cli("solve", "--loss", "1.947", "--inference-tokens", "2e12")
     assert code == 0
-    assert "2.418e+10" in out and "2.657e+12" in out
-    assert "70.96%" in out and "146.77%" in out and "95.22%" in out
+    assert "24.18B" in out and "2.657T" in out and "34.08B" in out and "1.810T" in out
+    assert "70.96%" in out and "146.8%" in out and "95.22%" in out and "2.423e+22 FLOPs" in out
 
 
 def test_solve_json_keys_and_values(run_cli):
@@ -79,7 +79,7 @@ def test_derive_prints_equations_equal_to_the_papers(run_cli):
     (("solve", "--loss", "2", "--coefficients", "nope"), "unknown coefficient preset 'nope'"),
     (("solve", "--loss", "2", "--coefficients", "missing.json"), "not found"),
     (("solve", "--loss", "2", "--requests", "1e9"), "--tokens-per-request"),
-    (("solve", "--loss", "2", "--alpha", "0"), "must be > 0"),
+    (("solve", "--loss", "2", "--alpha", "0"), "must be >= 0.001"),
     (("calc", "--params", "7B"), "exactly two"),
     (("calc", "--params", "-7B", "--tokens", "1T"), "must be > 0"),
     (("calc", "--loss", "2"), "--loss needs --chinchilla"),

@@ -20,9 +20,9 @@ CALCULATOR = ("--params", "30e9", "--chinchilla", "--train-gpu-cost", "1.50", "-
 def test_solve_cost_readme_example_text(run_cli):
     code, out, _ = run_cli("solve", "--objective", "cost", *README_COST)
     assert code == 0
-    assert "2.053e+10" in out and "3.302e+12" in out
-    assert "60.23%" in out and "182.41%" in out and "88.76%" in out
-    assert "1.606e+06" in out and "1.425e+06" in out
+    assert "20.53B" in out and "3.302T" in out
+    assert "60.23%" in out and "182.4%" in out and "88.76%" in out
+    assert "$1.61M" in out and "$1.43M" in out
     assert "A100-80GB bf16" in out and "A100-40GB int8" in out
 
 
@@ -104,12 +104,17 @@ def test_calc_cost_calculator_at_default_prices_gives_the_printed_numbers(run_cl
         i = args.index(option)
         del args[i:i + 2]
     code, out, _ = run_cli("calc", *args)
-    assert code == 0 and "$3.146e+05" in out and "$6.378e+05" in out
+    assert code == 0 and "$315k" in out and "$638k" in out
+    data = json.loads(run_cli("calc", *args, "--json")[1])
+    assert f"{data['train_cost']:.3e}" == "3.146e+05" and f"{data['total_cost']:.3e}" == "6.378e+05"
 
 
 def test_calc_70b_on_10t_default_hardware(run_cli):
     code, out, _ = run_cli("calc", "--params", "70e9", "--tokens", "10e12", "--cost")
-    assert code == 0 and "Training cost:           $4.719e+06" in out
+    assert code == 0 and "Training cost:           $4.72M" in out
+    data = json.loads(run_cli("calc", "--params", "70e9", "--tokens", "10e12", "--cost", "--json")[1])
+    assert f"{data['train_cost']:.3e}" == "4.719e+06"
+    assert data["train_gpu_hours"] == pytest.approx(4.719e6 / 2, rel=1e-3)  # $2.00 per H100-hour
 
 
 def test_calc_without_cost_options_is_unchanged(run_cli):

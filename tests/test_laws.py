@@ -259,3 +259,26 @@ def test_bootstrap_samples_of_a_custom_law_are_solved_with_that_law(run_cli, tmp
     law = custom(law_text)
     alone = [float(solve_law(law, {k: v[i] for k, v in boot.items()}, 2.0, 6.0, 2e12).params) for i in range(3)]
     assert u["ci95"]["params"] == pytest.approx([np.percentile(alone, 2.5), np.percentile(alone, 97.5)], rel=1e-12)
+
+
+@pytest.mark.parametrize("command", [["budget", "--compute", "1e23"], ["overhead", "--loss", "2.5", "--params", "1e8"],
+                                     ["verify", "--random", "3"], ["reproduce", "claims"]])
+def test_commands_derived_for_chinchilla_only_say_so(run_cli, command, tmp_path):
+    code, out, err = run_cli(*command, "--law", "kaplan-2020")
+    assert code == 2 and out == "" and "derived for the chinchilla law only" in err
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps({"law": "kaplan-2020", "coefficients": get("kaplan-2020").preset("kaplan-2020")}))
+    code, out, err = run_cli(*command, "--coefficients", str(path))
+    assert code == 2 and "derived for the chinchilla law only" in err and len(err.strip().splitlines()) == 1
+
+
+def test_sweep_takes_any_law(run_cli):
+    code, out, _ = run_cli("sweep", "--law", "kaplan-2020", "--loss", "2.4,2.6", "--inference-tokens", "1e12",
+                           "--json")
+    assert code == 0
+    data = json.loads(out)
+    rows = data["rows"]
+    assert data["coefficients"]["law"]["name"] == "kaplan-2020"
+    alone = symscale.solve_compute_optimal(2.6, 1e12, LawCoefficients(get("kaplan-2020"),
+                                                                       get("kaplan-2020").preset("kaplan-2020")))
+    assert rows[-1]["optimal_params"] == pytest.approx(float(alone.params), rel=1e-9)  # printed to 10 digits

@@ -18,12 +18,16 @@ def test_grids_from_ranges_and_lists():
     assert np.allclose(parse_grid("1:3:5"), [1, 1.5, 2, 2.5, 3])
     assert np.allclose(parse_grid("1e9:1e13:5", log=True), [1e9, 1e10, 1e11, 1e12, 1e13])
     assert np.allclose(parse_grid("1B, 7B,13e9,2T"), [1e9, 7e9, 13e9, 2e12])
-    assert np.allclose(parse_grid("2.0:2.5:1"), [2.0])
+    assert np.allclose(parse_grid("2.0:2.0:1"), [2.0])
+    assert np.allclose(parse_grid("3:1:3"), [3, 2, 1])  # a reversed range runs downwards
 
 
 @pytest.mark.parametrize("text, log, message", [
     ("1:2:0", False, "count must be a positive whole number"),
     ("1:2:2.5", False, "count must be a positive whole number"),
+    ("2.0:2.5:1", False, "a range of one value needs start = stop"),
+    ("1:2:" + "9" * 10_000, False, "is too large"),
+    ("1:2:" + "0" * 10_000, False, "count must be a positive whole number"),
     ("0:1e9:4", True, "positive start and stop"),
     ("1:2", False, "start:stop:count"),
     ("", False, "empty"),

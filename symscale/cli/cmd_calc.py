@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import click
 
-from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, emit_json, fmt
+from .. import numbers as N
+from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, emit_json
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings
 from .limit_options import floor_option, unique_tokens_option
 from .options import demand_spec_from_options
 
-COST_KEYS = ("train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost")
+COST_KEYS = ("train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost", "train_gpu_hours",
+             "inference_gpu_hours")
+COST_LABELS = ("Training cost", "Prefill cost", "Decode cost", "Inference cost", "Total cost", "Training GPU-hours",
+               "Inference GPU-hours")
 
 
 def calc_report(coefficients, *, chinchilla: bool, params=None, tokens=None, compute=None, loss=None,
@@ -55,21 +59,20 @@ def cost_block(model, settings) -> dict:
 def render_calc(report: dict) -> str:
     """Plain-text rendering of a calc report."""
     lines = [
-        f"Model size (params):     {fmt(report['params'])}",
-        f"Training data (tokens):  {fmt(report['tokens'])}",
-        f"Tokens per parameter:    {report['tokens_per_param']:.4g}",
+        f"Model size (params):     {N.count(report['params'])}",
+        f"Training data (tokens):  {N.count(report['tokens'])}",
+        f"Tokens per parameter:    {N.plain(report['tokens_per_param'])}",
         f"Final training loss:     {report['loss']:.6f}",
-        f"Training FLOPs:          {fmt(report['train_flops'])}",
+        f"Training FLOPs:          {N.flops(report['train_flops'])}",
     ]
     if report["inference_tokens"]:
         lines += [
-            f"Inference tokens:        {fmt(report['inference_tokens'])}",
-            f"Inference FLOPs:         {fmt(report['inference_flops'])}",
-            f"Total FLOPs:             {fmt(report['total_flops'])}",
+            f"Inference tokens:        {N.count(report['inference_tokens'])}",
+            f"Inference FLOPs:         {N.flops(report['inference_flops'])}",
+            f"Total FLOPs:             {N.flops(report['total_flops'])}",
         ]
     if "total_cost" in report:
-        lines += [f"{label + ':':<24} ${fmt(report[key])}" for key, label in
-                  zip(COST_KEYS, ("Training cost", "Prefill cost", "Decode cost", "Inference cost", "Total cost"))]
+        lines += [f"{label + ':':<24} {N.readable(key, report[key])}" for key, label in zip(COST_KEYS, COST_LABELS)]
         lines += describe_settings(report["settings"])
     c = dict(report["coefficients"])
     name, law = c.pop("name"), c.pop("law", None)

@@ -60,6 +60,14 @@ class FitFailed(click.ClickException):
     is_flag=True,
     help="Skip the lmfit polish and its stderr (saves lmfit's ~2 s import; the Newton optimum is kept).",
 )
+@click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
+              help="The law to fit: a registered law (`symscale laws`) or a formula in N and D such as "
+              "'E + A/N**alpha + B/D**beta + C/(N*D)**g' [default: chinchilla, with its own fit].")
+@click.option("--start", "starts", multiple=True, metavar="NAME=VALUE|NAME=LO:HI:COUNT",
+              help="Start value or grid of a coefficient (repeatable; geometric for coefficients fitted as ln c). "
+              "Default: the law's start grid.")
+@click.option("--bound", "bounds", multiple=True, metavar="NAME=LO:HI",
+              help="Fitting range of a coefficient (repeatable; an empty side is unbounded).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fit(
@@ -77,6 +85,9 @@ def fit(
     out: str | None,
     name: str,
     no_lmfit: bool,
+    law_spec: str | None,
+    starts: tuple[str, ...],
+    bounds: tuple[str, ...],
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -86,9 +97,12 @@ def fit(
 
     Runs Chinchilla's 4,500-point start grid as one batched Newton search, polishes the best point
     with lmfit, checks it against a long-double reference, and reports standard errors.
+    With --law, fits that law instead: symscale fit --runs sardana-2024 --law kaplan-2020
     """
     from .. import fit as F
     from ..coefficients import Coefficients, save_coefficients
+    from ..laws.registry import resolve_law
+    from .cmd_fit_law import check_options, run_law_fit
 
     if runs_arg is not None and runs_opt is not None:
         raise CliError(f"give the runs once: as the argument ({runs_arg!r}) or as --runs ({runs_opt!r}), not both")
@@ -101,11 +115,17 @@ def fit(
         raise CliError(f"--tokens-col {tokens_col} and --flops-col {flops_col} are alternatives: "
                        "--flops-col replaces tokens by FLOPs/(6N); give one of them")
     F.check_delta(delta)
+    law = resolve_law(law_spec)
+    check_options(law, starts, bounds)
     if out:
         check_writable(out, "--out")
     runs = F.load_runs(runs_csv, params_col, tokens_col, loss_col, flops_col, cutoff, exclude_highest_loss)
     if n_boot:
         F.check_bootstrap(n_boot, len(runs), seed)
+    if not law.is_chinchilla:
+        return run_law_fit(law, runs, {"starts": starts, "bounds": bounds, "delta": delta, "n_boot": n_boot,
+                                       "seed": seed, "out": out, "name": name, "no_lmfit": no_lmfit,
+                                       "quiet": quiet, "as_json": as_json})
     try:
         result = F.fit(runs, delta, name=name, use_lmfit=not no_lmfit)
         boot = _bootstrap(F, runs, result, n_boot, seed, delta, quiet or as_json) if n_boot else None
@@ -113,12 +133,13 @@ def fit(
         raise FitFailed(str(exc)) from None
     reference = F.reference_optimum(result.theta, runs, delta)
     seconds = time.perf_counter() - began
+    from ..ranges import FittedRange
+
+    fitted = FittedRange.of_runs(runs.params, runs.tokens, f"the {len(runs)} runs of {runs.source}")
     coeffs = result.coefficients
     if out:
-        if boot is not None:
-            coeffs = Coefficients(
-                **coeffs.as_dict(), name=coeffs.name, source=coeffs.source, samples=boot.samples
-            )
+        coeffs = Coefficients(**coeffs.as_dict(), name=coeffs.name, source=coeffs.source,
+                              samples=None if boot is None else boot.samples, fitted_range=fitted)
         save_coefficients(
             coeffs,
             out,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+import numpy as np
 
 from ..errors import InputError
 from .common import POSITIVE, coefficient_options, coefficients_from_options, emit_json
@@ -37,10 +38,29 @@ def figure6_settings_from_options(kwargs: dict):
     return paper_figure6_settings(**overrides)
 
 
-def _grids(loss_text: str, demand_text: str, demand_name: str):
-    from ..sweep import parse_grid
+MAX_PLOT_CELLS = 1_000_000  # 1000 x 1000: far finer than the figure's pixels
 
-    return parse_grid(loss_text, False, "--loss-grid"), parse_grid(demand_text, True, demand_name)
+
+def _grids(loss_text: str, demand_text: str, demand_name: str, objective: str = "compute"):
+    """The two axes of a ratio map, refused up front when their product is too large to draw."""
+    from ..sweep import check_sweep_size, parse_grid
+
+    losses, demands = parse_grid(loss_text, False, "--loss-grid"), parse_grid(demand_text, True, demand_name)
+    if not np.all(demands > 0):
+        raise InputError(f"{demand_name} {demand_text}: the figure draws demand on a log axis; give values > 0")
+    cells = losses.size * demands.size
+    if cells > MAX_PLOT_CELLS:
+        raise InputError(f"--loss-grid x {demand_name}: {losses.size} x {demands.size} = {cells:.4g} cells is too "
+                         f"many to draw (at most {MAX_PLOT_CELLS:,}); use fewer points")
+    check_sweep_size(losses.size, demands.size, columns=30 if objective == "cost" else 17)
+    return losses, demands
+
+
+def _check_output(output: str) -> None:
+    """The image path is checked before any work is done."""
+    from ..plots import check_image_path
+
+    check_image_path(output)
 
 
 JSON = click.option("--json", "as_json", is_flag=True,
@@ -76,6 +96,7 @@ def fig2(output: str, loss_grid: str, demand: str, as_json: bool, **kwargs) -> N
     """
     from ..plots import figure_ratios, ratio_grid, save
 
+    _check_output(output)
     coefficients = coefficients_from_options(kwargs)
     losses, demands = _grids(loss_grid, demand, "--inference-tokens")
     grid = ratio_grid(losses, demands, "compute", coefficients)
@@ -102,9 +123,10 @@ def fig6(output: str, loss_grid: str, demand: str, as_json: bool, **kwargs) -> N
     """
     from ..plots import figure_ratios, ratio_grid, save
 
+    _check_output(output)
     coefficients = coefficients_from_options(kwargs)
     settings = figure6_settings_from_options(kwargs)
-    losses, demands = _grids(loss_grid, demand, "--requests")
+    losses, demands = _grids(loss_grid, demand, "--requests", "cost")
     grid = ratio_grid(losses, demands, "cost", coefficients, settings)
     _done(save(figure_ratios(grid, coefficients, settings), output), "fig6", grid, as_json)
 
@@ -128,6 +150,7 @@ def scenario(output: str, inference_tokens: float | None, requests: float | None
     """
     from ..plots import figure_scenario, save, scenario_curve
 
+    _check_output(output)
     coefficients = coefficients_from_options(kwargs)
     loss = loss_from_options(kwargs, coefficients)
     objective = objective or ("cost" if requests is not None else "compute")

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import click
 
+from .. import numbers as N
 from ..errors import InputError
-from .common import coefficient_options, coefficients_from_options, emit_json, fmt, pct, render_table
+from ..precision import MAX_DPS, MIN_DPS
+from .common import coefficient_options, coefficients_from_options, emit_json, render_table
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
 from .limit_options import limit_options
-from .options import demand_spec_from_options, loss_from_options, quality_options
+from .options import demand_spec_from_options, quality_from_options, quality_options
 
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
 ROW_LABELS = {
     "params": "Model size (params)", "tokens": "Training data (tokens)", "tokens_per_param": "Tokens per parameter",
     "train_flops": "Training FLOPs", "inference_flops": "Inference FLOPs", "total_flops": "Total FLOPs",
-    "train_cost": "Training cost ($)", "prefill_cost": "Prefill cost ($)", "decode_cost": "Decode cost ($)",
-    "inference_cost": "Inference cost ($)", "total_cost": "Total cost ($)",
+    "train_cost": "Training cost", "prefill_cost": "Prefill cost", "decode_cost": "Decode cost",
+    "inference_cost": "Inference cost", "total_cost": "Total cost", "train_gpu_hours": "Training GPU-hours",
+    "inference_gpu_hours": "Inference GPU-hours",
 }
 
 
@@ -35,7 +38,7 @@ def compute_report(loss: float, demand: float, coefficients, method: str = "redu
     }
     if coefficients.samples is not None:
         report["uncertainty"] = bootstrap_intervals(loss, demand, coefficients)
-    return report
+    return add_warnings(report, coefficients)
 
 
 def bootstrap_intervals(loss: float, demand: float, coefficients) -> dict:
@@ -63,10 +66,25 @@ def percentile_summary(quantities: dict, use=None) -> dict:
     return summary
 
 
+def add_warnings(report: dict, coefficients) -> dict:
+    """The report's ``warnings`` list (always present): extrapolation beyond the fitted runs, few usable samples."""
+    from ..ranges import model_warnings
+
+    warnings = model_warnings(coefficients, {"optimal model": report["optimal"]})
+    if report.get("uncertainty", {}).get("warning"):
+        warnings.append(report["uncertainty"]["warning"])
+    report["warnings"] = warnings
+    return report
+
+
 def warn_sample_use(report: dict) -> None:
-    """One 'Warning:' line on stderr when the report's intervals rest on fewer than half the replicates."""
-    warning = report.get("uncertainty", {}).get("warning")
-    if warning:
+    """One 'Warning:' line on stderr for each of the report's warnings (extrapolation, few usable samples),
+    after the answer has reached standard output (so a failing stdout is the only line on stderr)."""
+    import sys
+
+    if report.get("warnings"):
+        sys.stdout.flush()
+    for warning in report.get("warnings", []):
         click.echo(f"Warning: {warning}", err=True)
 
 
@@ -91,19 +109,38 @@ def cost_report(loss: float, settings, coefficients, method: str = "reduced") ->
         report["uncertainty"] = percentile_summary({"params": sol.optimal.params, "tokens": sol.optimal.tokens,
                                                     "total_cost_saving": 1 - sol.ratio["total_cost"]},
                                                    sol.samples)
-    return report
+    return add_warnings(report, coefficients)
+
+
+def add_reference(report: dict, reference, settings=None) -> None:
+    """The user's own model (--quality-of) beside the optimum: its figures and the optimum's ratios to it."""
+    from ..solve import Allocation, ComputeModel
+
+    if settings is None:
+        model = ComputeModel(reference.params, reference.tokens, report["inference_tokens"]).as_dict()
+        keys = ("params", "tokens", "total_flops")
+    else:
+        from ..costs import MODEL_KEYS as COST_KEYS
+        from ..costs import model_costs
+
+        costs = model_costs(Allocation(reference.params, reference.tokens), settings)
+        model = {key: getattr(costs, key) for key in COST_KEYS}
+        keys = ("params", "tokens", "total_flops", "total_cost")
+    report["reference"] = {"name": reference.name, "source": reference.source,
+                           **{key: float(value) for key, value in model.items()}}
+    report["ratio_to_reference"] = {key: report["optimal"][key] / report["reference"][key] for key in keys}
 
 
 def render_compute(report: dict) -> str:
     """Plain-text rendering of a compute report."""
     lines = [
-        f"Target loss {report['loss']:.6g}; lifetime inference demand {fmt(report['inference_tokens'])} tokens",
+        f"Target loss {report['loss']:.6g}; lifetime inference demand {N.count(report['inference_tokens'])} tokens",
         _coefficient_line(report),
         "",
         _comparison_table(report, MODEL_KEYS, "Compute-optimal"),
         "",
         *_ratio_lines(report, "compute", "total_flops", "lifetime FLOPs",
-                      f"{fmt(report['baseline']['total_flops'] - report['optimal']['total_flops'])} FLOPs"),
+                      f"{N.flops(report['baseline']['total_flops'] * (1 - report['ratio']['total_flops']))} FLOPs"),
     ]
     return "\n".join(lines + _uncertainty_lines(report, "total_flops_saving", "total-FLOP saving"))
 
@@ -112,7 +149,7 @@ def render_cost(report: dict) -> str:
     """Plain-text rendering of a cost report."""
     from ..costs import MODEL_KEYS as COST_KEYS
 
-    saving = report["baseline"]["total_cost"] - report["optimal"]["total_cost"]
+    saving = report["baseline"]["total_cost"] * (1 - report["ratio"]["total_cost"])
     lines = [
         f"Target loss {report['loss']:.6g}",
         *describe_settings(report["settings"]),
@@ -120,7 +157,7 @@ def render_cost(report: dict) -> str:
         "",
         _comparison_table(report, COST_KEYS, "Cost-optimal"),
         "",
-        *_ratio_lines(report, "cost", "total_cost", "lifetime dollars", f"${fmt(saving)}"),
+        *_ratio_lines(report, "cost", "total_cost", "lifetime dollars", N.dollars(saving)),
     ]
     return "\n".join(lines + _uncertainty_lines(report, "total_cost_saving", "total-cost saving"))
 
@@ -141,11 +178,10 @@ def _coefficient_line(report: dict) -> str:
 
 
 def _comparison_table(report: dict, keys: tuple, label: str) -> str:
-    def cell(key: str, value: float) -> str:
-        return f"{value:.1f}" if key == "tokens_per_param" else fmt(value)
-
-    rows = [(ROW_LABELS[key], cell(key, report["baseline"][key]), cell(key, report["optimal"][key])) for key in keys]
-    return render_table(rows, ("", baseline_label(report), label))
+    columns = [report["baseline"], report["optimal"]] + ([report["reference"]] if "reference" in report else [])
+    header = ("", baseline_label(report), label) + ((report["reference"]["name"],) if "reference" in report else ())
+    rows = [(ROW_LABELS[key], *(N.readable(key, column[key]) for column in columns)) for key in keys]
+    return render_table(rows, header)
 
 
 def baseline_label(report: dict) -> str:
@@ -157,11 +193,19 @@ def baseline_label(report: dict) -> str:
 def _ratio_lines(report: dict, objective: str, total_key: str, what: str, saving: str) -> list[str]:
     ratio = report["ratio"]
     return [
-        f"The {objective}-optimal model has {pct(ratio['params'])} of the parameters, is trained on "
-        f"{pct(ratio['tokens'])} of the tokens",
-        f"and costs {pct(ratio[total_key])} of the {what} of the equal-quality {_baseline_name(report)} "
+        f"The {objective}-optimal model has {N.share(ratio['params'])} the parameters, is trained on "
+        f"{N.share(ratio['tokens'])} the tokens",
+        f"and costs {N.share(ratio[total_key])} the {what} of the equal-quality {_baseline_name(report)} "
         f"(saving {saving}).",
-    ]
+    ] + _reference_lines(report, objective, total_key, what)
+
+
+def _reference_lines(report: dict, objective: str, total_key: str, what: str) -> list[str]:
+    if "reference" not in report:
+        return []
+    ratio, name = report["ratio_to_reference"], report["reference"]["name"]
+    return [f"Against {name} (the quality asked for): {N.share(ratio['params'])} the parameters, "
+            f"{N.share(ratio['tokens'])} the tokens, {N.share(ratio[total_key])} the {what}."]
 
 
 def _baseline_name(report: dict) -> str:
@@ -186,9 +230,9 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
     return [
         "",
         head,
-        f"  params  [{fmt(ci['params'][0])}, {fmt(ci['params'][1])}]",
-        f"  tokens  [{fmt(ci['tokens'][0])}, {fmt(ci['tokens'][1])}]",
-        f"  {saving_label}  [{pct(ci[saving_key][0])}, {pct(ci[saving_key][1])}]",
+        f"  params  [{N.count(ci['params'][0])}, {N.count(ci['params'][1])}]",
+        f"  tokens  [{N.count(ci['tokens'][0])}, {N.count(ci['tokens'][1])}]",
+        f"  {saving_label}  [{N.ratio(ci[saving_key][0])}, {N.ratio(ci[saving_key][1])}]",
     ]
 
 
@@ -205,8 +249,8 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
 @click.option("--verify", is_flag=True,
               help="Re-solve Eq. 12 with mpmath at --dps digits and check digits, KKT residuals and the "
               "second-order condition (exit status 1 if a check fails).")
-@click.option("--dps", type=click.IntRange(min=20), default=50, show_default=True,
-              help="Decimal digits for --verify.")
+@click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, show_default=True,
+              help=f"Decimal digits for --verify ({MIN_DPS} to {MAX_DPS}, as `verify --dps`).")
 @click.option("--sensitivity", is_flag=True,
               help="Also report d ln N*/d theta and d ln D*/d theta for each coefficient and ln demand "
               "(implicit differentiation of the KKT system, derived in sympy).")
@@ -225,7 +269,6 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
     symscale solve --objective cost --loss 1.947 --requests 1e10 --input-tokens 1000 --output-tokens 250
     """
     report = build_report(objective, method, kwargs, verify_dps=dps if verify else None, sensitivity=sensitivity)
-    warn_sample_use(report)
     if as_json:
         emit_json(report)
     elif "limits" in report:
@@ -242,6 +285,7 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
             from ..verify import render_verification
 
             click.echo("\n" + render_verification(report["verification"]))
+    warn_sample_use(report)
     if verify and not report["verification"]["ok"]:
         raise SystemExit(1)
 
@@ -253,7 +297,7 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
 
     limits = limits_from_options(kwargs)
     coefficients = coefficients_from_options(kwargs)
-    loss = loss_from_options(kwargs, coefficients)
+    loss, reference = quality_from_options(kwargs, coefficients)
     demand = demand_spec_from_options(kwargs)
     if uses_limits(coefficients, limits):
         return _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity)
@@ -268,6 +312,9 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
             raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
         report = compute_report(loss, demand.lifetime_tokens(), coefficients, method)
         weights = compute_weights(report["inference_tokens"])
+        settings = None
+    if reference is not None:
+        add_reference(report, reference, settings)
     if verify_dps is not None:
         optimal = report["optimal"]
         if coefficients.law.is_chinchilla:
@@ -310,7 +357,7 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
             raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
         base["inference_tokens"] = demand.lifetime_tokens()
         weights = compute_weights(base["inference_tokens"])
-    return limited_report(objective, loss, weights, coefficients, limits, base, verify_dps)
+    return add_warnings(limited_report(objective, loss, weights, coefficients, limits, base, verify_dps), coefficients)
 
 
 def compute_weights(inference_tokens: float) -> tuple[float, float]:

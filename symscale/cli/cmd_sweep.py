@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import click
 
 from ..errors import InputError
+from .cmd_solve import coefficient_block
 from .common import POSITIVE, coefficient_options, coefficients_from_options, is_terminal
 from .cost_options import hardware_options, pop_hardware
 
@@ -74,32 +75,33 @@ def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs)
 
     Example: symscale sweep --loss 1.9:2.6:1000 --inference-tokens 1e9:1e14:1000 --log-demand -o grid.csv
     """
+    from ..atomic import atomic_write, check_output_path
     from ..sweep import table_format, write_table
 
     started = time.perf_counter()
-    table, meta = sweep_from_options(kwargs)
+    to_file = output not in (None, "-")
     fmt = table_format(output, as_json)
+    if to_file:
+        check_output_path(output, "--output")
+    table, meta = sweep_from_options(kwargs, output if to_file else None, fmt, digits)
     rows = len(next(iter(table.values())))
     solved = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        handle = sys.stdout if output in (None, "-") else stack.enter_context(_open(output))
+        handle = stack.enter_context(atomic_write(output, newline="")) if to_file else sys.stdout
         progress = stack.enter_context(progress_reporter(rows, "writing", quiet))
         write_table(table, handle, fmt, meta=meta, digits=digits, progress=progress)
-    if not quiet and output not in (None, "-"):
+    if not quiet and to_file:
         click.echo(f"{rows} scenarios solved in {solved - started:.2f} s, written to {output} "
                    f"in {time.perf_counter() - solved:.2f} s", err=True)
 
 
-def _open(path: str):
-    try:
-        return open(path, "w", newline="")
-    except OSError as exc:
-        raise InputError(f"cannot write {path!r}: {exc.strerror}") from None
+def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv",
+                       digits: int = 10) -> tuple[dict, dict]:
+    """Turn the parsed options into (table, meta): the solved grid and a description of it.
 
-
-def sweep_from_options(kwargs: dict) -> tuple[dict, dict]:
-    """Turn the parsed options into (table, meta): the solved grid and a description of it."""
-    from ..sweep import parse_grid, sweep_table
+    The grid's size is checked (memory, and the disk space of ``output``) before anything is allocated.
+    """
+    from ..sweep import check_sweep_size, parse_grid, sweep_table
 
     coefficients = coefficients_from_options(kwargs)
     objective = kwargs.pop("objective")
@@ -110,14 +112,26 @@ def sweep_from_options(kwargs: dict) -> tuple[dict, dict]:
     per_request, settings = _demand_split(kwargs, objective)
     quality = parse_grid(q_text, log_quality, "--" + q_kind.replace("_", "-"))
     demand = parse_grid(d_text, log_demand, "--" + d_kind.replace("_", "-"))
+    check_sweep_size(quality.size, demand.size, columns=_column_count(q_kind, d_kind, objective), output=output,
+                     fmt=fmt, digits=digits)
     table = sweep_table(quality, demand, quality_kind=q_kind, demand_kind=d_kind, objective=objective,
                         coefficients=coefficients, settings=settings, tokens_per_request=per_request)
-    meta = {"objective": objective, "coefficients": {**coefficients.as_dict(), "name": coefficients.name},
+    meta = {"objective": objective, "coefficients": coefficient_block(coefficients),
             "quality": {"kind": q_kind, "count": int(quality.size)},
             "demand": {"kind": d_kind, "count": int(demand.size)}}
     if objective == "cost":
         meta["settings"] = _settings_dict(settings)
     return table, meta
+
+
+def _column_count(q_kind: str, d_kind: str, objective: str) -> int:
+    """Columns of the sweep table (as sweep_table builds them)."""
+    from ..sweep import COST_KEYS, MODEL_KEYS, RATIO_KEYS
+
+    keys = MODEL_KEYS + (COST_KEYS if objective == "cost" else ())
+    ratios = len(RATIO_KEYS) + (objective == "cost")
+    demand = 2 if (objective == "cost" or d_kind == "requests") else 1
+    return 1 + (q_kind != "loss") + demand + 2 * len(keys) + ratios
 
 
 def _demand_split(kwargs: dict, objective: str):

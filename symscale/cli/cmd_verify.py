@@ -12,26 +12,42 @@ import time
 import click
 import numpy as np
 
-from ..coefficients import NAMES
+from ..coefficients import NAMES, check_domain
 from ..errors import InputError
-from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, emit_json, parse_number
+from ..precision import MAX_DPS, MIN_DPS
+from .common import (
+    NON_NEGATIVE,
+    POSITIVE,
+    coefficient_option,
+    coefficient_options,
+    coefficients_from_options,
+    emit_json,
+    parse_number,
+)
 from .cost_options import cost_options, cost_settings_from_options, pop_hardware
 from .options import demand_spec_from_options
 
-DPS = click.option("--dps", type=click.IntRange(20, 1000), default=50, show_default=True,
-                   help="Significant digits for the mpmath computation (at least 20).")
+DPS = click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, show_default=True,
+                   help=f"Significant digits for the mpmath computation ({MIN_DPS} to {MAX_DPS}).")
 
 
 # --- verify --------------------------------------------------------------------------------------
+def _csv_rows(path: str) -> list[dict]:
+    """The rows of a user's scenario CSV (read with the size cap and text check of symscale.atomic)."""
+    import io
+
+    from ..atomic import read_user_text
+
+    text = read_user_text(path, "scenario file")
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(f"scenario file {path!r} cannot be read: {exc}") from None
+
+
 def read_scenarios(path: str) -> tuple[np.ndarray, np.ndarray, list | None]:
     """loss, inference_tokens and optional per-row coefficients from a CSV file."""
-    try:
-        with open(path, newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except FileNotFoundError:
-        raise InputError(f"scenario file {path!r} not found") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"scenario file {path!r} cannot be read: {exc}") from None
+    rows = _csv_rows(path)
     if not rows or not {"loss", "inference_tokens"} <= set(rows[0]):
         raise InputError(f"scenario file {path!r} needs a header with columns loss, inference_tokens "
                          "(optional: alpha, beta, A, B, E)")
@@ -48,15 +64,16 @@ def read_scenarios(path: str) -> tuple[np.ndarray, np.ndarray, list | None]:
 
 def _per_row(path: str, present: list, base) -> list:
     """One Coefficients per CSV row: the base with the row's coefficient columns (empty cells keep the base)."""
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = _csv_rows(path)
     out = []
     for n, row in enumerate(rows, start=2):
         try:
             values = {key: parse_number(row[key]) for key in present if (row[key] or "").strip()}
         except ValueError as exc:
             raise InputError(f"scenario file {path!r}, line {n}: {exc}") from None
-        out.append(base.with_values(**values) if values else base)
+        row_coefficients = base.with_values(**values) if values else base
+        check_domain(row_coefficients)
+        out.append(row_coefficients)
     return out
 
 
@@ -69,6 +86,31 @@ def random_scenarios(count: int, seed: int, coefficients) -> tuple[np.ndarray, n
     return loss, demand
 
 
+# mpmath seconds per scenario at 50 digits (measured ~0.003 s; grows about as dps**1.5), and the time allowed
+VERIFY_SECONDS_AT_50 = 0.003
+MAX_VERIFY_SECONDS = 300.0
+
+
+def check_verify_size(count: int, dps: int, what: str) -> None:
+    """Refuse (InputError) a verification estimated to take longer than MAX_VERIFY_SECONDS, before starting it."""
+    each = VERIFY_SECONDS_AT_50 * max(dps / 50, 1.0) ** 1.5
+    seconds = count * each
+    if seconds > MAX_VERIFY_SECONDS:
+        most = int(MAX_VERIFY_SECONDS / each)
+        raise InputError(f"{what}: {count} scenarios at {dps} digits would take about {_duration(seconds)} "
+                         f"(limit {_duration(MAX_VERIFY_SECONDS)}, i.e. at most {most} scenarios at that --dps); "
+                         "verify fewer scenarios or use a lower --dps")
+
+
+def _duration(seconds: float) -> str:
+    """'5 min', '2.3 h'."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 @click.command("verify")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Scenarios from a CSV file: columns loss, inference_tokens, optional alpha, beta, A, B, E.")
@@ -77,7 +119,8 @@ def random_scenarios(count: int, seed: int, coefficients) -> tuple[np.ndarray, n
 @click.option("--log", "log_grid", is_flag=True, help="Space the inference-token grid logarithmically.")
 @click.option("--random", "random_count", type=click.IntRange(1, 10**6), default=None,
               help="Verify this many random scenarios (seeded).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random.")
+@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+              help="Seed for --random (a whole number from 0 to 2^64 - 1).")
 @coefficient_options
 @DPS
 @click.option("--min-digits", type=click.FloatRange(0, 17), default=10.0, show_default=True,
@@ -102,9 +145,11 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
     per_row = coefficients
     if csv_path:
         loss, demand, present = read_scenarios(csv_path)
+        check_verify_size(loss.size, dps, f"--csv {csv_path!r}")
         if present:
             per_row = _per_row(csv_path, present, coefficients)
     elif random_count:
+        check_verify_size(random_count, dps, f"--random {random_count}")
         loss, demand = random_scenarios(random_count, seed, coefficients)
     else:
         if loss_range is None or demand_range is None:
@@ -113,6 +158,8 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
 
         grid_loss = parse_grid(loss_range, False, "--loss")
         grid_demand = parse_grid(demand_range, log_grid, "--inference-tokens")
+        check_verify_size(grid_loss.size * grid_demand.size, dps,
+                          f"the grid --loss {loss_range} x --inference-tokens {demand_range}")
         loss, demand = (a.ravel() for a in np.meshgrid(grid_loss, grid_demand, indexing="ij"))
     start = time.perf_counter()
     results = verify_batch(loss, demand, per_row, dps=dps, min_digits=min_digits)
@@ -162,10 +209,10 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
 @click.option("--coefficients", "coefficients_spec", default="chinchilla", show_default=True,
               metavar="PRESET|FILE.json",
               help="alpha, A, B, E from a preset or file (beta comes from --beta).")
-@click.option("--alpha", type=POSITIVE, default=None, help="Override alpha.")
-@click.option("--A", "A", type=POSITIVE, default=None, help="Override A.")
-@click.option("--B", "B", type=POSITIVE, default=None, help="Override B.")
-@click.option("--E", "E", type=NON_NEGATIVE, default=None, help="Override E.")
+@coefficient_option("alpha")
+@coefficient_option("A")
+@coefficient_option("B")
+@coefficient_option("E")
 @DPS
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def closed_form_command(beta_text, loss, objective, k_train, k_inf, dps, as_json, **kwargs) -> None:
@@ -199,14 +246,26 @@ def _closed_form_rho(objective: str, k_train, k_inf, kwargs: dict):
         raise InputError("give both --k-train and --k-inf, or neither")
     if k_train is not None:
         pop_hardware(kwargs)
-        return exact(k_inf) / exact(k_train)
+        return _checked_rho(exact(k_inf) / exact(k_train), f"--k-inf {k_inf:g} / --k-train {k_train:g}")
     if objective == "cost":
         k_train, k_inf = cost_settings_from_options(kwargs, demand, force=True).weights()
-        return exact(float(k_inf)) / exact(float(k_train))
+        return _checked_rho(exact(float(k_inf)) / exact(float(k_train)), "k_inf / k_train from the cost options")
     if pop_hardware(kwargs):
         raise InputError("hardware options apply to the cost objective: add --objective cost")
     tokens = demand.lifetime_tokens(default=2e12)
-    return exact(INFERENCE_FLOPS_PER_PARAM_TOKEN * tokens) / exact(float(TRAIN_FLOPS_PER_PARAM_TOKEN))
+    rho = exact(INFERENCE_FLOPS_PER_PARAM_TOKEN) * exact(tokens) / exact(TRAIN_FLOPS_PER_PARAM_TOKEN)  # no overflow
+    return _checked_rho(rho, f"2 x inference tokens {tokens:g} / 6")
+
+
+def _checked_rho(rho, source: str):
+    """rho must be 0 or within float64, since the float solver is compared with the exact answer."""
+    from ..solve import FLOAT_MAX, FLOAT_TINY
+
+    if rho != 0 and not FLOAT_TINY <= rho <= FLOAT_MAX:
+        shown = "more than 1.8e+308" if rho > FLOAT_MAX else f"{float(rho):g}"
+        raise InputError(f"rho = {source} = {shown} is beyond floating-point range "
+                         "(float64 holds 2.2e-308 to 1.8e+308)")
+    return rho
 
 
 # --- check-proof ----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -12,10 +11,8 @@ from typing import Any
 import click
 import numpy as np
 
-from ..coefficients import NAMES, resolve
-
-_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)\s*$")
+from ..coefficients import DOMAIN, NAMES, check_domain, domain_text, resolve
+from ..numbers import parse_number  # noqa: F401  (the one number grammar, used by options)
 
 
 class CliError(click.ClickException):
@@ -24,19 +21,8 @@ class CliError(click.ClickException):
     exit_code = 2
 
 
-def parse_number(text: str) -> float:
-    """Parse '7e9', '7000000000', '70B', '2T', '1.5M' (k, M, B/G, T, P suffixes) as a finite float."""
-    match = _NUMBER.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a number (examples: 7e9, 70B, 2T, 1.5M)")
-    value = float(match.group(1)) * _SUFFIX.get(match.group(2).lower(), 1.0)
-    if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
-    return value
-
-
 class Number(click.ParamType):
-    """A finite number with optional k/M/B/T/P suffix and optional bounds."""
+    """A finite number (symscale.numbers.parse_number: 7e9, 70B, 2T) with optional bounds."""
 
     name = "number"
 
@@ -68,6 +54,17 @@ POSITIVE = Number(0.0, strict_minimum=True)
 NON_NEGATIVE = Number(0.0)
 
 
+COEFFICIENT_HELP = {"alpha": "parameter exponent", "beta": "token exponent", "A": "parameter term scale",
+                    "B": "token term scale", "E": "irreducible loss"}
+
+
+def coefficient_option(key: str) -> Callable:
+    """The --alpha/--beta/--A/--B/--E override, limited to the coefficient's domain (stated in --help)."""
+    low, high = DOMAIN[key]
+    return click.option(f"--{key}", key, type=Number(low, maximum=high), default=None,
+                        help=f"Override {key} ({COEFFICIENT_HELP[key]}), in {domain_text(key)}.")
+
+
 def coefficient_options(func: Callable) -> Callable:
     """Add --coefficients PRESET|FILE.json and --alpha --beta --A --B --E overrides."""
     options = [
@@ -78,11 +75,7 @@ def coefficient_options(func: Callable) -> Callable:
             "sardana-le100, sardana-le250, sardana-le500, sardana-all, epoch-2024) or a JSON file "
             "such as the one `symscale fit --out` writes.",
         ),
-        click.option("--alpha", type=POSITIVE, default=None, help="Override alpha (parameter exponent)."),
-        click.option("--beta", type=POSITIVE, default=None, help="Override beta (token exponent)."),
-        click.option("--A", "A", type=POSITIVE, default=None, help="Override A (parameter term scale)."),
-        click.option("--B", "B", type=POSITIVE, default=None, help="Override B (token term scale)."),
-        click.option("--E", "E", type=NON_NEGATIVE, default=None, help="Override E (irreducible loss)."),
+        *[coefficient_option(key) for key in NAMES],
         click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
                      help="The scaling law: a registered law (`symscale laws`: chinchilla, kaplan-2020) or a "
                      "formula in N and D such as 'E + A/N**alpha + B/D**beta + C/(N*D)**g' [default: chinchilla]."),
@@ -123,7 +116,13 @@ def coefficients_from_options(kwargs: dict):
     law_spec, assigned = kwargs.pop("law_spec", None), parse_assignments(kwargs.pop("set_values", ()))
     if law_spec is None and not assigned:
         base = resolve(spec)  # a preset name or a JSON file
-        return base.with_values(**overrides) if overrides else base
+        if not base.law.is_chinchilla:  # a file of another law
+            if overrides:
+                raise CliError(f"--{next(iter(overrides))}: --coefficients {spec!r} holds the law {base.law.name}; "
+                               "use --set NAME=VALUE")
+            _check_law_support(base.law)
+            return base
+        return _in_domain(base.with_values(**overrides) if overrides else base)
     from ..laws.registry import resolve_law
 
     law = resolve_law(law_spec) if law_spec is not None else None
@@ -136,11 +135,33 @@ def coefficients_from_options(kwargs: dict):
         unknown = [key for key in merged if key not in NAMES]
         if unknown:
             raise CliError(f"--set {unknown[0]}: the chinchilla law has coefficients {', '.join(NAMES)}")
-        return base.with_values(**merged) if merged else base
+        return _in_domain(base.with_values(**merged) if merged else base)
     if overrides:
         raise CliError(f"--{next(iter(overrides))} is a coefficient of the chinchilla law; for the law {law.name} "
                        "use --set NAME=VALUE")
+    _check_law_support(law)
     return _law_coefficients(law, spec, assigned)
+
+
+def _in_domain(coefficients):
+    """Chinchilla coefficients checked against their domains (coefficients.DOMAIN)."""
+    check_domain(coefficients)
+    return coefficients
+
+
+LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit", "unique-tokens", "plot data-wall")
+"""Commands that take any law; the others are derived for the chinchilla law only (so far)."""
+
+
+def _check_law_support(law) -> None:
+    ctx, names = click.get_current_context(silent=True), []
+    while ctx is not None and ctx.parent is not None:  # the command's names below the group, however invoked
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    command = " ".join(reversed(names))
+    if command and command.split()[0] not in LAW_COMMANDS and command not in LAW_COMMANDS:
+        raise CliError(f"{command} is derived for the chinchilla law only, not for --law {law.name}; "
+                       f"the commands that take any law: {', '.join(LAW_COMMANDS)}")
 
 
 def _law_coefficients(law, spec: str, assigned: dict):
@@ -148,20 +169,21 @@ def _law_coefficients(law, spec: str, assigned: dict):
     law's own preset, if it has one), then --set."""
     from ..laws.values import LawCoefficients
 
-    name, source, base = law.name, law.source, {}
+    name, source, base, fitted = law.name, law.source, {}, None
     key = law.name if spec.lower() == "chinchilla" else spec
     if key.strip().lower() in law.presets:
-        base, name, source = law.preset(key), key, law.presets[key.strip().lower()].get("source", "")
+        entry = law.presets[key.strip().lower()]
+        base, name, source, fitted = law.preset(key), key, entry.get("source", ""), entry.get("range")
     elif spec.lower() != "chinchilla":
         loaded = resolve(spec)
         if loaded.law.formula != law.formula:
             raise CliError(f"--coefficients {spec!r} holds coefficients of the law {loaded.law.name!r}, "
                            f"not of {law.name!r}")
-        base, name, source = dict(loaded.values), loaded.name, loaded.source
+        base, name, source, fitted = dict(loaded.values), loaded.name, loaded.source, loaded.fitted_range
     values = {**base, **assigned}
     if assigned:
         name = "custom" if not base else f"{name} with --set"
-    return LawCoefficients(law, values, name=name, source=source)
+    return LawCoefficients(law, values, name=name, source=source, fitted_range=fitted)
 
 
 def jsonable(value: Any) -> Any:

@@ -29,24 +29,42 @@ def quality_options(func: Callable) -> Callable:
                      help="Quality of the Chinchilla-optimal model trained on D tokens (e.g. 1.4T)."),
         click.option("--chinchilla-compute", type=POSITIVE, default=None, metavar="FLOPS",
                      help="Quality of the Chinchilla-optimal model for a training budget of FLOPS (e.g. 1e24)."),
+        click.option("--quality-of", default=None, metavar="MODEL|N:D",
+                     help="Quality of a published model (data/reference_models.csv, any case: Llama-2-7B, "
+                     "Chinchilla-70B, ...) or of N params trained on D tokens (7B:2T), under the coefficients in use; "
+                     "solve then reports that model beside the optimum."),
     ])
+
+
+QUALITY_KEYS = ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute", "quality_of")
 
 
 def loss_from_options(kwargs: dict, coefficients: Coefficients) -> float:
     """Pop the quality options and turn them into one target loss."""
-    from ..solve import chinchilla, loss_of
+    return quality_from_options(kwargs, coefficients)[0]
 
-    given = {key: kwargs.pop(key) for key in ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute")}
+
+def quality_from_options(kwargs: dict, coefficients: Coefficients):
+    """Pop the quality options: (target loss, the reference model of --quality-of or None)."""
+    from ..solve import chinchilla, loss_of, resolvable_loss
+
+    given = {key: kwargs.pop(key, None) for key in QUALITY_KEYS}
     given = {key: value for key, value in given.items() if value is not None}
     if len(given) != 1:
         names = ", ".join("--" + key.replace("_", "-") for key in given) or "none"
         raise InputError("give exactly one of --loss, --chinchilla-params, --chinchilla-tokens, "
-                         f"--chinchilla-compute (got {names})")
+                         f"--chinchilla-compute, --quality-of (got {names})")
     (key, value), = given.items()
     if key == "loss":
-        return value
+        return value, None
+    if key == "quality_of":
+        from ..reference import reference_model
+
+        model = reference_model(value)
+        return float(loss_of(model.params, model.tokens, coefficients)), model
     model = chinchilla(**{key.removeprefix("chinchilla_"): value}, coefficients=coefficients)
-    return float(loss_of(model.params, model.tokens, coefficients))
+    what = f"the Chinchilla-optimal model of --{key.replace('_', '-')} {value:g}"
+    return resolvable_loss(model, coefficients, what), None
 
 
 DEFAULT_REQUESTS, DEFAULT_INPUT, DEFAULT_OUTPUT = (DEFAULTS[k] for k in ("requests", "input_tokens", "output_tokens"))
@@ -81,6 +99,15 @@ DEMAND_KEYS = ("inference_tokens", "requests", "requests_per_day", "days", "toke
                "input_tokens", "output_tokens")
 
 
+def _product(what: str, per_request: float, requests: float) -> float:
+    """Lifetime tokens = requests x tokens per request, refused when the product overflows float64."""
+    total = per_request * requests
+    if total == float("inf"):
+        raise InputError(f"lifetime inference tokens overflow: {requests:g} requests x {what} {per_request:g} "
+                         "is beyond floating-point range (float64 holds up to 1.8e+308)")
+    return total
+
+
 @dataclass(frozen=True)
 class Demand:
     """The demand options as given (None: not given), with lifetime requests resolved from per day x days."""
@@ -105,9 +132,9 @@ class Demand:
         if self.tokens_per_request is not None and self.split_given:
             raise InputError("give --tokens-per-request or --input-tokens/--output-tokens, not both")
         if self.tokens_per_request is not None:
-            return self.requests * self.tokens_per_request
+            return _product("--tokens-per-request", self.tokens_per_request, self.requests)
         if self.split_given:
-            return self.requests * sum(self.cost_demand()[1:])
+            return _product("input + output tokens per request", sum(self.cost_demand()[1:]), self.requests)
         raise InputError("requests need tokens per request: --tokens-per-request, or --input-tokens and "
                          "--output-tokens")
 
@@ -129,6 +156,9 @@ def demand_spec_from_options(kwargs: dict) -> Demand:
         raise InputError("--requests-per-day needs --days" if days is None else "--days needs --requests-per-day")
     if per_day is not None:
         requests = per_day * days
+        if requests == float("inf"):
+            raise InputError(f"lifetime requests overflow: --requests-per-day {per_day:g} x --days {days:g} is beyond "
+                             "floating-point range (float64 holds up to 1.8e+308)")
     if tokens is not None and (inp is not None or out is not None):
         raise InputError("give --inference-tokens or --input-tokens/--output-tokens, not both")
     return Demand(tokens, requests, per_request, inp, out)

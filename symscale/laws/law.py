@@ -107,6 +107,8 @@ class Law:
         return {
             "name": self.name, "expression": self.formula,
             "coefficients": [c.as_dict() for c in self.coefficients],
-            "presets": {k: {"values": v["values"], "source": v.get("source", "")} for k, v in self.presets.items()},
+            "presets": {k: {"values": v["values"], "source": v.get("source", ""),
+                            "fitted_range": v["range"].as_dict() if v.get("range") else None}
+                        for k, v in self.presets.items()},
             "source": self.source, "notes": self.notes,
         }

@@ -14,6 +14,7 @@ from functools import lru_cache
 import sympy as sp
 
 from ..errors import InputError
+from .kernels import kernels
 from .law import Law
 
 N, D = sp.symbols("N D", positive=True)
@@ -78,36 +79,30 @@ def derive(law: Law) -> Problem:
                    (f1, f2), jac, along)
 
 
-@dataclass(frozen=True)
-class Kernels:
-    """numpy functions of (N, D, loss, rho, *coefficients) lambdified from a Problem."""
+def kernel_outputs(law: Law) -> dict[str, tuple[tuple, list]]:
+    """name -> (argument symbols, output expressions) of every numeric kernel of ``law``.
 
-    loss: object        # L(N, D, *c)
-    elasticities: object  # (a_N, a_D)(N, D, *c)
-    system: object      # (F1, F2, J11, J12, J21, J22)(N, D, loss, rho, *c)
-    along_curve: object  # dF2/dx along the curve
-    mp_system: object   # (F1, F2) in mpmath, for verification
-
-
-@lru_cache(maxsize=32)
-def kernels(law: Law) -> Kernels:
-    """Lambdify the problem of ``law`` to numpy (and mpmath) once per process."""
+    One definition for both the committed modules of built-in laws (``python -m symscale.codegen``)
+    and the run-time lambdify of custom laws (:func:`lambdified`).
+    """
     p = derive(law)
-    args, cs = p.arguments, p.coefficients
-    numpy_fn = _lambdify
-    return Kernels(
-        loss=numpy_fn((N, D, *cs), [p.expr]),
-        elasticities=numpy_fn((N, D, *cs), [p.a_N, p.a_D]),
-        system=numpy_fn(args, [*p.residual, *p.jacobian]),
-        along_curve=numpy_fn(args, [p.along_curve]),
-        mp_system=sp.lambdify(args, list(p.residual), modules="mpmath"),
-    )
+    cs = p.coefficients
+    return {
+        "loss": ((N, D, *cs), [p.expr]),
+        "elasticities": ((N, D, *cs), [p.a_N, p.a_D]),
+        "system": (p.arguments, [*p.residual, *p.jacobian]),
+        "along_curve": (p.arguments, [p.along_curve]),
+    }
 
 
-def _lambdify(args: tuple, outputs: list):
-    """A numpy function with common subexpressions shared; one output is returned bare."""
-    fn = sp.lambdify(args, outputs if len(outputs) > 1 else outputs[0], modules="numpy", cse=True)
-    return fn
+def lambdified(law: Law):
+    """The numeric kernels of ``law`` lambdified to numpy (with shared subexpressions)."""
+    from .kernels import Kernels
+
+    functions = {}
+    for name, (args, outputs) in kernel_outputs(law).items():
+        functions[name] = sp.lambdify(args, outputs if len(outputs) > 1 else outputs[0], modules="numpy", cse=True)
+    return Kernels(**functions)
 
 
 D_inf = sp.Symbol("D_inf", nonnegative=True)

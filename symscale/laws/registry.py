@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from ..datafiles import parsed, read_rows
 from ..errors import InputError
+from ..ranges import FittedRange
 from .law import Coefficient, Law
 
 _EXPONENT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
@@ -82,11 +83,14 @@ def laws() -> dict[str, Law]:
     table = {law.name: law for law in BUILT_IN}
     for name, c in chinchilla_presets().items():
         table["chinchilla"].presets[name] = {"values": c.as_dict(), "source": c.source}
+    for name, c in chinchilla_presets().items():
+        table["chinchilla"].presets[name]["range"] = c.fitted_range
     rows = read_rows("law_presets.csv", ("law", "preset", "values", "source"))
-    for law_name, preset, values, source in parsed(
-            "law_presets.csv", rows, lambda r: (r["law"], r["preset"], _values(r["values"]), r["source"])):
+    for law_name, preset, values, source, fitted in parsed(
+            "law_presets.csv", rows,
+            lambda r: (r["law"], r["preset"], _values(r["values"]), r["source"], FittedRange.from_row(r))):
         if law_name in table:
-            table[law_name].presets[preset] = {"values": values, "source": source}
+            table[law_name].presets[preset] = {"values": values, "source": source, "range": fitted}
     return table
 
 

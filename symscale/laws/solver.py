@@ -15,14 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from .kernels import kernels
 from .law import Law
-from .problem import kernels
 
 LN_BIG = 640.0                      # ln 1e278: "N or D -> infinity" without overflowing typical powers
 LN_SMALL = 0.0                      # ln 1: one parameter, one token
 SCAN_POINTS = 64
 SCAN_SPAN = 90.0                    # e-folds of D scanned above the smallest feasible D
-CHUNK = 1 << 16
+CHUNK = 1 << 16                     # scenarios per block of the bracketing stage
+CURVE_CHUNK = 2048                  # curves per block of the scan (64 points each: cache-sized temporaries)
 UNREACHABLE, NO_OPTIMUM = 1, 2
 
 
@@ -169,7 +170,8 @@ def solve_law(law: Law, values: dict, loss, k_train, k_inf, *, strict: bool = Tr
     out = [np.empty(flat[0].size) for _ in range(5)]
     with np.errstate(all="ignore"):
         curves, inverse = _unique_curves(flat[0], flat[2:])
-        scan = _scan_curves(k, curves)
+        parts = [_scan_curves(k, curves[i:i + CURVE_CHUNK]) for i in range(0, len(curves), CURVE_CHUNK)]
+        scan = _Scan(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("x", "y", "r", "q", "reachable")))
         for start in range(0, flat[0].size, CHUNK):
             part = slice(start, start + CHUNK)
             result = _solve_scenarios(k, law, scan, inverse[part], *(a[part] for a in flat))

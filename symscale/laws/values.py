@@ -24,6 +24,8 @@ class LawCoefficients:
     name: str = "custom"
     source: str = ""
     samples: dict | None = field(default=None, compare=False, repr=False)
+    fitted_range: object = field(default=None, compare=False, repr=False)   # symscale.ranges.FittedRange
+    samples_excluded: dict | None = field(default=None, compare=False, repr=False)  # reason -> count, at read
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", self.law.values(dict(self.values)))
@@ -35,7 +37,8 @@ class LawCoefficients:
 
     def with_values(self, **values: float) -> LawCoefficients:
         """A copy with some coefficients replaced (bootstrap samples dropped)."""
-        return LawCoefficients(self.law, {**self.values, **values}, "custom", f"{self.name} with {values}")
+        return LawCoefficients(self.law, {**self.values, **values}, "custom", f"{self.name} with {values}",
+                               fitted_range=self.fitted_range)
 
     def describe(self) -> str:
         return "  ".join(f"{key} = {value:.6g}" for key, value in self.values.items())

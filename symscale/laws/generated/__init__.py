@@ -1,0 +1,1 @@
+"""Generated kernel modules of the built-in laws (written by ``python -m symscale.codegen``; do not edit)."""

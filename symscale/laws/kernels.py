@@ -1,0 +1,48 @@
+"""The numeric kernels of a law: committed generated modules for built-in laws, lambdify for the others.
+
+Built-in laws load their module from ``symscale/laws/generated/`` (written by ``python -m
+symscale.codegen``, drift-checked by the tests), so solving with them never imports sympy; a law
+given as a formula is lambdified once per process (:func:`symscale.laws.problem.lambdified`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .law import Law
+
+GENERATED = {"kaplan-2020": "kaplan_2020"}
+"""Built-in laws with a committed kernel module: law name -> module name under laws/generated."""
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """numpy functions of a law: loss(N, D, *c), elasticities(N, D, *c) -> (a_N, a_D),
+    system(N, D, loss, rho, *c) -> (F1, F2, J11, J12, J21, J22), along_curve(N, D, loss, rho, *c)."""
+
+    loss: object
+    elasticities: object
+    system: object
+    along_curve: object
+
+
+def generated_module(law: Law):
+    """The committed kernel module of a built-in law, or None."""
+    from .registry import BUILT_IN
+
+    if law.name not in GENERATED or law not in BUILT_IN:
+        return None
+    return importlib.import_module(f"{__package__}.generated.{GENERATED[law.name]}")
+
+
+@lru_cache(maxsize=32)
+def kernels(law: Law) -> Kernels:
+    """The kernels of ``law``, cached per process."""
+    module = generated_module(law)
+    if module is not None:
+        return Kernels(module.loss, module.elasticities, module.system, module.along_curve)
+    from .problem import lambdified
+
+    return lambdified(law)
