@@ -328,7 +328,8 @@ def test_solve_with_hard_limits_text_and_errors(run_cli):
     assert code == 0 and "Constraint D <= K*U (2.000e+11): active, multiplier" in out
     for args, message in [(("--max-epochs", "2"), "--max-epochs 2 needs --unique-tokens"),
                           (("--unique-tokens", "1e12"), "needs --max-epochs K with the law chinchilla"),
-                          (("--max-params", "0"), "--max-params")]:
+                          (("--max-params", "0"), "--max-params"),
+                          (("--unique-tokens", "1e308", "--max-epochs", "1e308"), "beyond floating-point range")]:
         code, _, err = run_cli("solve", "--loss", "2.0", *args)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 

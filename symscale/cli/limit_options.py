@@ -7,6 +7,7 @@ as hard limits. `solve` then runs :func:`symscale.laws.data_limited.solve_limite
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import click
@@ -40,6 +41,9 @@ def limits_from_options(kwargs: dict):
     unique, epochs, params = (kwargs.pop(key, None) for key in LIMIT_KEYS)
     if epochs is not None and unique is None:
         raise InputError(f"--max-epochs {epochs:g} needs --unique-tokens (D <= K*U)")
+    if epochs is not None and not math.isfinite(epochs * unique):
+        raise InputError(f"--max-epochs {epochs:g} x --unique-tokens {unique:g}: the token limit K*U is beyond "
+                         "floating-point range; give a smaller K or U")
     return Limits(unique, epochs, params)
 
 
