@@ -416,8 +416,13 @@ def loss_of(params, tokens, coefficients=None) -> np.ndarray:
         from .laws.kernels import kernels
 
         law_coefficients = resolve(coefficients)
+        values = tuple(law_coefficients.values.values())
         with np.errstate(all="ignore"):
-            return np.asarray(kernels(law_coefficients.law).loss(params, tokens, *law_coefficients.values.values()))
+            if law_coefficients.law.uses_unique_tokens:  # a law in unique tokens U: here unlimited fresh data
+                from .laws.data_limited import law_loss
+
+                return np.asarray(law_loss(law_coefficients.law, law_coefficients.values, params, tokens))
+            return np.asarray(kernels(law_coefficients.law).loss(params, tokens, *values))
     return K.law(params, tokens, *_coeffs(coefficients))
 
 

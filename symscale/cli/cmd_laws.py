@@ -39,7 +39,8 @@ def laws_command(as_json: bool) -> None:
         return
     blocks = []
     for law in table:
-        lines = [f"{law.name}:  L(N, D) = {law.formula}", f"  Source: {law.source}"]
+        variables = "N, D, U" if law.uses_unique_tokens else "N, D"
+        lines = [f"{law.name}:  L({variables}) = {law.formula}", f"  Source: {law.source}"]
         if law.notes:
             lines.append(f"  Note: {law.notes}")
         lines.append("  Coefficients: " + ", ".join(_domain(c) for c in law.coefficients))

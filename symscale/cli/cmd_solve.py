@@ -9,6 +9,7 @@ from ..errors import InputError
 from ..precision import MAX_DPS, MIN_DPS
 from .common import coefficient_options, coefficients_from_options, emit_json, render_table
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
+from .limit_options import limit_options
 from .options import demand_spec_from_options, quality_from_options, quality_options
 
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
@@ -236,6 +237,7 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
               "from hardware, utilisation and requests x input/output tokens.")
 @cost_options
 @coefficient_options
+@limit_options
 @click.option("--method", type=click.Choice(["reduced", "kkt"]), default="reduced", show_default=True,
               help="reduced: Newton on Eq. 12 in ln D; kkt: Newton on the full 3x3 KKT system (cross-check).")
 @click.option("--verify", is_flag=True,
@@ -263,6 +265,10 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
     report = build_report(objective, method, kwargs, verify_dps=dps if verify else None, sensitivity=sensitivity)
     if as_json:
         emit_json(report)
+    elif "limits" in report:
+        from .limit_options import render_limited
+
+        click.echo(render_limited(report))
     else:
         click.echo(render_cost(report) if objective == "cost" else render_compute(report))
         if sensitivity:
@@ -281,9 +287,14 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
 def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | None = None,
                  sensitivity: bool = False) -> dict:
     """Parse the options left in ``kwargs``, solve for the chosen objective, optionally verify."""
+    from .limit_options import limits_from_options, uses_limits
+
+    limits = limits_from_options(kwargs)
     coefficients = coefficients_from_options(kwargs)
     loss, reference = quality_from_options(kwargs, coefficients)
     demand = demand_spec_from_options(kwargs)
+    if uses_limits(coefficients, limits):
+        return _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity)
     if objective == "cost":
         settings = cost_settings_from_options(kwargs, demand, force=True)
         report = cost_report(loss, settings, coefficients, method)
@@ -319,6 +330,28 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
         values = sensitivities(loss, *weights, coefficients)
         report["sensitivity"] = {row: {key: float(v) for key, v in cols.items()} for row, cols in values.items()}
     return report
+
+
+def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity) -> dict:
+    """solve with a law in U or with hard limits: the data-limited solver (symscale.laws.data_limited)."""
+    from .limit_options import limited_report
+
+    if sensitivity:
+        raise InputError(f"--sensitivity is not available with the law {coefficients.law.name} or with "
+                         "--unique-tokens/--max-epochs/--max-params yet")
+    base = {"objective": objective, "loss": loss, "coefficients": coefficient_block(coefficients)}
+    if objective == "cost":
+        settings = cost_settings_from_options(kwargs, demand, force=True)
+        weights = tuple(float(w) for w in settings.weights())
+        base.update(inference_tokens=float(settings.inference_tokens), settings=plain_settings(settings))
+    else:
+        hardware = pop_hardware(kwargs)
+        if hardware:
+            names = ", ".join("--" + key.replace("_", "-") for key in hardware)
+            raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
+        base["inference_tokens"] = demand.lifetime_tokens()
+        weights = compute_weights(base["inference_tokens"])
+    return add_warnings(limited_report(objective, loss, weights, coefficients, limits, base, verify_dps), coefficients)
 
 
 def compute_weights(inference_tokens: float) -> tuple[float, float]:

@@ -149,7 +149,7 @@ def _in_domain(coefficients):
     return coefficients
 
 
-LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit")
+LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit", "unique-tokens", "plot data-wall")
 """Commands that take any law; the others are derived for the chinchilla law only (so far)."""
 
 
@@ -159,7 +159,7 @@ def _check_law_support(law) -> None:
         names.append(ctx.info_name)
         ctx = ctx.parent
     command = " ".join(reversed(names))
-    if command and command.split()[0] not in LAW_COMMANDS:
+    if command and command.split()[0] not in LAW_COMMANDS and command not in LAW_COMMANDS:
         raise CliError(f"{command} is derived for the chinchilla law only, not for --law {law.name}; "
                        f"the commands that take any law: {', '.join(LAW_COMMANDS)}")
 
