@@ -73,7 +73,7 @@ def test_overhead(run_cli):
     assert one["compute_overhead"] == pytest.approx(0.0, abs=1e-14)
     assert small["compute_overhead"] == pytest.approx(1.0556, abs=1e-4)
     assert data["critical_fraction"] == pytest.approx((0.283 / 0.619) ** (1 / 0.336), rel=1e-14)
-    single = _json(run_cli, "overhead", "--loss", "2.0", "--params", "7B", "--inference-tokens", "2e12")
+    single = _json(run_cli, "overhead", "--loss", "2.0", "--params", "7B", "--inference-tokens", "2e12")["results"][0]
     assert single["model"]["params"] == pytest.approx(7e9, rel=1e-14) and single["total_flops_ratio"] > 1
     code, out, _ = run_cli("overhead", "--loss", "2.0", "--fraction", "0.5")
     assert code == 0 and "Critical size: 0.0974" in out and "20.78%" in out
@@ -110,3 +110,10 @@ def test_sensitivity_report_shape():
 def test_budget_verify_flag(run_cli):
     data = _json(run_cli, "budget", "--total-flops", "1e23", "--inference-tokens", "1e12", "--verify")
     assert data["verification"]["ok"] and data["verification"]["budget_digits"] > 13
+
+
+def test_overhead_json_has_one_shape_for_one_value_as_for_many(run_cli):
+    one = _json(run_cli, "overhead", "--chinchilla-params", "70B", "--fraction", "0.25")
+    two = _json(run_cli, "overhead", "--chinchilla-params", "70B", "--fraction", "0.25", "--fraction", "0.5")
+    assert set(one) == set(two) and len(one["results"]) == 1 and len(two["results"]) == 2
+    assert one["results"][0] == two["results"][0]

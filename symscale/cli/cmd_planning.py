@@ -314,7 +314,7 @@ def overhead_report(kwargs: dict, fractions: tuple, params: float | None) -> dic
         "coefficients": _coefficients_block(coefficients),
         "chinchilla": _model_block(_at(result.chinchilla, 0), FLOP_KEYS),
     }
-    return {**report, **rows[0]} if len(rows) == 1 else {**report, "results": rows}
+    return {**report, "results": rows}  # one shape for one --fraction as for many
 
 
 def _at(model, i: int):
