@@ -127,5 +127,5 @@ LABELS = {  # how each named quantity is called in text tables
     "train_flops": "Training FLOPs", "inference_flops": "Inference FLOPs", "total_flops": "Total FLOPs",
     "train_cost": "Training cost", "prefill_cost": "Prefill cost", "decode_cost": "Decode cost",
     "inference_cost": "Inference cost", "total_cost": "Total cost", "train_gpu_hours": "Training GPU-hours",
-    "inference_gpu_hours": "Inference GPU-hours",
+    "inference_gpu_hours": "Inference GPU-hours", "train_days": "Training days",
 }

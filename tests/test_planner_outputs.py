@@ -86,3 +86,16 @@ def test_number_grammar_refuses(run_cli, text):
         parse_number(text)
     code, out, err = run_cli("solve", "--loss", "2", "--inference-tokens", text)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+
+
+def test_train_gpus_gives_training_days(run_cli):
+    code, out, _ = run_cli("solve", "--objective", "cost", "--loss", "2.0", "--requests", "1e10", "--train-gpus",
+                           "1024", "--json")
+    data = json.loads(out)
+    opt = data["optimal"]
+    assert code == 0 and opt["train_days"] == pytest.approx(opt["train_gpu_hours"] / 1024 / 24, rel=1e-15)
+    # GPU-hours are FLOPs over the peak at the MFU: 6 N D / (989e12 * 0.5) / 3600 on an H100 in bf16
+    assert opt["train_gpu_hours"] == pytest.approx(6 * opt["params"] * opt["tokens"] / (989e12 * 0.5) / 3600,
+                                                   rel=1e-12)
+    code, _, err = run_cli("solve", "--loss", "2.0", "--train-gpus", "8")
+    assert code == 2 and "--objective cost" in err

@@ -8,7 +8,14 @@ from .. import numbers as N
 from ..errors import InputError
 from ..precision import MAX_DPS, MIN_DPS
 from .common import coefficient_options, coefficients_from_options, emit_json, render_table
-from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
+from .cost_options import (
+    cost_options,
+    cost_settings_from_options,
+    describe_settings,
+    plain_settings,
+    pop_hardware,
+    train_gpus_option,
+)
 from .limit_options import limit_options
 from .options import demand_spec_from_options, quality_from_options, quality_options
 
@@ -149,7 +156,7 @@ def render_cost(report: dict) -> str:
         *describe_settings(report["settings"]),
         _coefficient_line(report),
         "",
-        _comparison_table(report, COST_KEYS, "Cost-optimal"),
+        _comparison_table(report, COST_KEYS + (("train_days",) if "train_gpus" in report else ()), "Cost-optimal"),
         "",
         *_ratio_lines(report, "cost", "total_cost", "lifetime dollars", N.dollars(saving)),
     ]
@@ -232,6 +239,7 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
 
 @click.command()
 @quality_options
+@train_gpus_option
 @click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
               help="compute: fewest lifetime FLOPs (paper Eq. 3); cost: fewest lifetime dollars (Eq. 6), "
               "from hardware, utilisation and requests x input/output tokens.")
@@ -293,6 +301,9 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
     coefficients = coefficients_from_options(kwargs)
     loss, reference = quality_from_options(kwargs, coefficients)
     demand = demand_spec_from_options(kwargs)
+    train_gpus = kwargs.pop("train_gpus", None)
+    if train_gpus is not None and objective != "cost":
+        raise InputError(f"--train-gpus {train_gpus}: training days come from GPU-hours; add --objective cost")
     if uses_limits(coefficients, limits):
         return _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity)
     if objective == "cost":
@@ -309,6 +320,11 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
         settings = None
     if reference is not None:
         add_reference(report, reference, settings)
+    if train_gpus is not None:
+        for key in ("baseline", "optimal", "reference"):
+            if key in report:
+                report[key]["train_days"] = report[key]["train_gpu_hours"] / train_gpus / 24.0
+        report["train_gpus"] = train_gpus
     if verify_dps is not None:
         optimal = report["optimal"]
         if coefficients.law.is_chinchilla:

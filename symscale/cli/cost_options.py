@@ -60,6 +60,11 @@ PAPER_SETTINGS_HELP = ("Cost objective: the hardware of the paper's Figure 6 and
 paper_settings_option = click.option("--paper-settings", is_flag=True, help=PAPER_SETTINGS_HELP)
 
 
+train_gpus_option = click.option("--train-gpus", type=click.IntRange(min=1, max=10**9), default=None, metavar="N",
+                                 help="Cost objective: GPUs training in parallel; adds the training wall-clock "
+                                 "train_days (GPU-hours / N / 24) to every model.")
+
+
 def cost_options(func: Callable) -> Callable:
     """All options of the cost objective: hardware, utilisation and demand (requests x input/output tokens)."""
     return paper_settings_option(hardware_options(demand_options(func)))
