@@ -140,3 +140,23 @@ def test_edge_case(row, inputs, tmp_path):
     if banned and banned in result.stderr:
         found.append(f"message mentions {banned!r}")
     assert not found, f"symscale {' '.join(a[:60] for a in argv)}: {found}\n{result.stderr[-500:]}"
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (("plot", "fig6", "--output", "f.png", "--loss-grid", "1000", "--requests", "1e5:1e9:4"), "at least 2 values"),
+    (("check-proof", "--inference-tokens", "1e308", "--step", "7"), "bounded here to demand"),
+    (("verify", "--loss", "1.9:2.1:2", "--inference-tokens", ",".join(["2.0"] * 10000)), "at most"),
+])
+def test_found_by_a_longer_fuzz_run(run_cli, argv, needle, tmp_path, monkeypatch):
+    """Three causes a 1,531-case fuzz run found after the first fixes: each is now one line, exit 2, at once."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(*argv)
+    assert code == 2 and out == "" and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_deprecated_name_with_an_error_is_still_one_line(run_cli):
+    code, _, err = run_cli("budget", "--total-flops", "1e24", "--dollars", "1e308", "--inference-tokens", "2e12")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli("budget", "--compute", "1e24", "--inference-tokens", "2e12")
+    assert code == 0 and err.strip().splitlines() == ["Note: --compute is renamed --total-flops; the old name will be "
+                                                      "removed"]

@@ -11,7 +11,7 @@ import click
 
 from ..atomic import Terminated, reason, signal_handlers
 from ..errors import InputError
-from .common import CliError
+from .common import NOTES, CliError
 
 _STDOUT_ERRORS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
 
@@ -75,12 +75,15 @@ class SymscaleGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        NOTES.clear()
         if sys.stdout is None:  # started with standard output closed
             sys.stdout = _ClosedStream()
         try:
             with signal_handlers():
                 code = super().main(args, prog_name, complete_var, False, **extra)
                 sys.stdout.flush()  # a full or closed standard output shows here, inside the guarded region
+            for note in NOTES:  # deprecation notes: only after a success, so an error stays one line
+                click.echo(note, err=True)
         except click.ClickException as exc:
             click.echo(f"Error: {' '.join(exc.format_message().split())}", err=True)  # always one line
             sys.exit(exc.exit_code)

@@ -49,6 +49,9 @@ def _grids(loss_text: str, demand_text: str, demand_name: str, objective: str = 
     losses, demands = parse_grid(loss_text, False, "--loss-grid"), parse_grid(demand_text, True, demand_name)
     if not np.all(demands > 0):
         raise InputError(f"{demand_name} {demand_text}: the figure draws demand on a log axis; give values > 0")
+    for name, text, values in (("--loss-grid", loss_text, losses), (demand_name, demand_text, demands)):
+        if values.size < 2:
+            raise InputError(f"{name} {text}: a contour figure needs at least 2 values on each axis")
     cells = losses.size * demands.size
     if cells > MAX_PLOT_CELLS:
         raise InputError(f"--loss-grid x {demand_name}: {losses.size} x {demands.size} = {cells:.4g} cells is too "

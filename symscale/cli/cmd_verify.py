@@ -88,7 +88,7 @@ def random_scenarios(count: int, seed: int, coefficients) -> tuple[np.ndarray, n
 
 # mpmath seconds per scenario at 50 digits (measured ~0.003 s; grows about as dps**1.5), and the time allowed
 VERIFY_SECONDS_AT_50 = 0.003
-MAX_VERIFY_SECONDS = 300.0
+MAX_VERIFY_SECONDS = 10.0  # a verification is a check, not a batch job: refuse what would take longer (estimated)
 
 
 def check_verify_size(count: int, dps: int, what: str) -> None:
@@ -312,12 +312,16 @@ def check_proof_command(step_key, interactive, latex, as_json, **kwargs) -> None
     click.echo(text)
 
 
+MAX_PROOF_DEMAND = 1e24
+"""Demand beyond any deployment (1e24 tokens) makes the exact steps' numbers huge: refused, not hung on."""
+
+
 def proof_inputs(kwargs: dict):
     """The proof's inputs from solve's quality, demand and coefficient options (defaults: the README example)."""
     from ..proof import DEFAULT_DEMAND, DEFAULT_LOSS, Inputs, num
 
     coefficients = coefficients_from_options(kwargs)
-    quality = ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute")
+    quality = ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute", "quality_of")
     given = {key: kwargs[key] for key in quality if kwargs.get(key) is not None}
     if given:
         said = ", ".join(f"--{key.replace('_', '-')} {num(value)}" for key, value in given.items())
@@ -329,6 +333,9 @@ def proof_inputs(kwargs: dict):
         loss, said = DEFAULT_LOSS, f"the default loss {num(DEFAULT_LOSS)}"
     demand = demand_spec_from_options(kwargs).lifetime_tokens(default=None)
     demand = DEFAULT_DEMAND if demand is None else demand
+    if demand > MAX_PROOF_DEMAND:
+        raise InputError(f"inference demand {num(demand)} tokens: check-proof evaluates the proof's steps exactly "
+                         f"(sympy, Galois groups), which is bounded here to demand <= {MAX_PROOF_DEMAND:g} tokens")
     if loss <= coefficients.E:
         raise InputError(f"unreachable: {said} is not above the law's floor E = {num(coefficients.E)} "
                          f"({_coefficient_words(coefficients)}); give --loss above E")

@@ -237,11 +237,15 @@ def is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+NOTES: list[str] = []
+"""One-line notes (deprecated names) printed on stderr after a command succeeds."""
+
+
 def deprecated_alias(old: str, new: str, dest: str, **attrs) -> Callable:
     """A hidden old option name kept for one release: it sets ``dest`` and prints a one-line note."""
     def note(ctx: click.Context, param: click.Parameter, value):
         if value is not None and value is not False:
-            click.echo(f"Note: {old} is renamed {new}; the old name will be removed", err=True)
+            NOTES.append(f"Note: {old} is renamed {new}; the old name will be removed")
             ctx.params[dest] = value
         return value
 
