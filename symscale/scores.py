@@ -342,7 +342,8 @@ def implied_loss(m: ScoreMap, score: float, e_floor: float | None = None) -> flo
     if not ratio > 0:  # the error never gets that high (or low) at any loss
         limit = float(m.score_of(np.inf if m.gamma > 0 else 0.0))
         raise InputError(f"{label}: no loss gives that score under the map (eps = {m.eps:.4g}, k = {m.k:.4g}, "
-                         f"gamma = {m.gamma:.4g}; its score tends to {limit:.4g} as loss grows); ask for a higher score")
+                         f"gamma = {m.gamma:.4g}; its score tends to {limit:.4g} as loss grows); "
+                         "ask for a higher score")
     loss = -math.log(ratio) / m.gamma
     floor = 0.0 if e_floor is None else e_floor
     if not loss > floor:

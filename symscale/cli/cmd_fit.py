@@ -7,6 +7,7 @@ import time
 import click
 
 from .common import POSITIVE, CliError, emit_json, fmt, is_terminal, render_table
+from .fit_checks import fit_check_options
 
 NAMES = ("alpha", "beta", "A", "B", "E")
 
@@ -69,6 +70,7 @@ class FitFailed(click.ClickException):
 @click.option("--bound", "bounds", multiple=True, metavar="NAME=LO:HI",
               help="Fitting range of a coefficient (repeatable; an empty side is unbounded).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@fit_check_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fit(
     runs_arg: str | None,
@@ -90,6 +92,7 @@ def fit(
     bounds: tuple[str, ...],
     quiet: bool,
     as_json: bool,
+    **checks,
 ) -> None:
     """Fit L(N, D) = E + A/N**alpha + B/D**beta to training runs (Huber loss on log loss).
 
@@ -122,6 +125,12 @@ def fit(
     runs = F.load_runs(runs_csv, params_col, tokens_col, loss_col, flops_col, cutoff, exclude_highest_loss)
     if n_boot:
         F.check_bootstrap(n_boot, len(runs), seed)
+    from .fit_checks import run_checks, wanted
+
+    if wanted(checks):  # --holdout-above, --rollout, --fix, --tie, --objective-function
+        return run_checks(law, runs, {"starts": starts, "bounds": bounds, "delta": delta, "n_boot": n_boot,
+                                      "seed": seed, "out": out, "name": name, "no_lmfit": no_lmfit,
+                                      "as_json": as_json}, checks)
     if not law.is_chinchilla:
         return run_law_fit(law, runs, {"starts": starts, "bounds": bounds, "delta": delta, "n_boot": n_boot,
                                        "seed": seed, "out": out, "name": name, "no_lmfit": no_lmfit,
