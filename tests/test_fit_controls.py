@@ -100,3 +100,10 @@ def test_asymmetric_objective_penalises_over_prediction(run_cli):
 def test_control_errors_are_one_line(run_cli, args, message):
     code, out, err = run_cli("fit", "--runs", "sardana-2024", *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_default_objective_named_is_the_plain_fit(run_cli):
+    plain = json.loads(run_cli("fit", "--runs", "sardana-2024", "--no-lmfit", "--json")[1])
+    code, out, err = run_cli("fit", "--runs", "sardana-2024", "--no-lmfit", "--objective-function", "huber", "--json")
+    assert code == 0, err
+    assert json.loads(out)["coefficients"] == plain["coefficients"]

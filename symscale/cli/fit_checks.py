@@ -40,8 +40,11 @@ def fit_check_options(func: Callable) -> Callable:
 
 
 def wanted(checks: dict) -> bool:
-    """Whether any of these options was given."""
-    return any(checks.get(k) not in (None, False, ()) for k in CHECK_KEYS)
+    """Whether any of these options asks for something other than the plain fit (huber is the default)."""
+    given = {k: checks.get(k) for k in CHECK_KEYS if checks.get(k) not in (None, False, ())}
+    if given.get("objective_function") == "huber" and "overestimate_penalty" not in given:
+        del given["objective_function"]
+    return bool(given)
 
 
 def parse_ties(items: tuple[str, ...]) -> dict[str, str]:
