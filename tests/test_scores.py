@@ -111,3 +111,16 @@ def test_a_map_from_other_runs_than_the_law_warns(run_cli, tmp_path):
     saved = json.loads(path.read_text())
     assert set(saved["score_maps"]["core_average"]) >= {"eps", "k", "gamma", "stderr", "loss_range", "score_range",
                                                          "source"}
+
+
+def test_budget_reports_the_score_of_its_best_loss(run_cli, joint_file):
+    code, out, _ = run_cli("solve", "--coefficients", joint_file, "--target-score", "core_average=0.30",
+                           "--inference-tokens", "2e12", "--json")
+    total = json.loads(out)["optimal"]["total_flops"]
+    code, out, err = run_cli("budget", "--compute", repr(total), "--inference-tokens", "2e12", "--coefficients",
+                             joint_file, "--report-score", "core_average", "--report-score", "mmlu_5_shot_avg",
+                             "--json")
+    assert code == 0, err
+    scores = json.loads(out)["scores"]
+    assert scores["core_average"]["score"] == pytest.approx(0.30, rel=1e-6)
+    assert scores["mmlu_5_shot_avg"]["score"] is None and "not distinguishable" in scores["mmlu_5_shot_avg"]["refusal"]

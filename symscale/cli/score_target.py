@@ -77,3 +77,38 @@ def render_score_target(report: dict) -> str:
                      f"[{N.count(ci['tokens'][0])}, {N.count(ci['tokens'][1])}] (95 %, {ci['n_solved']} replicates, "
                      f"law: {ci['law_samples']})")
     return "\n".join(lines)
+
+
+def report_score_option(func):
+    """--report-score NAME (repeatable): the score a score map of --coefficients FILE predicts at the loss found."""
+    import click
+
+    return click.option("--report-score", "report_scores", multiple=True, metavar="NAME",
+                        help="Also report the score NAME that the score map of --coefficients FILE "
+                        "(`symscale fit-score`) predicts at the best loss (repeatable).")(func)
+
+
+def scores_at(names: tuple[str, ...], spec: str, loss: float) -> dict:
+    """{name: {score, refusal}} of the score maps in coefficients ``spec`` at ``loss``; InputError if absent."""
+    from ..coefficients import resolve
+    from ..errors import InputError
+
+    if not names:
+        return {}
+    maps = getattr(resolve(spec), "score_maps", None) or {}
+    out = {}
+    for name in names:
+        if name not in maps:
+            raise InputError(f"--report-score {name}: the coefficients {spec!r} hold no score map {name!r} "
+                             f"(score maps: {', '.join(maps) or 'none'})")
+        m = maps[name]
+        reason = m.refusal()
+        out[name] = {"score": None if reason else float(m.score_of(loss)), "refusal": reason}
+    return out
+
+
+def render_scores(scores: dict) -> str:
+    """One line per reported score."""
+    return "\n".join(f"Score {name} at that loss: " + (f"{s['score']:.4f}" if s["score"] is not None
+                                                       else f"not given ({s['refusal']})")
+                     for name, s in scores.items())
