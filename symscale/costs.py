@@ -304,6 +304,16 @@ class CostSolution:
         ratio = {key: getattr(self.optimal, key) / getattr(self.baseline, key) for key in RATIO_KEYS}
         return {**ratio, "total_cost": objective_ratio(self.optimal.total_cost, self.baseline.total_cost)}
 
+    def __repr__(self) -> str:
+        from .display import solution_repr
+
+        return solution_repr("CostSolution", self, "total_cost")
+
+    def _repr_html_(self) -> str:
+        from .display import solution_html
+
+        return solution_html("Cost-optimal model", self, MODEL_KEYS)
+
 
 def solve_cost_optimal(loss, settings: CostSettings | None = None, coefficients=None, *,
                        samples: bool = False, method: str = "reduced") -> CostSolution:

@@ -17,6 +17,46 @@ class Step:
     label: str
     expr: object   # a sympy Expr, Eq, Matrix or tuple of Eq
 
+    def latex(self) -> str:
+        """The expression in LaTeX (several equations joined by commas)."""
+        return render(self.expr, "latex").replace("\n", r",\quad ")
+
+    def _repr_latex_(self) -> str:
+        return rf"$\displaystyle {self.latex()}$"
+
+
+class Derivation(list):
+    """The derived steps (a list of Step) that display in a notebook as one aligned block of equations."""
+
+    def latex(self) -> str:
+        """An ``aligned`` block: one labelled row per step (compiles with amsmath)."""
+        rows = [rf"&{tex_text(st.label)} \\ &\quad {st.latex()}" for st in self]
+        return "\\begin{aligned}\n" + " \\\\[4pt]\n".join(rows) + "\n\\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+
+_MATH_FOR = {"\\": r"\backslash ", "_": r"\_", "^": r"{}^{\wedge}", "&": r"\&", "%": r"\%", "#": r"\#",
+             "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\sim ", "<": "<", ">": ">", "*": r"\ast ", "|": r"\vert "}
+
+
+def tex_text(text: str) -> str:
+    """Plain text as math-mode LaTeX: runs of ordinary characters in \\text{...}, the rest as math symbols.
+
+    Safe both for pdflatex and for MathJax (no underscore or caret inside \\text, which only one of them accepts).
+    """
+    out, run = [], ""
+    for ch in str(text):
+        if ch in _MATH_FOR:
+            out += [rf"\text{{{run}}}"] if run else []
+            out.append(_MATH_FOR[ch])
+            run = ""
+        else:
+            run += ch
+    out += [rf"\text{{{run}}}"] if run else []
+    return "".join(out)
+
 
 def _specialise(expr, objective: str):
     """Put the chosen objective's weights into a general expression."""
@@ -44,7 +84,37 @@ def steps(objective: str = "compute", problem: str = "optimum") -> list[Step]:
         from .planning_symbolic import PROBLEMS
 
         raw = [Step(f"{problem}_{i}", label, expr) for i, (label, expr) in enumerate(PROBLEMS[problem]())]
-    return [Step(st.key, st.label, _specialise_all(st.expr, objective)) for st in raw]
+    return Derivation(Step(st.key, st.label, _display(st.key, _specialise_all(st.expr, objective), objective))
+                      for st in raw)
+
+
+def _display(key: str, expr, objective: str):
+    """The printed form: Eq. 9 with each power combined, Eq. 12 grouped in powers of D as the paper prints it."""
+    if key in ("eq9", "eq10", "bordered_hessian"):
+        return combine_powers(expr)
+    if key == "eq12":
+        return sp.Eq(grouped_reduced(objective), 0)
+    return expr
+
+
+def combine_powers(expr):
+    """N*N**alpha written N**(alpha + 1), in an expression, equation, matrix or tuple of equations."""
+    if isinstance(expr, tuple):
+        return tuple(combine_powers(e) for e in expr)
+    if isinstance(expr, sp.Eq):
+        return sp.Eq(combine_powers(expr.lhs), combine_powers(expr.rhs))
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(lambda e: sp.powsimp(e, force=True))
+    return sp.powsimp(expr, force=True)
+
+
+def grouped_reduced(objective: str = "compute") -> sp.Expr:
+    """Eq. 12 as (E - loss) + k1*D**-beta + k2*D**(-beta-1), unevaluated so that it prints in that order."""
+    m = s.derive()
+    k1 = sp.expand(_specialise(m.reduced_k1, objective))
+    k2 = _specialise(m.reduced_k2, objective)
+    return sp.Add(sp.Add(s.E, -s.loss, evaluate=False), sp.Mul(k1, s.D**-s.beta, evaluate=False),
+                  sp.Mul(k2, s.D ** (-s.beta - 1), evaluate=False), evaluate=False)
 
 
 def _optimum_steps() -> list[Step]:
@@ -75,7 +145,8 @@ def render(expr, fmt: str) -> str:
     if isinstance(expr, tuple):
         return "\n".join(render(e, fmt) for e in expr)
     if fmt == "latex":
-        return sp.latex(expr)
+        return s.latex(expr, order="none")
     if fmt == "pretty":
-        return sp.pretty(expr, use_unicode=True)
-    return sp.sstr(expr)
+        shown = expr.subs(s.lam, sp.Symbol("lambda", real=True)) if isinstance(expr, sp.Basic) else expr
+        return sp.pretty(shown, use_unicode=True, order="none")
+    return sp.sstr(expr, order="none")

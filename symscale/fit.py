@@ -274,6 +274,11 @@ class FitResult:
                 found[key] = f"{key} = {value:.6g} is at the polish's upper bound {EXPONENT_BOUND:g}"
         return found
 
+    def _repr_html_(self) -> str:
+        from .display import fit_html
+
+        return fit_html(self)
+
     def summary(self) -> dict:
         """The JSON-ready core of the result."""
         res = self.residuals
@@ -419,6 +424,18 @@ class Bootstrap:
     ci95: dict[str, list[float]]
     converged: np.ndarray | None = None  # one flag per replicate (refit converged to a finite objective)
 
+    def _repr_html_(self) -> str:
+        from .display import bootstrap_html
+
+        return bootstrap_html(self)
+
+    @property
+    def stderr_log(self) -> dict[str, float]:
+        """Standard errors of ln A, ln B, ln E over the converged replicates (the scales' spread is log-normal)."""
+        keep = self.converged if self.converged is not None and self.converged.sum() >= 2 else slice(None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {f"ln_{key}": float(np.std(np.log(self.samples[key][keep]), ddof=1)) for key in ("A", "B", "E")}
+
     def summary(self) -> dict:
         """The JSON-ready summary (without the samples)."""
         return {
@@ -428,11 +445,11 @@ class Bootstrap:
             "stderr": self.stderr,
             "ci95": self.ci95,
             "n_at_zero_E": int(np.sum(self.samples["E"] < E_FLOOR)),
+            "stderr_log": self.stderr_log,
             "method": "runs resampled with replacement; each replicate refit by batched Newton from the "
-            "best point (vectorised in numpy, chunks spread over every core); percentile intervals over all "
-            "replicates, including the ones that did not converge within 300 Newton steps (mostly replicates "
-            "whose optimum lies on the boundary E -> 0); the --out file marks those, and commands reading it leave "
-            "them out",
+            "best point (vectorised in numpy, chunks spread over every core); standard errors and percentile "
+            "intervals over the converged replicates only (those that did not converge within 300 Newton steps, "
+            "mostly with the optimum on the boundary E -> 0, are excluded and counted; the --out file marks them)",
         }
 
 
@@ -471,9 +488,10 @@ def bootstrap(
         "B": np.exp(th[:, 1]),
         "E": np.exp(th[:, 2]),
     }
-    stderr = {key: float(np.std(v, ddof=1)) for key, v in samples.items()}
-    ci95 = {key: [float(q) for q in np.percentile(v, [2.5, 97.5])] for key, v in samples.items()}
     converged = np.concatenate(ok).astype(bool)
+    used = {key: v[converged] if converged.sum() >= 2 else v for key, v in samples.items()}
+    stderr = {key: float(np.std(v, ddof=1)) for key, v in used.items()}
+    ci95 = {key: [float(q) for q in np.percentile(v, [2.5, 97.5])] for key, v in used.items()}
     return Bootstrap(samples, n, int(converged.sum()), seed, stderr, ci95, converged)
 
 

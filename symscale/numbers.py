@@ -120,3 +120,12 @@ KIND = {
 def readable(key: str, value: float) -> str:
     """The text of a named quantity (params, tokens, *_flops, *_cost, tokens_per_param, ...)."""
     return KIND.get(key, lambda v: f"{float(v):.4g}")(value)
+
+
+LABELS = {  # how each named quantity is called in text tables
+    "params": "Model size (params)", "tokens": "Training data (tokens)", "tokens_per_param": "Tokens per parameter",
+    "train_flops": "Training FLOPs", "inference_flops": "Inference FLOPs", "total_flops": "Total FLOPs",
+    "train_cost": "Training cost", "prefill_cost": "Prefill cost", "decode_cost": "Decode cost",
+    "inference_cost": "Inference cost", "total_cost": "Total cost", "train_gpu_hours": "Training GPU-hours",
+    "inference_gpu_hours": "Inference GPU-hours",
+}

@@ -416,8 +416,13 @@ def loss_of(params, tokens, coefficients=None) -> np.ndarray:
         from .laws.kernels import kernels
 
         law_coefficients = resolve(coefficients)
+        values = tuple(law_coefficients.values.values())
         with np.errstate(all="ignore"):
-            return np.asarray(kernels(law_coefficients.law).loss(params, tokens, *law_coefficients.values.values()))
+            if law_coefficients.law.uses_unique_tokens:  # a law in unique tokens U: here unlimited fresh data
+                from .laws.data_limited import law_loss
+
+                return np.asarray(law_loss(law_coefficients.law, law_coefficients.values, params, tokens))
+            return np.asarray(kernels(law_coefficients.law).loss(params, tokens, *values))
     return K.law(params, tokens, *_coeffs(coefficients))
 
 
@@ -602,6 +607,18 @@ class ComputeSolution:
         with np.errstate(all="ignore"):
             ratio = {key: getattr(self.optimal, key) / getattr(self.baseline, key) for key in ("params", "tokens")}
         return {**ratio, "total_flops": objective_ratio(self.optimal.total_flops, self.baseline.total_flops)}
+
+    def __repr__(self) -> str:
+        from .display import solution_repr
+
+        return solution_repr("ComputeSolution", self, "total_flops")
+
+    def _repr_html_(self) -> str:
+        from .display import readable, solution_html
+
+        title = f"Compute-optimal model, {readable(np.asarray(self.inference_tokens).flat[0])} inference tokens"
+        return solution_html(title, self, ("params", "tokens", "tokens_per_param", "train_flops",
+                                           "inference_flops", "total_flops"))
 
 
 def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples: bool = False,

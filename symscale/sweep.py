@@ -129,9 +129,20 @@ def cost_settings(**values):
 
 
 # --- the table -------------------------------------------------------------------------------
+class SweepTable(dict):
+    """The sweep's ordered columns (name -> array); shown in a notebook as a pandas DataFrame."""
+
+    def to_frame(self):
+        """The table as a pandas DataFrame (one row per scenario)."""
+        return to_frame(self)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame()._repr_html_()
+
+
 def sweep_table(quality, demand, *, quality_kind: str = "loss", demand_kind: str = "inference_tokens",
                 objective: str = "compute", coefficients=None, settings=None,
-                tokens_per_request: float | None = None) -> dict[str, np.ndarray]:
+                tokens_per_request: float | None = None) -> SweepTable:
     """Every (quality, demand) pair solved at once; ordered columns of equal length, quality-major.
 
     Compute objective: demand in inference tokens, or requests x ``tokens_per_request``.
@@ -156,7 +167,7 @@ def sweep_table(quality, demand, *, quality_kind: str = "loss", demand_kind: str
         columns.update(_cost_columns(columns["loss"], demand[d_index], demand_kind, settings, coefficients))
     else:
         raise InputError(f"unknown objective {objective!r}; use compute or cost")
-    return columns
+    return SweepTable(columns)
 
 
 def _compute_columns(loss, demand, demand_kind, tokens_per_request, coefficients) -> dict[str, np.ndarray]:

@@ -208,3 +208,31 @@ def compute_instance(expr):
     """Specialise an expression of the general objective to the compute objective (paper Eq. 3)."""
     rho_compute = COMPUTE_WEIGHTS[k_inf] / COMPUTE_WEIGHTS[k_train]
     return sp.sympify(expr).subs(rho, rho_compute).subs(COMPUTE_WEIGHTS)
+
+
+# --- typesetting ---------------------------------------------------------------------------
+def _roman(name: str) -> str:
+    return rf"\mathrm{{{name}}}"
+
+
+LATEX_NAMES = {
+    lam: r"\lambda", loss: _roman("loss"), D_inf: rf"D_{{{_roman('inf')}}}",
+    k_train: rf"k_{{{_roman('train')}}}", k_inf: rf"k_{{{_roman('inf')}}}",
+    c_train: rf"c_{{{_roman('train')}}}", c_inf: rf"c_{{{_roman('inf')}}}",
+    mfu_train: rf"{_roman('MFU')}_{{{_roman('train')}}}", mfu_prefill: rf"{_roman('MFU')}_{{{_roman('prefill')}}}",
+    mfu_decode: rf"{_roman('MFU')}_{{{_roman('decode')}}}",
+    D_input: rf"D_{{{_roman('input')}}}", D_output: rf"D_{{{_roman('output')}}}",
+    ln_d_chin: rf"\ln D_{{{_roman('chin')}}}",
+}
+"""LaTeX for the multi-letter symbols (sympy would set 'loss' as a product of italic letters)."""
+
+
+def latex(expr, **options) -> str:
+    """LaTeX of a model expression with proper names (\\lambda, \\mathrm{loss}, D_{\\mathrm{inf}}), for pdflatex."""
+    names = dict(LATEX_NAMES)
+    free = getattr(sp.sympify(expr), "free_symbols", set()) if not isinstance(expr, (tuple, list)) else set()
+    for symbol in free:
+        if symbol not in names and "_" in symbol.name:
+            head, _, tail = symbol.name.partition("_")
+            names[symbol] = rf"{head}_{{{_roman(tail.replace('_', ' '))}}}"
+    return sp.latex(expr, symbol_names=names, **options)

@@ -35,7 +35,7 @@ TIMEOUT = 20.0
 SEED = 18
 LONG_STRING = "x" * 10_000
 SENTINEL = "previous content, must survive a failed run\n"
-HEAVY = {"closed-form", "verify", "check-proof", "derive", "plot fig2", "plot fig6", "plot scenario"}
+HEAVY = {"closed-form", "verify", "check-proof", "derive", "plot fig2", "plot fig6", "plot scenario", "plot data-wall"}
 
 # Baselines: one valid, quick invocation per command (name -> value; True for a flag), the hostile value
 # replaces one of them or is added. A command without a baseline fails ``test_every_command_has_a_baseline``.
@@ -68,6 +68,9 @@ BASELINES: dict[str, list[dict]] = {
     "plot fig2": [{"output": "f.png", "loss_grid": "1.9:2.6:4", "demand": "1e9:1e12:4"}],
     "plot fig6": [{"output": "f.png", "loss_grid": "1.9:2.6:4", "demand": "1e5:1e9:4"}],
     "plot scenario": [{"output": "f.svg", "loss": "2.0", "inference_tokens": "1e12"}],
+    "plot data-wall": [{"output": "w.png", "law_spec": "muennighoff-2023", "loss": "2.3", "inference_tokens": "1e12",
+                        "unique_tokens_grid": "1e10,1e12"}],
+    "unique-tokens": [{"law_spec": "muennighoff-2023", "loss": "2.2"}],
 }
 
 NUMBERS = ["", " ", "-1", "+1", "0", "-0", "1e-320", "5e-324", "1e308", "1.7976931348623157e308", "1e400",

@@ -218,7 +218,7 @@ STDOUT_COMMANDS = [
     ("sweep", "--loss", "1.9:2.6:50", "--inference-tokens", "1e9:1e12:50"),
     ("verify", "--random", "2"),
     ("derive",),
-    ("budget", "--compute", "1e24", "--inference-tokens", "2e12"),
+    ("budget", "--total-flops", "1e24", "--inference-tokens", "2e12"),
     ("breakeven", "--chinchilla-params", "7B", "--saving", "0.1"),
     ("overhead", "--params", "7B", "--chinchilla-params", "13B"),
     ("closed-form", "--beta", "1/3", "--k-train", "6", "--k-inf", "4e12"),

@@ -249,7 +249,7 @@ def test_fit_then_solve_with_bootstrap_samples(tmp_path):
     "args",
     [
         ["calc", "--params", "7e9", "--tokens", "1e12"],
-        ["budget", "--compute", "1e24", "--inference-tokens", "2e12"],
+        ["budget", "--total-flops", "1e24", "--inference-tokens", "2e12"],
         ["sweep", "--loss", "1.9:2.6:3", "--inference-tokens", "1e9:1e12:2"],
         ["breakeven", "--chinchilla-params", "7e9", "--saving", "0.1"],
         ["overhead", "--loss", "2.0", "--params", "3e10", "--inference-tokens", "2e12"],

@@ -41,14 +41,16 @@ def test_solve_cost_json_keys(run_cli):
     assert data["settings"]["inference"]["peak_flops"] == 624e12
 
 
-def test_solve_cost_defaults_are_the_authors(run_cli):
+def test_solve_cost_defaults_are_the_authors_with_no_hidden_demand(run_cli):
     code, out, _ = run_cli("solve", "--objective", "cost", "--loss", "2.0", "--json")
-    s = json.loads(out)["settings"]
+    data = json.loads(out)
+    s = data["settings"]
     assert code == 0
     assert (s["train"]["gpu"], s["train"]["dtype"], s["inference"]["gpu"], s["inference"]["dtype"]) == \
         ("H100", "bf16", "H100", "fp8")
     assert (s["train_mfu"], s["prefill_mfu"], s["decode_mfu"]) == (0.5, 0.5, 0.01)
-    assert (s["requests"], s["input_tokens"], s["output_tokens"]) == (1e10, 70, 215)
+    assert (s["requests"], s["input_tokens"], s["output_tokens"]) == (0, 70, 215)  # demand only when given
+    assert data["optimal"]["params"] == pytest.approx(data["baseline"]["params"], rel=1e-12)  # no demand: Chinchilla
     assert s["train"]["price_per_hour"] == 2.0 and s["inference"]["price_per_hour"] == 2.0
 
 

@@ -51,14 +51,14 @@ ERRORS = [
      "--tokens-per-request 1e+308", ()),
     ("solve --loss 1000 --inference-tokens 1e12 --beta 1e-3", "Chinchilla-optimal model's training tokens", ()),
     ("calc --chinchilla --loss 1e308", "loss 1e+308", ("params must be > 0",)),
-    ("budget --compute 1e300", "budget 1e+300", ("loss 1.69 is not above",)),
+    ("budget --total-flops 1e300", "budget 1e+300", ("loss 1.69 is not above",)),
     ("solve --alpha 1e-3 --loss 2", "optimal model size N*", ("D*",)),
     ("solve --alpha 1e-320 --loss 2", "--alpha", ()),
     ("solve --loss 2 --verify --dps 100000", f"{MIN_DPS}<=x<={MAX_DPS}", ()),
     ("verify --random 1 --dps 100000", f"{MIN_DPS}<=x<={MAX_DPS}", ()),
-    ("budget --compute 1e24 --inference-tokens 2e12 --B 1e308", "--B", ()),
-    ("budget --compute 1e24 --inference-tokens 2e12 --B 1e100", "smallest budget", ()),
-    ("budget --compute 1e24 --inference-tokens 1e308", "2 x inference tokens", ()),
+    ("budget --total-flops 1e24 --inference-tokens 2e12 --B 1e308", "--B", ()),
+    ("budget --total-flops 1e24 --inference-tokens 2e12 --B 1e100", "smallest budget", ()),
+    ("budget --total-flops 1e24 --inference-tokens 1e308", "2 x inference tokens", ()),
     ("closed-form --beta 1/3 --k-train 1e-320 --k-inf 4e12", "rho = --k-inf 4e+12 / --k-train", ()),
     ("closed-form --beta 1 --objective cost --requests 1e9 --train-peak-flops 1e-320 --train-gpu-cost 1",
      "train cost per FLOP", ()),
@@ -197,7 +197,7 @@ def _limit_memory() -> None:
 
 
 @pytest.mark.parametrize("args", ["calc --params 70e9 --tokens 1e308", "solve --loss 1e200",
-                                  "budget --compute 1e300"])
+                                  "budget --total-flops 1e300"])
 def test_real_process_prints_one_line(args):
     env = {**os.environ, "PYTHONWARNINGS": "error"}
     proc = subprocess.run([sys.executable, "-m", "symscale", *shlex.split(args)], capture_output=True, text=True,

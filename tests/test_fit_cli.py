@@ -40,8 +40,13 @@ def test_report_and_out(tmp_path: Path) -> None:
     out = tmp_path / "c.json"
     res = run("fit", str(RUNS), "--out", str(out))
     assert res.exit_code == 0, res.output
-    for text in ("Huber objective", "47 runs", "Residuals", "best basin", "stderr (sandwich)", "Wrote"):
+    for text in ("[[Fit Statistics]]", "objective function = Huber on ln L", "runs               = 47",
+                 "residuals", "best basin", "[[Variables]] (uncertainty: sandwich standard error)",
+                 "[[Correlations]]", "Wrote"):
         assert text in res.output
+    assert "lmfit" not in res.output.split("[[Correlations]]")[0]  # the comparison of estimators is --verbose
+    verbose = run("fit", str(RUNS), "--no-lmfit", "--verbose").output
+    assert "[[Error estimators compared]]" in verbose and "sandwich" in verbose
     assert resolve(str(out)).alpha == pytest.approx(0.1788, abs=1e-3)
 
 
@@ -174,5 +179,22 @@ def test_optimum_on_a_bound_is_reported(tmp_path: Path) -> None:
     data = json.loads(res.stdout)
     assert data["coefficients"]["E"] < 1e-4 and "E" in data["on_bound"] and "floor 0" in data["on_bound"]["E"]
     text = run("fit", str(path), "--no-lmfit").stdout
-    assert "Caution: the optimum sits on a bound (E = " in text
+    assert "Caution: the optimum sits on a bound: E = " in text
     assert json.loads(run("fit", RUNS, "--no-lmfit", "--json").stdout)["on_bound"] == {}
+
+
+def test_bootstrap_report_excludes_unconverged_replicates_and_uses_log_scale_for_scales() -> None:
+    import numpy as np
+
+    from symscale import fit as F
+
+    runs = F.load_runs(RUNS)
+    result = F.fit(runs, use_lmfit=False)
+    boot = F.bootstrap(runs, result.theta, 60, seed=0)
+    keep = boot.converged
+    assert 2 <= keep.sum() < 60  # some replicates do not converge on the paper's runs
+    assert boot.ci95["E"] == pytest.approx(list(np.percentile(boot.samples["E"][keep], [2.5, 97.5])))
+    assert boot.stderr_log["ln_A"] == pytest.approx(np.std(np.log(boot.samples["A"][keep]), ddof=1))
+    res = run("fit", str(RUNS), "--bootstrap", "60", "--seed", "0", "--no-lmfit", "-q")
+    assert f"{60 - int(keep.sum())} excluded (not converged)" in res.output
+    assert "A:      35.3883      x/÷" in res.output and "ln A +/-" in res.output

@@ -228,7 +228,7 @@ def test_law_option_errors_are_one_line(run_cli, args, message):
 def test_derive_prints_the_kkt_system_of_a_custom_law(run_cli):
     code, out, _ = run_cli("derive", "--law", "E + A/N**a + B/D**b + C/(N*D)**g", "--format", "text")
     assert code == 0
-    assert "Eq(6*D + 2*D_inf, lambda*" in out
+    assert "Eq(6*D + 2*D_inf, lambda*" in out or "Eq(2*D_inf + 6*D, lambda*" in out
     assert "Eq(a_N, A*a/N**a + C*g*(1/(D*N))**g)" in out
     code, out, _ = run_cli("derive", "--law", "chinchilla", "--json")
     keys = [step["key"] for step in json.loads(out)["steps"]]
@@ -261,7 +261,8 @@ def test_bootstrap_samples_of_a_custom_law_are_solved_with_that_law(run_cli, tmp
     assert u["ci95"]["params"] == pytest.approx([np.percentile(alone, 2.5), np.percentile(alone, 97.5)], rel=1e-12)
 
 
-@pytest.mark.parametrize("command", [["budget", "--compute", "1e23"], ["overhead", "--loss", "2.5", "--params", "1e8"],
+@pytest.mark.parametrize("command", [["budget", "--total-flops", "1e23"],
+                                     ["overhead", "--loss", "2.5", "--params", "1e8"],
                                      ["verify", "--random", "3"], ["reproduce", "claims"]])
 def test_commands_derived_for_chinchilla_only_say_so(run_cli, command, tmp_path):
     code, out, err = run_cli(*command, "--law", "kaplan-2020")

@@ -14,7 +14,7 @@ def _json(run_cli, *args):
 
 
 def test_budget_json_keys_and_round_trip_through_solve(run_cli):
-    data = _json(run_cli, "budget", "--compute", "1e24", "--inference-tokens", "2T")
+    data = _json(run_cli, "budget", "--total-flops", "1e24", "--inference-tokens", "2T")
     assert {"loss", "params", "tokens", "total_flops"} <= set(data)
     assert data["total_flops"] == pytest.approx(1e24, rel=1e-12)
     back = _json(run_cli, "solve", "--loss", repr(data["loss"]), "--inference-tokens", "2T")
@@ -24,7 +24,7 @@ def test_budget_json_keys_and_round_trip_through_solve(run_cli):
 
 
 def test_budget_without_demand_is_chinchilla(run_cli):
-    data = _json(run_cli, "budget", "--compute", "1e24")
+    data = _json(run_cli, "budget", "--total-flops", "1e24")
     calc = _json(run_cli, "calc", "--chinchilla", "--compute", "1e24")
     assert data["params"] == pytest.approx(calc["params"], rel=1e-12)
     assert data["loss"] == pytest.approx(calc["loss"], rel=1e-12)
@@ -32,7 +32,7 @@ def test_budget_without_demand_is_chinchilla(run_cli):
 
 def test_budget_in_dollars(run_cli):
     args = ("--requests", "1e10", "--input-tokens", "70", "--output-tokens", "215")
-    data = _json(run_cli, "budget", "--dollars", "5e6", *args)
+    data = _json(run_cli, "budget", "--total-dollars", "5e6", *args)
     assert data["total_cost"] == pytest.approx(5e6, rel=1e-12) and "total_flops" in data
     back = _json(run_cli, "solve", "--objective", "cost", "--loss", repr(data["loss"]), *args)
     assert back["optimal"]["total_cost"] == pytest.approx(5e6, rel=1e-10)
@@ -40,7 +40,7 @@ def test_budget_in_dollars(run_cli):
 
 
 def test_budget_text(run_cli):
-    code, out, _ = run_cli("budget", "--compute", "1e24", "--inference-tokens", "2e12")
+    code, out, _ = run_cli("budget", "--total-flops", "1e24", "--inference-tokens", "2e12")
     assert code == 0 and "Best reachable loss: 1.917063" in out and "3.810e+10" in out
 
 
@@ -73,16 +73,16 @@ def test_overhead(run_cli):
     assert one["compute_overhead"] == pytest.approx(0.0, abs=1e-14)
     assert small["compute_overhead"] == pytest.approx(1.0556, abs=1e-4)
     assert data["critical_fraction"] == pytest.approx((0.283 / 0.619) ** (1 / 0.336), rel=1e-14)
-    single = _json(run_cli, "overhead", "--loss", "2.0", "--params", "7B", "--inference-tokens", "2e12")
+    single = _json(run_cli, "overhead", "--loss", "2.0", "--params", "7B", "--inference-tokens", "2e12")["results"][0]
     assert single["model"]["params"] == pytest.approx(7e9, rel=1e-14) and single["total_flops_ratio"] > 1
     code, out, _ = run_cli("overhead", "--loss", "2.0", "--fraction", "0.5")
     assert code == 0 and "Critical size: 0.0974" in out and "20.78%" in out
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("budget", "--compute", "1e12", "--inference-tokens", "2e12"), "too small for any model"),
+    (("budget", "--total-flops", "1e12", "--inference-tokens", "2e12"), "too small for any model"),
     (("budget", "--inference-tokens", "2e12"), "exactly one budget"),
-    (("budget", "--compute", "1e24", "--train-mfu", "0.4"), "apply to dollar budgets"),
+    (("budget", "--total-flops", "1e24", "--train-mfu", "0.4"), "apply to dollar budgets"),
     (("breakeven", "--loss", "2.0", "--saving", "0.95"), "largest reachable saving"),
     (("breakeven", "--loss", "2.0", "--size-ratio", "0.05"), "critical size"),
     (("breakeven", "--loss", "2.0", "--saving", "0.1", "--inference-tokens", "1e12"), "solves for the demand"),
@@ -108,5 +108,12 @@ def test_sensitivity_report_shape():
 
 
 def test_budget_verify_flag(run_cli):
-    data = _json(run_cli, "budget", "--compute", "1e23", "--inference-tokens", "1e12", "--verify")
+    data = _json(run_cli, "budget", "--total-flops", "1e23", "--inference-tokens", "1e12", "--verify")
     assert data["verification"]["ok"] and data["verification"]["budget_digits"] > 13
+
+
+def test_overhead_json_has_one_shape_for_one_value_as_for_many(run_cli):
+    one = _json(run_cli, "overhead", "--chinchilla-params", "70B", "--fraction", "0.25")
+    two = _json(run_cli, "overhead", "--chinchilla-params", "70B", "--fraction", "0.25", "--fraction", "0.5")
+    assert set(one) == set(two) and len(one["results"]) == 1 and len(two["results"]) == 2
+    assert one["results"][0] == two["results"][0]

@@ -7,6 +7,7 @@ import click
 from .. import numbers as N
 from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, emit_json
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings
+from .limit_options import floor_option, unique_tokens_option
 from .options import demand_spec_from_options
 
 COST_KEYS = ("train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost", "train_gpu_hours",
@@ -94,27 +95,42 @@ def render_calc(report: dict) -> str:
               "--input-tokens or --output-tokens option).")
 @cost_options
 @coefficient_options
+@unique_tokens_option
+@floor_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def calc(params, tokens, compute, loss, chinchilla: bool, with_cost: bool, as_json: bool, **kwargs) -> None:
+def calc(params, tokens, compute, loss, chinchilla: bool, with_cost: bool, as_json: bool, unique_tokens, floor,
+         **kwargs) -> None:
     """The model calculator: any two of --params, --tokens, --compute give the third and the loss.
 
     With --chinchilla, one of --params, --tokens, --compute, --loss gives the Chinchilla-optimal
     model. Inference demand options add lifetime FLOPs. With --cost, or any hardware, MFU or
     input/output-token option, it also prices training, prefill and decode (defaults: H100 bf16
-    training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01, 1e10 requests of 70 input + 215 output tokens).
+    training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01; demand 0 unless given, 70 input + 215 output
+    tokens per request).
 
     Examples: symscale calc --params 70e9 --tokens 1e12;  symscale calc --chinchilla --compute 1e24;
     symscale calc --params 70e9 --tokens 10e12 --cost
     """
+    from .limit_options import data_calc, render_data_calc
+
     coefficients = coefficients_from_options(kwargs)
     demand = demand_spec_from_options(kwargs)
     settings = cost_settings_from_options(kwargs, demand, force=with_cost)
-    report = calc_report(coefficients, chinchilla=chinchilla, params=params, tokens=tokens, compute=compute,
-                         loss=loss, demand=demand.lifetime_tokens() if settings is None else 0.0, settings=settings)
+
+    def model_report() -> dict:
+        return calc_report(coefficients, chinchilla=chinchilla, params=params, tokens=tokens, compute=compute,
+                           loss=loss, demand=demand.lifetime_tokens() if settings is None else 0.0, settings=settings)
+
+    report = data_calc(coefficients, unique_tokens, floor, model_report) or model_report()
     if as_json:
         emit_json(report)
+    elif "floor" in report:
+        click.echo(render_data_calc(report))
     else:
         click.echo(render_calc(report))
+        extra = render_data_calc(report)
+        if extra:
+            click.echo(extra)
 
 
 COMMANDS = [calc]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import emit_json
+from .limit_options import derive_limit_options
 
 
 @click.command(short_help="Print the Lagrange system (Eqs. 8-12) and closed forms, derived by sympy.")
@@ -24,7 +25,8 @@ from .common import emit_json
               "e.g. 'E + A/N**a + B/D**b + C/(N*D)**g' [default: chinchilla, the paper's Eqs. 8-12].")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object: steps with key, label, text and latex of each expression.")
-def derive(objective: str, problem: str, fmt: str, as_json: bool, law_spec: str | None) -> None:
+@derive_limit_options
+def derive(objective: str, problem: str, fmt: str, as_json: bool, law_spec: str | None, **kwargs) -> None:
     """Derive and print the Lagrangian, Eqs. 8-12, Chinchilla's closed forms and the bordered Hessian.
 
     Everything shown is computed by sympy from the law L(N, D) = E + A/N^alpha + B/D^beta and the
@@ -33,9 +35,13 @@ def derive(objective: str, problem: str, fmt: str, as_json: bool, law_spec: str 
     """
     from ..derivation_steps import Step, render, steps
     from ..laws.registry import resolve_law
+    from .limit_options import limited_steps
 
     law = resolve_law(law_spec)
-    if law.is_chinchilla:
+    limited = limited_steps(law, objective, problem, kwargs)
+    if limited is not None:
+        derived = [Step(key, label, expr) for key, label, expr in limited]
+    elif law.is_chinchilla:
         derived = steps(objective, problem)
     else:
         from ..errors import InputError

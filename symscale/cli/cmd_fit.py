@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import click
 
-from .common import POSITIVE, CliError, emit_json, fmt, is_terminal, render_table
+from .common import POSITIVE, CliError, emit_json, is_terminal
 from .fit_checks import fit_check_options
 
 NAMES = ("alpha", "beta", "A", "B", "E")
@@ -49,7 +50,7 @@ class FitFailed(click.ClickException):
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (>= 0) for --bootstrap.")
 @click.option(
-    "--out",
+    "-o", "--output", "--out", "out",
     type=click.Path(dir_okay=False),
     default=None,
     metavar="FILE.json",
@@ -69,7 +70,8 @@ class FitFailed(click.ClickException):
               "Default: the law's start grid.")
 @click.option("--bound", "bounds", multiple=True, metavar="NAME=LO:HI",
               help="Fitting range of a coefficient (repeatable; an empty side is unbounded).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--verbose", is_flag=True, help="Also compare the error estimators (sandwich, lmfit, bootstrap).")
 @fit_check_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fit(
@@ -91,6 +93,7 @@ def fit(
     starts: tuple[str, ...],
     bounds: tuple[str, ...],
     quiet: bool,
+    verbose: bool,
     as_json: bool,
     **checks,
 ) -> None:
@@ -168,7 +171,7 @@ def fit(
     if as_json:
         emit_json(data)
     else:
-        click.echo(report(data, runs.source, out))
+        click.echo(report(data, runs.source, out, verbose))
 
 
 def check_writable(path: str, option: str) -> None:
@@ -200,65 +203,81 @@ def _bootstrap(F, runs, result, n_boot: int, seed: int | None, delta: float, qui
         return F.bootstrap(runs, result.theta, n_boot, seed, delta, progress=bar.update)
 
 
-def _cell(value: float | None) -> str:
-    """A number, or '-' when unavailable."""
-    return "-" if value is None else fmt(value)
+def _relative(value: float, error: float | None) -> str:
+    return "" if error is None or not value else f" ({100 * abs(error / value):.2f}%)"
 
 
-def report(data: dict, source: str, out: str | None) -> str:
-    """The human-readable report."""
+def report(data: dict, source: str, out: str | None, verbose: bool = False) -> str:
+    """The human-readable report, in lmfit's manner: statistics, variables, correlations, bootstrap."""
     boot = data.get("bootstrap")
-    header = ("coefficient", "value", "stderr (sandwich)", "stderr (lmfit)")
-    if boot:
-        header += ("bootstrap se", "95% interval")
-    rows = []
-    for key in NAMES:
-        row = (
-            key,
-            fmt(data["coefficients"][key]),
-            _cell(data["stderr"][key]),
-            _cell(data["lmfit_stderr"][key]),
-        )
-        if boot:
-            low, high = boot["ci95"][key]
-            row += (fmt(boot["stderr"][key]), f"[{fmt(low)}, {fmt(high)}]")
-        rows.append(row)
-    res, conv, st, ref = data["residuals"], data["convergence"], data["starts"], data["reference"]
+    res, conv, st = data["residuals"], data["convergence"], data["starts"]
+    errors, how = (boot["stderr"], "bootstrap") if boot else (data["stderr"], "sandwich")
     lines = [
-        f"Fit of L = E + A/N^alpha + B/D^beta to {data['n_runs']} runs from {source} "
-        f"(Huber delta = {data['delta']:g})",
-        "",
-        render_table(rows, header),
-        "",
-        f"Huber objective:  {data['objective']:.12e}",
-        f"Residuals ln(predicted/observed loss): min {res['min']:+.4f}, max {res['max']:+.4f}, "
+        "[[Fit Statistics]]",
+        "    law                = E + A/N**alpha + B/D**beta (chinchilla)",
+        f"    runs               = {data['n_runs']} ({source})",
+        f"    objective function = Huber on ln L (delta = {data['delta']:g}), summed over runs",
+        f"    objective          = {data['objective']:.6e}",
+        f"    residuals          = ln(predicted/observed): min {res['min']:+.4f}, max {res['max']:+.4f}, "
         f"rms {res['rms']:.4f}; {res['inside_delta']} of {data['n_runs']} inside |r| <= delta",
-        f"Search: {st['n']} starts, {st['n'] - st['refined']} pruned after cheap IRLS screening, "
-        f"{st['refined']} refined by Newton; {st['best_basin']} of those reached the best basin",
-        f"Convergence: gradient norm {conv['gradient_norm']:.2e}, "
-        f"Newton decrement {conv['newton_decrement']:.2e}; "
-        f"long-double reference: objective {ref['objective_gap_relative']:.1e} relative above it, "
-        f"parameters within {ref['max_param_diff_relative']:.1e}",
-        f"stderr (sandwich): {data['stderr_method']}.",
-        f"stderr (lmfit): {data['lmfit_stderr_method']}.",
+        f"    search             = {st['n']} starts, {st['refined']} refined by Newton, {st['best_basin']} in "
+        "the best basin",
+        f"    convergence        = gradient norm {conv['gradient_norm']:.2e}, Newton decrement "
+        f"{conv['newton_decrement']:.2e}",
+        f"[[Variables]] (uncertainty: {how} standard error)",
     ]
-    if res["inside_delta"] <= 2 * 5:
-        lines.append(
-            f"Caution: only {res['inside_delta']} residuals lie inside delta, so the fit behaves like an "
-            "L1 fit and the Hessian-based errors are unreliable; prefer --bootstrap."
-        )
-    if data.get("on_bound"):
-        lines.append("Caution: the optimum sits on a bound (" + "; ".join(data["on_bound"].values())
-                     + "), so that coefficient is not identified by these runs and its stderr is not meaningful.")
+    logs = boot.get("stderr_log", {}) if boot else {}
+    for key in NAMES:
+        value, error = data["coefficients"][key], errors.get(key)
+        if f"ln_{key}" in logs and key in ("A", "B"):  # scales spread log-normally: a factor, not +/-
+            spread = logs[f"ln_{key}"]
+            lines.append(f"    {key + ':':<7} {value:<12.6g} x/÷ {math.exp(spread):.4g} (ln {key} +/- {spread:.4g})")
+            continue
+        shown = "-" if error is None else f"{error:.6g}"
+        lines.append(f"    {key + ':':<7} {value:<12.6g} +/- {shown}{_relative(value, error)}")
+    lines += _correlation_lines(data.get("correlations"))
     if boot:
-        lines.append(
-            f"Bootstrap: {boot['n']} replicates (seed {boot['seed']}), {boot['n_converged']} converged, "
-            f"{boot['n_at_zero_E']} with E drifting to 0 (below 1e-4); {boot['method']}."
-        )
+        excluded = boot["n"] - boot["n_converged"]
+        lines.append(f"[[Bootstrap]] {boot['n']} replicates (seed {boot['seed']}), {boot['n_converged']} converged, "
+                     f"{excluded} excluded (not converged); {boot['n_at_zero_E']} with E below 1e-4")
+        lines.append("    95% percentile intervals: " + ", ".join(
+            f"{key} [{boot['ci95'][key][0]:.4g}, {boot['ci95'][key][1]:.4g}]" for key in NAMES))
+        lines.append("    log-scale standard errors: " + ", ".join(
+            f"{name.replace('_', ' ')} +/- {value:.4g}" for name, value in logs.items()))
+    if res["inside_delta"] <= 2 * 5:
+        lines.append(f"Caution: only {res['inside_delta']} residuals lie inside delta, so the fit behaves like an "
+                     "L1 fit and Hessian-based errors are unreliable" + ("" if boot else "; prefer --bootstrap") + ".")
+    for why in (data.get("on_bound") or {}).values():
+        lines.append(f"Caution: the optimum sits on a bound: {why}.")
+    if verbose:
+        ref = data["reference"]
+        lines += ["[[Error estimators compared]]"]
+        lines += [f"    {key + ':':<7} sandwich {_fmt_opt(data['stderr'][key])}, "
+                  f"lmfit {_fmt_opt(data['lmfit_stderr'][key])}"
+                  + (f", bootstrap {boot['stderr'][key]:.4g}" if boot else "") for key in NAMES]
+        lines += [f"    sandwich: {data['stderr_method']}.", f"    lmfit: {data['lmfit_stderr_method']}.",
+                  f"    long-double reference: objective {ref['objective_gap_relative']:.1e} relative above it, "
+                  f"parameters within {ref['max_param_diff_relative']:.1e}"]
     if out:
         lines.append(f"Wrote {out}")
     lines.append(f"Time: {data['seconds']:.2f} s")
     return "\n".join(lines)
+
+
+def _fmt_opt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _correlation_lines(correlations: dict | None) -> list[str]:
+    """[[Correlations]]: each pair once, sorted by size, those above 0.1 (in the fitted parameters)."""
+    if not correlations:
+        return []
+    names = list(correlations)
+    pairs = [(correlations[a][b], a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    pairs = sorted((p for p in pairs if abs(p[0]) > 0.1), key=lambda p: -abs(p[0]))
+    lines = ["[[Correlations]] (sandwich, in the fitted parameters a = ln A, b = ln B, e = ln E; unreported "
+             "correlations are < 0.100)"]
+    return lines + [f"    C({a}, {b}) = {value:+.4f}" for value, a, b in pairs]
 
 
 COMMANDS = [fit]

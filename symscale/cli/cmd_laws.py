@@ -10,8 +10,16 @@ from .common import emit_json
 
 
 def _domain(c) -> str:
-    upper = "inf" if math.isinf(c.upper) else f"{c.upper:g}"
-    return f"({max(c.lower, 0.0) if c.lower > -1e-299 else c.lower:g}, {upper})"
+    """'alpha > 0', 'E >= 0', '0 < g < 1' or 'C real' (no 'inf' printed as an answer)."""
+    low = None if math.isinf(c.lower) else (0.0 if -1e-299 < c.lower < 0 else c.lower)
+    sign = ">=" if low == 0.0 and c.lower < 0 else ">"
+    if low is None and math.isinf(c.upper):
+        return f"{c.name} real"
+    if math.isinf(c.upper):
+        return f"{c.name} {sign} {low:g}"
+    if low is None:
+        return f"{c.name} < {c.upper:g}"
+    return f"{low:g} {'<=' if sign == '>=' else '<'} {c.name} < {c.upper:g}"
 
 
 @click.command("laws")
@@ -31,10 +39,11 @@ def laws_command(as_json: bool) -> None:
         return
     blocks = []
     for law in table:
-        lines = [f"{law.name}:  L(N, D) = {law.formula}", f"  Source: {law.source}"]
+        variables = "N, D, U" if law.uses_unique_tokens else "N, D"
+        lines = [f"{law.name}:  L({variables}) = {law.formula}", f"  Source: {law.source}"]
         if law.notes:
             lines.append(f"  Note: {law.notes}")
-        lines.append("  Coefficients: " + ", ".join(f"{c.name} in {_domain(c)}" for c in law.coefficients))
+        lines.append("  Coefficients: " + ", ".join(_domain(c) for c in law.coefficients))
         for name, preset in law.presets.items():
             values = ", ".join(f"{k} = {v:g}" for k, v in preset["values"].items())
             lines.append(f"  Preset {name}: {values}")

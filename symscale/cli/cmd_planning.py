@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from .common import Number, coefficient_options, coefficients_from_options, emit_json, fmt, pct, render_table
+from .common import (
+    Number,
+    coefficient_options,
+    coefficients_from_options,
+    deprecated_alias,
+    emit_json,
+    fmt,
+    pct,
+    render_table,
+)
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
 from .options import demand_from_options, demand_options, demand_spec_from_options, loss_from_options, quality_options
 from .score_target import render_scores, report_score_option, scores_at
@@ -43,11 +52,11 @@ def budget_report(kwargs: dict, flops: float | None, dollars: float | None, veri
     from ..errors import InputError
 
     if (flops is None) == (dollars is None):
-        raise InputError("give exactly one budget: --compute FLOPS or --dollars USD")
+        raise InputError("give exactly one budget: --total-flops FLOPS or --total-dollars USD")
     coefficients = coefficients_from_options(kwargs)
     demand = demand_spec_from_options(kwargs)
     if flops is not None:
-        _no_cost_options(kwargs, "use --dollars")
+        _no_cost_options(kwargs, "use --total-dollars")
         report, optimum = _compute_budget(flops, demand.lifetime_tokens(), coefficients)
     else:
         report, optimum = _dollar_budget(dollars, cost_settings_from_options(kwargs, demand, force=True), coefficients)
@@ -121,10 +130,12 @@ def render_budget(report: dict) -> str:
 
 
 @click.command()
-@click.option("--compute", "flops", type=POSITIVE_NUMBER, default=None, metavar="FLOPS",
+@click.option("--total-flops", "flops", type=POSITIVE_NUMBER, default=None, metavar="FLOPS",
               help="Lifetime budget in FLOPs (training + inference), e.g. 1e24.")
-@click.option("--dollars", type=POSITIVE_NUMBER, default=None, metavar="USD",
+@click.option("--total-dollars", "dollars", type=POSITIVE_NUMBER, default=None, metavar="USD",
               help="Lifetime budget in dollars, priced with the cost options (as `solve --objective cost`).")
+@deprecated_alias("--compute", "--total-flops", "flops", type=POSITIVE_NUMBER)
+@deprecated_alias("--dollars", "--total-dollars", "dollars", type=POSITIVE_NUMBER)
 @cost_options
 @coefficient_options
 @click.option("--verify", is_flag=True, help="Re-check the answer with mpmath at 50 digits (adds `verification`).")
@@ -137,8 +148,8 @@ def budget(as_json: bool, verify: bool, flops: float | None, dollars: float | No
     demand it is Chinchilla's compute-optimal allocation; `solve` at the returned loss gives back
     the same model, whose lifetime total equals the budget.
 
-    Examples: symscale budget --compute 1e24 --inference-tokens 2e12;
-    symscale budget --dollars 5e6 --requests 1e10 --input-tokens 70 --output-tokens 215
+    Examples: symscale budget --total-flops 1e24 --inference-tokens 2e12;
+    symscale budget --total-dollars 5e6 --requests 1e10 --input-tokens 70 --output-tokens 215
     """
     names, spec = kwargs.pop("report_scores"), kwargs.get("coefficients_spec")
     report = budget_report(kwargs, flops, dollars, verify)
@@ -308,7 +319,7 @@ def overhead_report(kwargs: dict, fractions: tuple, params: float | None) -> dic
         "coefficients": _coefficients_block(coefficients),
         "chinchilla": _model_block(_at(result.chinchilla, 0), FLOP_KEYS),
     }
-    return {**report, **rows[0]} if len(rows) == 1 else {**report, "results": rows}
+    return {**report, "results": rows}  # one shape for one --fraction as for many
 
 
 def _at(model, i: int):

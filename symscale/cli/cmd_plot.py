@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import InputError
 from .common import POSITIVE, coefficient_options, coefficients_from_options, emit_json
-from .cost_options import hardware_options, pop_hardware
+from .cost_options import hardware_options, paper_or_given, paper_settings_option, pop_hardware
 from .options import loss_from_options, quality_options
 
 OUTPUT = click.option("-o", "--output", required=True, metavar="FILE.png|FILE.svg",
@@ -27,15 +27,16 @@ def _split_options(func):
 
 
 def figure6_settings_from_options(kwargs: dict):
-    """The paper's Figure 6 settings, with any hardware, MFU or tokens-per-request option given overriding them."""
-    from ..plots import paper_figure6_settings
+    """solve's cost settings (H100s), or the paper's Figure 6 ones with --paper-settings; any hardware, MFU or
+    tokens-per-request option given overrides them."""
+    from ..sweep import cost_settings
 
-    overrides = pop_hardware(kwargs)
+    overrides = paper_or_given(kwargs, pop_hardware(kwargs))
     for key in ("input_tokens", "output_tokens"):
         value = kwargs.pop(key)
         if value is not None:
             overrides[key] = value
-    return paper_figure6_settings(**overrides)
+    return cost_settings(**overrides)
 
 
 MAX_PLOT_CELLS = 1_000_000  # 1000 x 1000: far finer than the figure's pixels
@@ -109,17 +110,18 @@ def fig2(output: str, loss_grid: str, demand: str, as_json: bool, **kwargs) -> N
 @click.option("--requests", "demand", default="1e5:1e11:160", show_default=True, metavar="GRID",
               help="Lifetime inference requests on the horizontal axis (ranges are geometric).")
 @hardware_options
+@paper_settings_option
 @_split_options
 @coefficient_options
 @JSON
 def fig6(output: str, loss_grid: str, demand: str, as_json: bool, **kwargs) -> None:
     """Figure 6: ratios of total cost, params and tokens (cost-optimal / Chinchilla-style) over loss x requests.
 
-    Defaults are the paper's Figure 6 settings (train A100-80GB bf16 $1.50/h at 50% MFU; inference
-    A100-40GB int8 $1.10/h at 50% input / 1% output MFU; 70 input + 215 output tokens per request);
-    any hardware, MFU or tokens-per-request option overrides them.
+    Hardware defaults are solve's (H100 bf16 training, H100 fp8 inference); --paper-settings selects the
+    paper's Figure 6 settings (train A100-80GB bf16 $1.50/h at 50% MFU; inference A100-40GB int8 $1.10/h
+    at 50% input / 1% output MFU); any hardware, MFU or tokens-per-request option overrides them.
 
-    Example: symscale plot fig6 -o fig6.svg
+    Example: symscale plot fig6 --paper-settings -o fig6.svg
     """
     from ..plots import figure_ratios, ratio_grid, save
 
@@ -137,8 +139,10 @@ def fig6(output: str, loss_grid: str, demand: str, as_json: bool, **kwargs) -> N
 @click.option("--inference-tokens", type=POSITIVE, default=None, help="Compute objective: lifetime inference tokens.")
 @click.option("--requests", type=POSITIVE, default=None, help="Cost objective: lifetime inference requests.")
 @click.option("--objective", type=click.Choice(["compute", "cost"]), default=None,
-              help="compute (FLOPs) or cost (dollars, Figure 6 settings by default) [default: from the demand given].")
+              help="compute (FLOPs) or cost (dollars, solve's hardware; --paper-settings for Figure 6's) "
+              "[default: from the demand given].")
 @hardware_options
+@paper_settings_option
 @_split_options
 @coefficient_options
 @JSON

@@ -9,16 +9,11 @@ from ..errors import InputError
 from ..precision import MAX_DPS, MIN_DPS
 from .common import coefficient_options, coefficients_from_options, emit_json, render_table
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
+from .limit_options import limit_options
 from .options import demand_spec_from_options, quality_from_options, quality_options
 
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
-ROW_LABELS = {
-    "params": "Model size (params)", "tokens": "Training data (tokens)", "tokens_per_param": "Tokens per parameter",
-    "train_flops": "Training FLOPs", "inference_flops": "Inference FLOPs", "total_flops": "Total FLOPs",
-    "train_cost": "Training cost", "prefill_cost": "Prefill cost", "decode_cost": "Decode cost",
-    "inference_cost": "Inference cost", "total_cost": "Total cost", "train_gpu_hours": "Training GPU-hours",
-    "inference_gpu_hours": "Inference GPU-hours",
-}
+ROW_LABELS = N.LABELS
 
 
 def compute_report(loss: float, demand: float, coefficients, method: str = "reduced") -> dict:
@@ -242,6 +237,7 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
               "from hardware, utilisation and requests x input/output tokens.")
 @cost_options
 @coefficient_options
+@limit_options
 @click.option("--method", type=click.Choice(["reduced", "kkt"]), default="reduced", show_default=True,
               help="reduced: Newton on Eq. 12 in ln D; kkt: Newton on the full 3x3 KKT system (cross-check).")
 @click.option("--verify", is_flag=True,
@@ -259,9 +255,9 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
     Quality is a loss (--loss) or the loss of a Chinchilla-optimal model of a given size, data or
     budget. Compute objective: demand is lifetime inference tokens (default 0). Cost objective:
     demand is requests x (input + output tokens), priced on the training and inference hardware
-    (defaults: H100 bf16 training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01, 1e10 requests of
-    70 input + 215 output tokens). Prints the Chinchilla-style model of the same loss beside the
-    optimum, and the ratios.
+    (defaults: H100 bf16 training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01, 70 input + 215 output
+    tokens per request). Demand is 0 unless given, for both objectives. Prints the Chinchilla-style
+    model of the same loss beside the optimum, and the ratios (and --quality-of's model beside them).
 
     Examples: symscale solve --loss 1.947 --inference-tokens 2e12;
     symscale solve --objective cost --loss 1.947 --requests 1e10 --input-tokens 1000 --output-tokens 250
@@ -269,6 +265,10 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
     report = build_report(objective, method, kwargs, verify_dps=dps if verify else None, sensitivity=sensitivity)
     if as_json:
         emit_json(report)
+    elif "limits" in report:
+        from .limit_options import render_limited
+
+        click.echo(render_limited(report))
     else:
         click.echo(render_cost(report) if objective == "cost" else render_compute(report))
         if "target_score" in report:
@@ -291,9 +291,14 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
 def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | None = None,
                  sensitivity: bool = False) -> dict:
     """Parse the options left in ``kwargs``, solve for the chosen objective, optionally verify."""
+    from .limit_options import limits_from_options, uses_limits
+
+    limits = limits_from_options(kwargs)
     coefficients = coefficients_from_options(kwargs)
     loss, reference = quality_from_options(kwargs, coefficients)
     demand = demand_spec_from_options(kwargs)
+    if uses_limits(coefficients, limits):
+        return _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity)
     if objective == "cost":
         settings = cost_settings_from_options(kwargs, demand, force=True)
         report = cost_report(loss, settings, coefficients, method)
@@ -333,6 +338,28 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
         values = sensitivities(loss, *weights, coefficients)
         report["sensitivity"] = {row: {key: float(v) for key, v in cols.items()} for row, cols in values.items()}
     return report
+
+
+def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity) -> dict:
+    """solve with a law in U or with hard limits: the data-limited solver (symscale.laws.data_limited)."""
+    from .limit_options import limited_report
+
+    if sensitivity:
+        raise InputError(f"--sensitivity is not available with the law {coefficients.law.name} or with "
+                         "--unique-tokens/--max-epochs/--max-params yet")
+    base = {"objective": objective, "loss": loss, "coefficients": coefficient_block(coefficients)}
+    if objective == "cost":
+        settings = cost_settings_from_options(kwargs, demand, force=True)
+        weights = tuple(float(w) for w in settings.weights())
+        base.update(inference_tokens=float(settings.inference_tokens), settings=plain_settings(settings))
+    else:
+        hardware = pop_hardware(kwargs)
+        if hardware:
+            names = ", ".join("--" + key.replace("_", "-") for key in hardware)
+            raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
+        base["inference_tokens"] = demand.lifetime_tokens()
+        weights = compute_weights(base["inference_tokens"])
+    return add_warnings(limited_report(objective, loss, weights, coefficients, limits, base, verify_dps), coefficients)
 
 
 def compute_weights(inference_tokens: float) -> tuple[float, float]:

@@ -12,7 +12,7 @@ import click
 from ..errors import InputError
 from .cmd_solve import coefficient_block
 from .common import POSITIVE, coefficient_options, coefficients_from_options, is_terminal
-from .cost_options import hardware_options, pop_hardware
+from .cost_options import hardware_options, paper_settings_option, pop_hardware
 
 
 def _one_of(kwargs: dict, names: tuple[str, ...], what: str) -> tuple[str, str]:
@@ -49,10 +49,7 @@ def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[
               help="Mean input (prompt) tokens per request [cost objective default: 70].")
 @click.option("--output-tokens", type=POSITIVE, default=None,
               help="Mean output (generated) tokens per request [cost objective default: 215].")
-@click.option("--paper-settings", is_flag=True,
-              help="Cost objective: the hardware of the paper's Figure 6 and Table 3 (train A100-80GB bf16 at "
-              "$1.50/h, inference A100-40GB int8 at $1.10/h, MFU 0.5/0.5/0.01) instead of the authors' script "
-              "defaults (H100); explicit hardware options still override.")
+@paper_settings_option
 @click.option("--log", is_flag=True, help="Geometric spacing for every start:stop:count range.")
 @click.option("--log-quality", is_flag=True, help="Geometric spacing for the quality range only.")
 @click.option("--log-demand", is_flag=True, help="Geometric spacing for the demand range only.")

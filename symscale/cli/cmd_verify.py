@@ -25,7 +25,7 @@ from .common import (
     parse_number,
 )
 from .cost_options import cost_options, cost_settings_from_options, pop_hardware
-from .options import demand_spec_from_options
+from .options import demand_options, demand_spec_from_options, loss_from_options, quality_options
 
 DPS = click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, show_default=True,
                    help=f"Significant digits for the mpmath computation ({MIN_DPS} to {MAX_DPS}).")
@@ -268,54 +268,117 @@ def _checked_rho(rho, source: str):
     return rho
 
 
-# --- check-proof ----------------------------------------------------------------------------------
+# --- check-proof ---------------------------------------------------------------------------------
 @click.command("check-proof")
+@quality_options
+@demand_options
 @coefficient_options
 @click.option("--step", "step_key", default=None, metavar="ID",
               help="Show one step: 7..12 for the equations, or numeric-form, claim-a, claim-c, root, minimum, "
-              "chinchilla-limit, theorem.")
-@click.option("--interactive", is_flag=True, help="Walk the steps one at a time (Enter: next, l: LaTeX, q: quit).")
+              "chinchilla-limit, theorem (with --interactive: the step to start at).")
+@click.option("--interactive", is_flag=True,
+              help="A command interpreter over the steps (next, back, goto, list, show, latex, set, check, why, "
+              "help, quit); reads typed or piped lines, ends at quit or end of input.")
 @click.option("--latex", is_flag=True, help="Also print each step's LaTeX.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def check_proof_command(step_key, interactive, latex, as_json, **kwargs) -> None:
     """Walk Appendix A of the paper step by step, derived with sympy beside the printed version.
 
-    Every step gets a verdict (holds, imprecise, fails) and an explanation; the exit status is 0
-    whatever the verdicts (the findings are the output).
+    Every step gets a verdict (holds, imprecise, fails), an explanation and a check re-run at the
+    inputs: the same quality, demand and coefficient options as `solve` (default: loss 1.947,
+    2e12 inference tokens, chinchilla). The exit status is 0 whatever the verdicts (the findings
+    are the output).
     """
-    from ..proof import check_proof, normalise_step_id, render
+    from ..proof import ProofReport, check_proof, normalise_step_id, render
 
-    coefficients = coefficients_from_options(kwargs)
-    wanted = normalise_step_id(step_key) if step_key else None
-    steps = check_proof(coefficients)
-    if wanted:
-        steps = [s for s in steps if s.id == wanted]
-    if as_json:
-        emit_json({"coefficients": coefficients.as_dict(), "steps": [s.as_dict() for s in steps],
-                   "all_hold": all(s.holds for s in steps), "failed": [s.id for s in steps if not s.holds]})
-        return
+    inputs = proof_inputs(kwargs)
+    if step_key is not None and not step_key.strip():
+        raise InputError("--step '': give a step id (7-12, numeric-form, claim-a, claim-c, root, minimum, "
+                         "chinchilla-limit, theorem)")
+    wanted = normalise_step_id(step_key) if step_key is not None else None
     if interactive:
-        _walk(steps)
+        if as_json or latex:
+            raise InputError("--interactive prints its own output: leave out --json and --latex")
+        _interactive(inputs, wanted)
         return
-    text = render(steps) if not wanted else str(steps[0])
+    report = check_proof(inputs)
+    steps = ProofReport([s for s in report if s.id == wanted], inputs) if wanted else report
+    if as_json:
+        emit_json(steps.as_dict())   # counts are those of the steps listed
+        return
+    text = render(report) if not wanted else f"Inputs: {inputs.describe()}\n\n{steps[0]}"
     if latex:
         text += "\n\n" + "\n\n".join(s.latex() for s in steps)
     click.echo(text)
 
 
-def _walk(steps: list) -> None:
-    """Show one step at a time; Enter goes on, 'l' shows the LaTeX, 'q' quits."""
-    for n, step in enumerate(steps, start=1):
-        click.echo(f"\n({n}/{len(steps)}) {step}")
+def proof_inputs(kwargs: dict):
+    """The proof's inputs from solve's quality, demand and coefficient options (defaults: the README example)."""
+    from ..proof import DEFAULT_DEMAND, DEFAULT_LOSS, Inputs, num
+
+    coefficients = coefficients_from_options(kwargs)
+    quality = ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute")
+    given = {key: kwargs[key] for key in quality if kwargs.get(key) is not None}
+    if given:
+        said = ", ".join(f"--{key.replace('_', '-')} {num(value)}" for key, value in given.items())
+        loss = loss_from_options(kwargs, coefficients)
+        said = said if "loss" in given else f"the loss {num(loss)} of {said}"
+    else:
+        for key in quality:
+            kwargs.pop(key)
+        loss, said = DEFAULT_LOSS, f"the default loss {num(DEFAULT_LOSS)}"
+    demand = demand_spec_from_options(kwargs).lifetime_tokens(default=None)
+    demand = DEFAULT_DEMAND if demand is None else demand
+    if loss <= coefficients.E:
+        raise InputError(f"unreachable: {said} is not above the law's floor E = {num(coefficients.E)} "
+                         f"({_coefficient_words(coefficients)}); give --loss above E")
+    return Inputs(coefficients, float(loss), float(demand))
+
+
+def _coefficient_words(coefficients) -> str:
+    """Where E came from: the preset, or the override the user gave."""
+    from ..proof import num
+
+    if coefficients.name == "custom":
+        base, _, values = coefficients.source.partition(" with ")
+        return f"{base} with " + ", ".join(f"--{key} {num(value)}" for key, value in eval_overrides(values).items())
+    return f"coefficients {coefficients.name}"
+
+
+def eval_overrides(text: str) -> dict:
+    """The overrides dict in a Coefficients.source ('chinchilla with {'E': 2.5}')."""
+    import ast
+
+    try:
+        return dict(ast.literal_eval(text))
+    except (ValueError, SyntaxError):
+        return {}
+
+
+def _interactive(inputs, start: str | None) -> None:
+    """Run the command interpreter on stdin: a prompt at a terminal, each command echoed when piped."""
+    import sys
+
+    from ..proof_session import run
+
+    stream = sys.stdin
+    tty = bool(getattr(stream, "isatty", lambda: False)())
+
+    def lines():
         while True:
-            answer = click.prompt("[Enter] next, l = LaTeX, q = quit", default="", show_default=False).strip().lower()
-            if answer == "l":
-                click.echo(step.latex())
-                continue
-            if answer == "q":
+            if tty:
+                click.echo("proof> ", nl=False)
+            line = stream.readline()
+            if not line:
+                if tty:
+                    click.echo()
                 return
-            break
-    click.echo(f"\n{sum(s.holds for s in steps)} of {len(steps)} steps hold.")
+            if not tty:
+                click.echo(f"> {line.rstrip()}")
+            yield line
+
+    run(inputs, lines(), click.echo, start)
+    sys.stdout.flush()
 
 
 COMMANDS = [verify_command, closed_form_command, check_proof_command]

@@ -149,7 +149,7 @@ def _in_domain(coefficients):
     return coefficients
 
 
-LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit")
+LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit", "unique-tokens", "plot data-wall")
 """Commands that take any law; the others are derived for the chinchilla law only (so far)."""
 
 
@@ -159,7 +159,7 @@ def _check_law_support(law) -> None:
         names.append(ctx.info_name)
         ctx = ctx.parent
     command = " ".join(reversed(names))
-    if command and command.split()[0] not in LAW_COMMANDS:
+    if command and command.split()[0] not in LAW_COMMANDS and command not in LAW_COMMANDS:
         raise CliError(f"{command} is derived for the chinchilla law only, not for --law {law.name}; "
                        f"the commands that take any law: {', '.join(LAW_COMMANDS)}")
 
@@ -235,3 +235,14 @@ def render_table(rows: list[tuple[str, ...]], header: tuple[str, ...] | None = N
 def is_terminal() -> bool:
     """Whether stderr is an interactive terminal (progress bars only then)."""
     return sys.stderr.isatty()
+
+
+def deprecated_alias(old: str, new: str, dest: str, **attrs) -> Callable:
+    """A hidden old option name kept for one release: it sets ``dest`` and prints a one-line note."""
+    def note(ctx: click.Context, param: click.Parameter, value):
+        if value is not None and value is not False:
+            click.echo(f"Note: {old} is renamed {new}; the old name will be removed", err=True)
+            ctx.params[dest] = value
+        return value
+
+    return click.option(old, f"_old_{dest}", hidden=True, expose_value=False, callback=note, default=None, **attrs)

@@ -54,9 +54,25 @@ def hardware_options(func: Callable) -> Callable:
     ])
 
 
+PAPER_SETTINGS_HELP = ("Cost objective: the hardware of the paper's Figure 6 and Table 3 (train A100-80GB bf16 at "
+                       "$1.50/h, inference A100-40GB int8 at $1.10/h, MFU 0.5/0.5/0.01) instead of the default H100s; "
+                       "explicit hardware options still override.")
+paper_settings_option = click.option("--paper-settings", is_flag=True, help=PAPER_SETTINGS_HELP)
+
+
 def cost_options(func: Callable) -> Callable:
     """All options of the cost objective: hardware, utilisation and demand (requests x input/output tokens)."""
-    return hardware_options(demand_options(func))
+    return paper_settings_option(hardware_options(demand_options(func)))
+
+
+def paper_or_given(kwargs: dict, hardware: dict) -> dict:
+    """The given hardware options, on top of the paper's Figure 6 settings when --paper-settings was given."""
+    from ..sweep import PAPER_COST_SETTINGS
+
+    if not kwargs.pop("paper_settings", False):
+        return hardware
+    paper = {k: v for k, v in PAPER_COST_SETTINGS.items() if k not in ("input_tokens", "output_tokens")}
+    return {**paper, **hardware}
 
 
 def pop_hardware(kwargs: dict) -> dict:
@@ -72,9 +88,10 @@ def cost_settings_from_options(kwargs: dict, demand: Demand | None = None, *,
     ``demand`` is the already-popped demand (otherwise popped here); ``force`` builds the settings
     from the defaults even when nothing was given (the cost objective of `solve`).
     """
-    hardware = pop_hardware(kwargs)
+    paper = bool(kwargs.get("paper_settings"))
+    hardware = paper_or_given(kwargs, pop_hardware(kwargs))
     demand = demand if demand is not None else demand_spec_from_options(kwargs)
-    if not (force or hardware or demand.split_given):
+    if not (force or hardware or paper or demand.split_given):
         return None
     requests, input_tokens, output_tokens = demand.cost_demand()
     return CostSettings(**hardware, requests=requests, input_tokens=input_tokens, output_tokens=output_tokens)

@@ -78,7 +78,8 @@ def quality_from_options(kwargs: dict, coefficients: Coefficients):
     return resolvable_loss(model, coefficients, what), None
 
 
-DEFAULT_REQUESTS, DEFAULT_INPUT, DEFAULT_OUTPUT = (DEFAULTS[k] for k in ("requests", "input_tokens", "output_tokens"))
+DEFAULT_INPUT, DEFAULT_OUTPUT = (DEFAULTS[k] for k in ("input_tokens", "output_tokens"))
+"""Mean tokens per request when only --requests is given; the demand itself is 0 unless given (no hidden demand)."""
 
 
 def _or_default(value: float | None, default: float) -> float:
@@ -92,7 +93,7 @@ def demand_options(func: Callable) -> Callable:
                      help="Lifetime inference demand in tokens (input + output), e.g. 2e12 or 2T "
                      "(compute objective; default 0)."),
         click.option("--requests", type=NON_NEGATIVE, default=None,
-                     help="Lifetime number of inference requests. Cost objective default: 1e10; the compute "
+                     help="Lifetime number of inference requests [default: 0, no demand]; the compute "
                      "objective needs --tokens-per-request or --input-tokens/--output-tokens with it."),
         click.option("--requests-per-day", type=NON_NEGATIVE, default=None,
                      help="Requests per day (with --days), instead of --requests."),
@@ -154,7 +155,7 @@ class Demand:
         if self.inference_tokens is not None or self.tokens_per_request is not None:
             raise InputError("the cost objective prices input and output tokens separately: give --requests with "
                              "--input-tokens and --output-tokens instead of --inference-tokens/--tokens-per-request")
-        return (_or_default(self.requests, DEFAULT_REQUESTS), _or_default(self.input_tokens, DEFAULT_INPUT),
+        return (_or_default(self.requests, 0.0), _or_default(self.input_tokens, DEFAULT_INPUT),
                 _or_default(self.output_tokens, DEFAULT_OUTPUT))
 
 

@@ -52,6 +52,7 @@ class Law:
     source: str = ""
     notes: str = ""
     presets: dict = field(default_factory=dict, compare=False)
+    derived: tuple = field(default=(), compare=False)   # (name, formula) of named pieces, e.g. effective tokens
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -61,6 +62,14 @@ class Law:
     def is_chinchilla(self) -> bool:
         """The paper's law, solved by the proven fast path (Eq. 12 with its bracket)."""
         return self.name == "chinchilla"
+
+    @property
+    def uses_unique_tokens(self) -> bool:
+        """Whether the formula uses U, the available unique tokens (read with ast: no sympy import)."""
+        import ast
+
+        return any(isinstance(node, ast.Name) and node.id == "U" for node in ast.walk(ast.parse(self.formula,
+                                                                                                  mode="eval")))
 
     def coefficient(self, name: str) -> Coefficient:
         for c in self.coefficients:

@@ -59,8 +59,9 @@ def _log_derivative(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
 def derive(law: Law) -> Problem:
     """Derive the lifetime problem of ``law`` (cached per law)."""
     expr = law.expr.subs({sp.Symbol("N", positive=True): N, sp.Symbol("D", positive=True): D})
-    if expr.has(sp.Symbol("U", positive=True)):
-        raise InputError(f"law {law.name}: U (unique tokens) needs the data-limited solver, which is not available yet")
+    if expr.has(sp.Symbol("U", positive=True)) and "U" not in law.names:
+        raise InputError(f"law {law.name} uses U (unique tokens): this command does not take it yet; "
+                         "use `symscale solve --unique-tokens U`, `calc`, `unique-tokens` or `derive`")
     coefficients = tuple(sp.Symbol(name, positive=True) for name in law.names)
     objective = k_train * N * D + k_inf * N
     lagrangian = objective - lam * (expr - loss)

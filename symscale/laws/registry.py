@@ -40,7 +40,34 @@ KAPLAN = Law(
           "with the Chinchilla presets' losses.",
 )
 
-BUILT_IN = (CHINCHILLA, KAPLAN)
+# Muennighoff et al. 2023: repeated tokens and excess parameters decay; U is the available unique data.
+_U_D = "min(U, D)"                                                     # unique tokens used
+_G = "(alpha*A/(beta*B))**(1/(alpha + beta))"
+_N_OPT = f"{_G}*({_U_D}*{_G})**(beta/alpha)"                           # compute-optimal size for U_D tokens
+_U_N = f"min(N, {_N_OPT})"
+_D_EFF = f"{_U_D}*(1 + Rstar_D*(1 - exp(-max(D/{_U_D} - 1, 0)/Rstar_D)))"
+_N_EFF = f"{_U_N}*(1 + Rstar_N*(1 - exp(-max(N/{_U_N} - 1, 0)/Rstar_N)))"
+
+MUENNIGHOFF = Law(
+    name="muennighoff-2023",
+    formula=f"E + A/({_N_EFF})**alpha + B/({_D_EFF})**beta",
+    coefficients=(
+        Coefficient("alpha", 0.0, math.inf, _EXPONENT_GRID, "exponent of the parameter term"),
+        Coefficient("beta", 0.0, math.inf, _EXPONENT_GRID, "exponent of the data term"),
+        Coefficient("A", 0.0, math.inf, (), "scale of the parameter term"),
+        Coefficient("B", 0.0, math.inf, (), "scale of the data term"),
+        Coefficient("E", -1e-300, math.inf, (), "irreducible loss (>= 0)"),
+        Coefficient("Rstar_D", 0.0, math.inf, (), "decay constant of repeated epochs (R_D*)"),
+        Coefficient("Rstar_N", 0.0, math.inf, (), "decay constant of excess parameters (R_N*)"),
+    ),
+    source="Muennighoff et al. 2023, Scaling Data-Constrained Language Models (NeurIPS), Eqs. 5-6 and App. A "
+           "(C4 fit)",
+    notes="U is the available unique training data (--unique-tokens; unlimited when not given). Losses are on C4 "
+          "with the paper's tokenizer: not comparable with the Chinchilla presets' losses.",
+    derived=(("U_D", _U_D), ("N_opt", _N_OPT), ("D_eff", _D_EFF), ("N_eff", _N_EFF)),
+)
+
+BUILT_IN = (CHINCHILLA, KAPLAN, MUENNIGHOFF)
 
 
 def _values(text: str) -> dict[str, float]:
