@@ -58,6 +58,7 @@ class Coefficients:
     samples: dict | None = field(default=None, compare=False, repr=False)
     samples_excluded: dict | None = field(default=None, compare=False, repr=False)  # reason -> count, at read
     fitted_range: FittedRange | None = field(default=None, compare=False, repr=False)  # runs it was fitted on
+    score_maps: dict | None = field(default=None, compare=False, repr=False)  # name -> symscale.scores.ScoreMap
 
     def __post_init__(self) -> None:
         for key in NAMES:
@@ -151,6 +152,20 @@ def _short(value: object) -> str:
 
 
 def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Coefficients:
+    """Read a coefficients JSON file (see :func:`_load_coefficients`), with its ``score_maps`` when present."""
+    loaded = _load_coefficients(path, include_unconverged)
+    data = _read_json(Path(path))
+    if isinstance(data, dict) and "score_maps" in data:
+        from .scores import read_score_maps
+
+        boot = data.get("bootstrap")
+        converged = boot.get("converged") if isinstance(boot, dict) and not include_unconverged else None
+        maps = read_score_maps(data["score_maps"], f"coefficients file {str(path)!r}", converged)
+        loaded = replace(loaded, score_maps=maps)
+    return loaded
+
+
+def _load_coefficients(path: str | Path, include_unconverged: bool = False) -> Coefficients:
     """Read a coefficients JSON file (as written by ``symscale fit --out``).
 
     The file is one object with keys alpha, beta, A, B, E (numbers), optionally ``name``,

@@ -58,6 +58,7 @@ BASELINES: dict[str, list[dict]] = {
     "verify": [{"random_count": "2"}, {"loss_range": "1.9:2.1:2", "demand_range": "1e9:1e12:2"}],
     "fit": [{"runs_opt": str(RUNS_CSV), "no_lmfit": True, "quiet": True, "out": "c.json"},
             {"runs_opt": "sardana-2024", "law_spec": "kaplan-2020", "no_lmfit": True, "quiet": True}],
+    "fit-score": [{"runs_opt": "sardana-2024", "score_cols": ["eval_gauntlet/core_average"]}],
     "reproduce": [{"what": "claims"}],
     "check-proof": [{"step_key": "7"}],
     "derive": [{}, {"law_spec": "kaplan-2020"}],

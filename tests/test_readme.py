@@ -39,6 +39,9 @@ def test_readme_example_runs(command, run_cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "scenarios.csv").write_text("loss,inference_tokens\n1.947,2e12\n2.1,1e11\n")
     args = shlex.split(command)[1:]
+    if "fit.json" in args and "fit-score" not in args:  # written by the README's fit-score example
+        assert run_cli("fit-score", "--runs", "sardana-2024", "--score-col", "eval_gauntlet/core_average",
+                       "--score-col", "mmlu_5_shot_avg", "--with-law", "--out", "fit.json")[0] == 0
     if "plot" in args:
         pytest.importorskip("matplotlib")
     code, out, err = run_cli(*args)

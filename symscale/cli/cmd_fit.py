@@ -8,6 +8,7 @@ import time
 import click
 
 from .common import POSITIVE, CliError, emit_json, is_terminal
+from .fit_checks import fit_check_options
 
 NAMES = ("alpha", "beta", "A", "B", "E")
 
@@ -71,6 +72,7 @@ class FitFailed(click.ClickException):
               help="Fitting range of a coefficient (repeatable; an empty side is unbounded).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--verbose", is_flag=True, help="Also compare the error estimators (sandwich, lmfit, bootstrap).")
+@fit_check_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fit(
     runs_arg: str | None,
@@ -93,6 +95,7 @@ def fit(
     quiet: bool,
     verbose: bool,
     as_json: bool,
+    **checks,
 ) -> None:
     """Fit L(N, D) = E + A/N**alpha + B/D**beta to training runs (Huber loss on log loss).
 
@@ -125,6 +128,12 @@ def fit(
     runs = F.load_runs(runs_csv, params_col, tokens_col, loss_col, flops_col, cutoff, exclude_highest_loss)
     if n_boot:
         F.check_bootstrap(n_boot, len(runs), seed)
+    from .fit_checks import run_checks, wanted
+
+    if wanted(checks):  # --holdout-above, --rollout, --fix, --tie, --objective-function
+        return run_checks(law, runs, {"starts": starts, "bounds": bounds, "delta": delta, "n_boot": n_boot,
+                                      "seed": seed, "out": out, "name": name, "no_lmfit": no_lmfit,
+                                      "as_json": as_json}, checks)
     if not law.is_chinchilla:
         return run_law_fit(law, runs, {"starts": starts, "bounds": bounds, "delta": delta, "n_boot": n_boot,
                                        "seed": seed, "out": out, "name": name, "no_lmfit": no_lmfit,

@@ -16,6 +16,7 @@ from .common import (
 )
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
 from .options import demand_from_options, demand_options, demand_spec_from_options, loss_from_options, quality_options
+from .score_target import render_scores, report_score_option, scores_at
 
 POSITIVE_NUMBER = Number(0.0, strict_minimum=True)
 FRACTION = Number(0.0, strict_minimum=True, maximum=1.0)
@@ -138,6 +139,7 @@ def render_budget(report: dict) -> str:
 @cost_options
 @coefficient_options
 @click.option("--verify", is_flag=True, help="Re-check the answer with mpmath at 50 digits (adds `verification`).")
+@report_score_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def budget(as_json: bool, verify: bool, flops: float | None, dollars: float | None, **kwargs) -> None:
     """The best loss a lifetime budget buys at an expected demand, and the model that reaches it.
@@ -149,11 +151,14 @@ def budget(as_json: bool, verify: bool, flops: float | None, dollars: float | No
     Examples: symscale budget --total-flops 1e24 --inference-tokens 2e12;
     symscale budget --total-dollars 5e6 --requests 1e10 --input-tokens 70 --output-tokens 215
     """
+    names, spec = kwargs.pop("report_scores"), kwargs.get("coefficients_spec")
     report = budget_report(kwargs, flops, dollars, verify)
+    if names:
+        report["scores"] = scores_at(names, spec, report["loss"])
     if as_json:
         emit_json(report)
     else:
-        click.echo(render_budget(report))
+        click.echo(render_budget(report) + ("\n" + render_scores(report["scores"]) if names else ""))
 
 
 # --- breakeven ----------------------------------------------------------------------------------

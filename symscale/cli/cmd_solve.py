@@ -279,6 +279,10 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
         click.echo(render_limited(report))
     else:
         click.echo(render_cost(report) if objective == "cost" else render_compute(report))
+        if "target_score" in report:
+            from .score_target import render_score_target
+
+            click.echo("\n" + render_score_target(report))
         if sensitivity:
             from ..planning import render_sensitivity
 
@@ -318,7 +322,11 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
         report = compute_report(loss, demand.lifetime_tokens(), coefficients, method)
         weights = compute_weights(report["inference_tokens"])
         settings = None
-    if reference is not None:
+    if hasattr(reference, "score_map"):  # --target-score: the score and the loss its map implies
+        from .score_target import add_score_target
+
+        add_score_target(report, reference, coefficients, settings)
+    elif reference is not None:
         add_reference(report, reference, settings)
     if train_gpus is not None:
         for key in ("baseline", "optimal", "reference"):

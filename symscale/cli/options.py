@@ -33,15 +33,21 @@ def quality_options(func: Callable) -> Callable:
                      help="Quality of a published model (data/reference_models.csv, any case: Llama-2-7B, "
                      "Chinchilla-70B, ...) or of N params trained on D tokens (7B:2T), under the coefficients in use; "
                      "solve then reports that model beside the optimum."),
+        click.option("--target-score", default=None, metavar="NAME=VALUE",
+                     help="A downstream score, e.g. core_average=0.30, turned into the loss predicted by the score "
+                     "map NAME of --coefficients FILE (`symscale fit-score`)."),
     ])
 
 
-QUALITY_KEYS = ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute", "quality_of")
+QUALITY_KEYS = ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute", "quality_of", "target_score")
 
 
 def loss_from_options(kwargs: dict, coefficients: Coefficients) -> float:
-    """Pop the quality options and turn them into one target loss."""
-    return quality_from_options(kwargs, coefficients)[0]
+    """Pop the quality options and turn them into one target loss (a --target-score's warnings go to stderr)."""
+    loss, extra = quality_from_options(kwargs, coefficients)
+    for warning in getattr(extra, "warnings", None) or []:
+        click.echo(f"Warning: {warning}", err=True)
+    return loss
 
 
 def quality_from_options(kwargs: dict, coefficients: Coefficients):
@@ -53,10 +59,15 @@ def quality_from_options(kwargs: dict, coefficients: Coefficients):
     if len(given) != 1:
         names = ", ".join("--" + key.replace("_", "-") for key in given) or "none"
         raise InputError("give exactly one of --loss, --chinchilla-params, --chinchilla-tokens, "
-                         f"--chinchilla-compute, --quality-of (got {names})")
+                         f"--chinchilla-compute, --quality-of, --target-score (got {names})")
     (key, value), = given.items()
     if key == "loss":
         return value, None
+    if key == "target_score":  # (loss, ScoreTarget): the score, the loss it implies, warnings
+        from ..scores import target_from
+
+        target = target_from(value, coefficients)
+        return target.loss, target
     if key == "quality_of":
         from ..reference import reference_model
 

@@ -19,12 +19,12 @@ from itertools import product
 
 import numpy as np
 
-from .. import fit_kernels as HK  # Huber_delta and its derivatives, generated from sympy
 from ..errors import InputError
 from ..fit import check_bootstrap, check_delta
 from ..fit_runs import Runs
 from ..fit_search import DELTA, SCREEN, FitError, _damped_step, _eigen
 from ..parallel import parallel_map
+from .controls import loss_functions
 from .fit_problem import fit_kernels, fit_range, parameter_name, parametrisation
 from .law import Law
 
@@ -64,6 +64,8 @@ class Setup:
     upper: np.ndarray
     starts: np.ndarray  # (S, p) in theta
     open_bounds: np.ndarray  # (p, 2): lower/upper bound is the law's open domain edge (not a --bound)
+    objective: str = "huber"  # the per-run loss of the log residual (symscale.laws.controls)
+    penalty: float = 1.0      # --overestimate-penalty of the asymmetric objective
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -115,7 +117,8 @@ def _default_starts(law: Law, name: str) -> tuple[float, ...]:
     return tuple(sorted({float(p["values"][name]) for p in law.presets.values() if name in p["values"]}))
 
 
-def setup(law: Law, starts: dict | None = None, bounds: dict | None = None) -> Setup:
+def setup(law: Law, starts: dict | None = None, bounds: dict | None = None, objective: str = "huber",
+          penalty: float = 1.0) -> Setup:
     """Check --start and --bound against the law and build the start grid (at most MAX_STARTS points)."""
     starts, bounds = dict(starts or {}), dict(bounds or {})
     _unknown(law, starts, "--start")
@@ -151,7 +154,7 @@ def setup(law: Law, starts: dict | None = None, bounds: dict | None = None) -> S
     grid = np.array(list(product(*axes)), dtype=float).reshape(count, len(axes))
     edges = np.array([[name not in bounds and np.isfinite(lo), name not in bounds and np.isfinite(hi)]
                       for name, lo, hi in zip(law.names, lower, upper)])
-    return Setup(law, log_scale, lower, upper, grid, edges)
+    return Setup(law, log_scale, lower, upper, grid, edges, objective, penalty)
 
 
 # ----------------------------------------------------------------------------- objective and derivatives
@@ -171,6 +174,7 @@ class Objective:
     def __init__(self, s: Setup, runs: Runs, delta: float = DELTA):
         self.setup, self.delta = s, delta
         self.kernels = fit_kernels(s.law, s.log_scale)
+        self.rho, self.d1, self.d2 = loss_functions(s.objective, delta, s.penalty)
         self.data = (runs.params, runs.tokens, np.log(runs.loss))
         self.p = len(s.law.names)
         self.pairs = [(i, j) for i in range(self.p) for j in range(i, self.p)]
@@ -205,7 +209,7 @@ class Objective:
     def values(self, theta: np.ndarray, w) -> np.ndarray:
         """Objective (S,); +inf outside the bounds or where the law is not finite."""
         r = self.residuals(theta)
-        f = np.sum(w * HK.huber(r, self.delta), axis=-1)
+        f = np.sum(w * self.rho(r), axis=-1)
         return np.where(self.inside(theta) & np.isfinite(f), f, np.inf)
 
     def local(self, theta: np.ndarray, w, second: bool = True) -> _Local:
@@ -213,15 +217,15 @@ class Objective:
         out = self._outputs(theta, second)
         r, p = out[0], self.p
         grad_r = np.stack(out[1 : 1 + p], axis=-1)
-        psi = w * HK.huber_d1(r, self.delta)
-        f = np.sum(w * HK.huber(r, self.delta), axis=-1)
+        psi = w * self.d1(r)
+        f = np.sum(w * self.rho(r), axis=-1)
         g = np.einsum("sn,snk->sk", psi, grad_r)
         grad_t = np.swapaxes(grad_r, 1, 2)
-        irls = HK.huber_d1(r, self.delta) / np.where(r == 0, 1.0, r)
+        irls = self.d1(r) / np.where(r == 0, 1.0, r)
         h_irls = np.matmul(grad_t * (w * irls)[:, None, :], grad_r)
         if not second:
             return _Local(f, g, None, h_irls)
-        h_exact = np.matmul(grad_t * (w * HK.huber_d2(r, self.delta))[:, None, :], grad_r)
+        h_exact = np.matmul(grad_t * (w * self.d2(r))[:, None, :], grad_r)
         extra = np.zeros_like(h_exact)
         for (i, j), h_r in zip(self.pairs, out[1 + p :]):
             extra[:, i, j] = extra[:, j, i] = np.sum(psi * h_r, axis=-1)
@@ -428,7 +432,7 @@ def sandwich(obj: Objective, theta: np.ndarray) -> np.ndarray | None:
     loc = obj.local(theta[None], 1.0)
     out = obj._outputs(theta[None], False)
     grads = np.stack([o[0] for o in out[1:]], axis=-1)
-    psi = HK.huber_d1(out[0][0], obj.delta)
+    psi = obj.d1(out[0][0])
     n = len(psi)
     meat = np.einsum("n,nk,nl->kl", psi**2, grads, grads) * n / max(n - obj.p, 1)
     h = loc.h_exact[0]
@@ -484,6 +488,7 @@ class LawFit:
             "correlations": self.correlations,
             "on_bound": self.on_bound,
             "objective": self.objective, "delta": self.delta, "n_runs": self.n_runs,
+            "objective_function": self.setup.objective,
             "theta": dict(zip(self.setup.names, map(float, self.theta))),
             "residuals": {"min": float(res.min()), "max": float(res.max()), "rms": float(np.sqrt(np.mean(res**2))),
                           "mean_abs": float(np.mean(np.abs(res))),
@@ -527,7 +532,7 @@ def fit_law(runs: Runs, s: Setup, delta: float = DELTA, use_lmfit: bool = True) 
     obj = Objective(s, runs, delta)
     search = multistart(obj)
     theta, f_best, improved, lm_cov = search.theta, search.objective, False, None
-    if use_lmfit:
+    if use_lmfit and s.objective == "huber":  # lmfit's loss='huber' is exactly this objective; not the others
         result, candidate = polish(obj, theta)
         f_candidate = float(obj.values(candidate[None], 1.0)[0])
         if f_candidate < f_best:
@@ -551,7 +556,7 @@ def fit_law(runs: Runs, s: Setup, delta: float = DELTA, use_lmfit: bool = True) 
         lmfit_stderr=coefficient_stderr(s, theta, None if on_bound else lm_cov), polish_improved=improved,
         delta=delta, n_runs=len(runs),
         source=f"symscale fit of the law {s.law.name} to {len(runs)} runs from {runs.source or 'memory'} "
-               f"(Huber delta={delta:g})",
+               + (f"(Huber delta={delta:g})" if s.objective == "huber" else f"({s.objective} objective)"),
         seconds=time.perf_counter() - began, correlations=_correlations(s, cov),
     )
 

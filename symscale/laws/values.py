@@ -26,6 +26,7 @@ class LawCoefficients:
     samples: dict | None = field(default=None, compare=False, repr=False)
     fitted_range: object = field(default=None, compare=False, repr=False)   # symscale.ranges.FittedRange
     samples_excluded: dict | None = field(default=None, compare=False, repr=False)  # reason -> count, at read
+    score_maps: dict | None = field(default=None, compare=False, repr=False)  # name -> symscale.scores.ScoreMap
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", self.law.values(dict(self.values)))
