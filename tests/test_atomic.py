@@ -191,7 +191,7 @@ def test_concurrent_writers_leave_one_complete_file(tmp_path):
 def test_signal_mid_write_keeps_the_previous_file(tmp_path, signum, status):
     out = tmp_path / "grid.csv"
     out.write_bytes(b"previous contents\n")
-    proc = _symscale("sweep", "--loss", "1.9:2.6:700", "--inference-tokens", "1e9:1e14:700", "--log", "-q",
+    proc = _symscale("sweep", "--loss", "1.9:2.6:1000", "--inference-tokens", "1e9:1e14:1000", "--log", "-q",
                      "-o", str(out), limit_bytes=3 * 2**30, start_new_session=True)
     deadline = time.monotonic() + 120
     while not any(p.name.endswith(".tmp") and p.stat().st_size > 0 for p in tmp_path.iterdir()):
