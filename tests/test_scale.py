@@ -73,3 +73,105 @@ def test_chunked_solve_refuses_what_one_call_refuses(monkeypatch, loss, demand):
     with pytest.raises(InputError) as chunked:
         solve_compute_optimal(loss, demand)
     assert str(chunked.value) == str(whole.value)
+
+
+# --- streamed sweeps ---------------------------------------------------------------------------
+def _stream(monkeypatch, grid, fmt="csv", restartable=True, rows=37, workers=None):
+    import io
+
+    import symscale.sweep as W
+
+    monkeypatch.setattr(W, "STREAM_ROWS", rows)
+    monkeypatch.setattr(W, "PARALLEL_ROWS", 0)
+    seen = []
+    out = io.StringIO()
+    W.write_sweep(grid, out, fmt, meta={"objective": grid.objective}, progress=seen.append, restartable=restartable,
+                  workers=workers)
+    assert sum(seen) == grid.rows and len(seen) == -(-grid.rows // rows)  # the bar follows rows written
+    return out.getvalue()
+
+
+def _whole(grid, fmt="csv"):
+    import io
+
+    from symscale.sweep import grid_rows, write_table
+
+    out = io.StringIO()
+    write_table(grid_rows(grid, 0, grid.rows), out, fmt, meta={"objective": grid.objective})
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("restartable", [True, False])
+@pytest.mark.parametrize("top", [1e15, 1e130])  # 1e130 tokens: exponents of three digits, found mid-stream
+def test_streamed_sweep_writes_the_bytes_of_the_whole_table(monkeypatch, fmt, restartable, top):
+    from symscale.sweep import sweep_grid
+
+    grid = sweep_grid(np.linspace(1.9, 2.6, 11), np.geomspace(1e9, top, 23))
+    text = _stream(monkeypatch, grid, fmt, restartable, workers=2)
+    assert text == _whole(grid, fmt)
+    assert ("e+009" in text) == (top > 1e99)  # the exponent width of the whole table
+
+
+def test_streamed_cost_sweep_with_chinchilla_qualities_matches(monkeypatch):
+    from symscale.sweep import sweep_grid
+
+    grid = sweep_grid([1e9, 7e9, 70e9], np.geomspace(1e3, 1e12, 50), quality_kind="chinchilla_params",
+                      demand_kind="requests", objective="cost")
+    assert _stream(monkeypatch, grid, rows=16, workers=1) == _whole(grid)
+
+
+def test_streamed_sweep_refuses_before_writing_to_stdout(monkeypatch):
+    """A value beyond float64 in a late chunk: nothing reaches a handle that cannot be rewritten."""
+    import io
+
+    import symscale.sweep as W
+    from symscale.sweep import sweep_grid
+
+    monkeypatch.setattr(W, "STREAM_ROWS", 10)
+    grid = sweep_grid([2.0], np.concatenate([np.geomspace(1e9, 1e12, 40), [1e306]]))
+    out = io.StringIO()
+    with pytest.raises(InputError, match="overflows|beyond floating-point"):
+        W.write_sweep(grid, out, "csv", restartable=False)
+    assert out.getvalue() == ""
+
+
+def test_parquet_reads_back_the_csv_columns_and_values(run_cli, tmp_path, monkeypatch):
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    import symscale.sweep as W
+    from symscale.sweep import write_table
+
+    monkeypatch.setattr(W, "STREAM_ROWS", 50)  # several row groups
+    args = ["sweep", "--loss", "1.9:2.6:13", "--inference-tokens", "1e9:1e15:17", "--log-demand", "-q"]
+    assert run_cli(*args, "-o", tmp_path / "g.csv")[0] == 0
+    assert run_cli(*args, "-o", tmp_path / "g.parquet")[0] == 0
+    csv, parquet = pd.read_csv(tmp_path / "g.csv"), pd.read_parquet(tmp_path / "g.parquet")
+    assert list(parquet.columns) == list(csv.columns) and len(parquet) == 13 * 17
+    np.testing.assert_allclose(parquet.to_numpy(), csv.to_numpy(), rtol=5e-10, atol=0)
+    import io
+
+    again = io.StringIO()  # the Parquet values, written with the CSV writer, give the CSV file's bytes
+    write_table({name: parquet[name].to_numpy() for name in parquet.columns}, again, "csv")
+    assert again.getvalue() == (tmp_path / "g.csv").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_parquet_without_pyarrow_is_one_line_naming_the_extra(run_cli, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    code, out, err = run_cli("sweep", "--loss", "2", "--inference-tokens", "1e12", "-o", tmp_path / "g.parquet")
+    assert code == 2 and err.count("\n") == 1 and "symscale[parquet]" in err and "g.parquet" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_streamed_sweep_needs_memory_for_its_chunks_not_its_grid():
+    from symscale.sweep import BYTES_PER_CELL_FACTOR, check_sweep_size, stream_memory
+
+    check_sweep_size(10_000, 10_000, columns=17, streamed=True)  # 10^8 rows: fine streamed
+    assert stream_memory(17) < 10**8 * 17 * 8 * BYTES_PER_CELL_FACTOR / 20
+    with pytest.raises(InputError, match="memory"):
+        check_sweep_size(10_000, 10_000, columns=17)  # held whole: refused
