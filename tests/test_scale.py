@@ -175,3 +175,71 @@ def test_a_streamed_sweep_needs_memory_for_its_chunks_not_its_grid():
     assert stream_memory(17) < 10**8 * 17 * 8 * BYTES_PER_CELL_FACTOR / 20
     with pytest.raises(InputError, match="memory"):
         check_sweep_size(10_000, 10_000, columns=17)  # held whole: refused
+
+
+# --- the fit's multistart in chunks of starts ----------------------------------------------------
+def _synthetic_runs(n: int, seed: int = 0):
+    from symscale.fit_runs import Runs
+
+    rng = np.random.default_rng(seed)
+    params = 10 ** rng.uniform(7, 11, n)
+    tokens = params * 10 ** rng.uniform(0, 3, n)
+    loss = (406.4 * params ** -0.34 + 410.7 * tokens ** -0.28 + 1.69) * np.exp(rng.normal(0, 0.01, n))
+    return Runs(params, tokens, loss, np.arange(n) + 2, "synthetic")
+
+
+def test_chunked_multistart_keeps_the_optimum_of_the_47_runs(monkeypatch):
+    import symscale.fit_search as FS
+    from symscale.fit import load_runs
+
+    runs = load_runs("sardana-2024")
+    monkeypatch.setattr(FS, "FIT_MEMORY", 2**40)
+    whole = FS.multistart(runs)
+    assert FS.start_chunk(len(runs)) >= 4500  # one chunk: the search as before
+    monkeypatch.setattr(FS, "FIT_MEMORY", 37 * len(runs) * FS.BYTES_PER_PAIR[True])  # chunks of 37 starts
+    assert FS.start_chunk(len(runs)) == 37
+    chunked = FS.multistart(runs)
+    assert chunked.objective == pytest.approx(whole.objective, rel=1e-12)
+    np.testing.assert_allclose(chunked.theta, whole.theta, rtol=1e-9)
+    assert (chunked.n_refined, chunked.n_best_basin) == (whole.n_refined, whole.n_best_basin)
+
+
+def test_chunks_of_starts_change_no_newton_answer(monkeypatch):
+    import symscale.fit_search as FS
+
+    runs = _synthetic_runs(300)
+    starts = FS.chinchilla_grid()[::45]
+    weights = np.random.default_rng(1).integers(0, 3, (len(starts), len(runs))).astype(float)
+    monkeypatch.setattr(FS, "FIT_MEMORY", 2**40)
+    whole = FS.batched_newton(starts, runs, weights=weights, max_iter=40)
+    monkeypatch.setattr(FS, "FIT_MEMORY", 7 * len(runs) * FS.BYTES_PER_PAIR[True])
+    chunked = FS.batched_newton(starts, runs, weights=weights, max_iter=40)
+    finite = np.isfinite(whole.objective)
+    assert finite.sum() > 50
+    np.testing.assert_allclose(chunked.objective[finite], whole.objective[finite], rtol=1e-12)
+    assert np.array_equal(chunked.iterations, whole.iterations)
+    assert np.array_equal(chunked.converged, whole.converged)
+
+
+def test_memory_of_a_chunk_does_not_grow_with_the_starts():
+    import symscale.fit_search as FS
+
+    for n_runs in (47, 10_000, 200_000):
+        chunk = FS.start_chunk(n_runs)
+        assert chunk * n_runs * FS.BYTES_PER_PAIR[True] <= max(FS.FIT_MEMORY, n_runs * FS.BYTES_PER_PAIR[True])
+    assert FS.start_chunk(200_000) < FS.start_chunk(10_000) < FS.start_chunk(47)
+
+
+def test_search_on_a_sample_of_many_runs_finds_the_full_search_optimum(monkeypatch):
+    import symscale.fit_search as FS
+
+    runs = _synthetic_runs(400, seed=2)
+    monkeypatch.setattr(FS, "SEARCH_RUNS", 10**9)
+    whole = FS.multistart(runs)
+    monkeypatch.setattr(FS, "SEARCH_RUNS", 64)
+    sampled = FS.multistart(runs)
+    assert sampled.searched_runs == 64 and "search on 64 of the 400 runs" in sampled.describe()
+    assert sampled.objective == pytest.approx(whole.objective, rel=1e-12)
+    np.testing.assert_allclose(sampled.theta, whole.theta, rtol=1e-7)
+    sample = FS.search_sample(runs, 64)
+    assert len(np.unique(sample)) == 64 and set(sample) <= set(range(400))
