@@ -72,7 +72,7 @@ def run_measured(code_path: str, args: list[str], limit: int | None = None) -> t
         command = ["prlimit", f"--as={limit}", *command]
     env = {**os.environ, "PYTHONPATH": code_path}
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())  # not the tree
     wall = time.perf_counter() - start
     rss = max((int(line.split()[-1]) for line in done.stderr.splitlines() if "Maximum resident" in line), default=0)
     return wall, rss / 1024, done.returncode

@@ -508,6 +508,9 @@ def _write_text(grid: SweepGrid, handle: IO[str], fmt: str, meta: dict | None, d
     names = list(grid_rows(grid, 0, min(1, grid.rows)))
     head, prefixes, ends, tail = _text_layout(names, fmt, meta)
     handle.write(head)
+    raw = getattr(handle, "buffer", None)  # a real file: its bytes go straight below the text layer
+    if raw is not None:
+        handle.flush()
     pieces = _pieces(grid)
     jobs = [(piece, fmt, prefixes, ends, digits, width) for piece in pieces]
     results = _jobs(grid, workers, _text_job, jobs)
@@ -515,10 +518,12 @@ def _write_text(grid: SweepGrid, handle: IO[str], fmt: str, meta: dict | None, d
         if wider:
             results.close()
             return False
-        text = text.decode("ascii")
         if tail and n == len(jobs) - 1:
-            text = text[:-2] + "\n"  # the last JSON row takes no comma
-        handle.write(text)
+            text = text[:-2] + b"\n"  # the last JSON row takes no comma
+        if raw is not None:
+            raw.write(text)
+        else:
+            handle.write(text.decode("ascii"))
         if progress is not None:
             progress(rows)
     handle.write(tail)
