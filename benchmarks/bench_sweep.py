@@ -65,7 +65,7 @@ GRID_9M = ["--loss", "1.8:2.6:3000", "--inference-tokens", "1e9:1e15:3000", "--l
 GRID_1E8 = ["--loss", "1.8:2.6:10000", "--inference-tokens", "1e9:1e15:10000", "--log-demand"]
 
 
-def run_measured(code_path: str, args: list[str], limit: int | None = None) -> tuple[float, float, int]:
+def run_measured(code_path: str, args: list[str], limit: int | None = None) -> tuple[float, float, int, float]:
     """One `symscale sweep` in a fresh process under /usr/bin/time -v: (wall s, peak RSS MB, exit status)."""
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "symscale", "sweep", *args, "--quiet"]
     if limit:
@@ -75,7 +75,9 @@ def run_measured(code_path: str, args: list[str], limit: int | None = None) -> t
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())  # not the tree
     wall = time.perf_counter() - start
     rss = max((int(line.split()[-1]) for line in done.stderr.splitlines() if "Maximum resident" in line), default=0)
-    return wall, rss / 1024, done.returncode
+    cpu = sum(float(line.split()[-1]) for line in done.stderr.splitlines()
+              if line.strip().startswith(("User time", "System time")))  # the process and its workers
+    return wall, rss / 1024, done.returncode, cpu
 
 
 def large(repeats: int = 3) -> None:
@@ -92,13 +94,14 @@ def large(repeats: int = 3) -> None:
                 if code_path is None or (code_label == "compare" and name.endswith(".parquet")):
                     continue
                 runs = [run_measured(code_path, [*grid, "-o", os.path.join(tmp, name)], limit)
-                        for _ in range(1 if limit else repeats)]
+                        for _ in range(1 if limit or code_label == "compare" else repeats)]
                 walls, rss = [r[0] for r in runs], [r[1] for r in runs]
                 path = os.path.join(tmp, name)
                 size = os.path.getsize(path) / 2**20 if os.path.exists(path) else 0
                 print(f"{label:42s} {code_label:9s} wall median {statistics.median(walls):6.2f} s "
+                      f"cpu {statistics.median(r[3] for r in runs):6.2f} s "
                       f"(of {len(runs)}: {', '.join(f'{w:.1f}' for w in walls)})  peak RSS {max(rss):6.0f} MB  "
-                      f"exit {runs[-1][2]}  file {size:.0f} MiB")
+                      f"exit {runs[-1][2]}  file {size:.0f} MiB", flush=True)
                 if os.path.exists(path):
                     os.unlink(path)
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
