@@ -85,13 +85,20 @@ def check_sweep_size(quality_count: int, demand_count: int, *, columns: int, out
 
     A ``streamed`` sweep (write_sweep) holds only the chunks in flight, so its memory does not grow with the grid.
     """
-    from .limits import check_disk, check_memory
+    from .limits import check_disk, check_memory, size_text
 
     rows = int(quality_count) * int(demand_count)
     what = f"a sweep of {quality_count} x {demand_count} = {rows:.4g} scenarios"
     table = rows * (columns * 8 * BYTES_PER_CELL_FACTOR) + 64 * 2**20
     check_memory(min(table, stream_memory(columns)) if streamed else table, what)
     check_disk(rows * row_bytes(columns, fmt, digits), output, what)
+    if rows > MAX_SWEEP_ROWS:
+        raise InputError(f"{what} is more than one sweep writes (at most {MAX_SWEEP_ROWS:.0e} rows, about "
+                         f"{size_text(MAX_SWEEP_ROWS * row_bytes(columns, fmt, digits))} of {fmt}): split the grid")
+
+
+MAX_SWEEP_ROWS = 10**9
+"""Rows one sweep writes at most: streaming bounds its memory, this bounds its time (about 20 CPU-minutes)."""
 
 
 # Peak memory per table cell, in float64s: the columns, their intermediates in the solver and the stacked
