@@ -1,4 +1,4 @@
-"""Scenario grids: quality x demand, solved in one vectorised call and written as CSV or JSON.
+"""Scenario grids: quality x demand, solved and written chunk by chunk as CSV, JSON or Parquet.
 
 A sweep takes a list of qualities (target losses, or Chinchilla model sizes whose loss is the target)
 and a list of demands (lifetime inference tokens, or requests), forms every pair, and solves them

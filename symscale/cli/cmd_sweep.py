@@ -1,4 +1,4 @@
-"""`symscale sweep`: a quality x demand grid of scenarios, solved at once and written as CSV or JSON."""
+"""`symscale sweep`: a quality x demand grid of scenarios, solved and written chunk by chunk (CSV, JSON, Parquet)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[
               help="Significant digits written per number.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on stderr.")
 def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs) -> None:
-    """Solve a grid of scenarios (quality x demand) in one vectorised call; write one row per scenario.
+    """Solve a grid of scenarios (quality x demand) in vectorised chunks; write one row per scenario.
 
     Quality: --loss or --chinchilla-params; demand: --inference-tokens or --requests. Each is a range
     start:stop:count (linear; geometric with --log) or a comma-separated list, with k/M/B/T suffixes.
