@@ -3,12 +3,15 @@
 (a) vectorised solve of 1,000,000 random scenarios against a per-scenario scipy.optimize.newton loop
     on a sample, extrapolated to the same count;
 (b) whole-process wall time of `symscale solve --loss 1.947 --inference-tokens 2e12` against
-    `python -c "import scipy.optimize"`.
-Medians of several runs are reported.
+    `python -c "import scipy.optimize"`;
+(c) ns per scenario of `solve_compute_optimal` for 1e3 ... 1e7 scenarios, chunked (the default) and in one
+    piece (SOLVE_CHUNK raised past the size), wall and CPU time and the peak RSS of a fresh process per size.
+Medians of several runs are reported. `python benchmarks/bench_solve.py sizes` runs (c) only.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -63,6 +66,46 @@ def bench_process(repeats: int = 7) -> None:
     print(f"    `python -c 'import scipy.optimize'`:                  {t_scipy:.3f} s (median of {repeats})")
 
 
+def _one_size(n: int, mode: str, threads: int, repeats: int) -> None:
+    """(c) in this process: print 'wall_ns cpu_ns peak_rss_mb' for ``n`` scenarios."""
+    import resource
+
+    import symscale.solve as S
+
+    if mode == "whole":
+        S.SOLVE_CHUNK = 10**12
+    S.SOLVE_THREADS = threads
+    loss, demand = _scenarios(n)
+    solve_compute_optimal(loss[:100], demand[:100])  # warm up (first calls of every kernel)
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        solve_compute_optimal(loss, demand)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{statistics.median(walls) / n * 1e9:.0f} {statistics.median(cpus) / n * 1e9:.0f} {rss:.0f}")
+
+
+def bench_sizes() -> None:
+    print("(c) solve_compute_optimal, ns per scenario (median), peak RSS of the process:")
+    print(f"    {'scenarios':>10s}  {'mode':16s} {'wall ns':>8s} {'cpu ns':>8s} {'RSS MB':>8s}")
+    for n in (10**3, 10**4, 10**5, 10**6, 10**7):
+        repeats = 7 if n <= 10**6 else 3
+        for mode, threads in (("chunked", 1), ("chunked", 2), ("whole", 1)):
+            out = subprocess.run([sys.executable, __file__, "--one", str(n), mode, str(threads), str(repeats)],
+                                 check=True, capture_output=True, text=True).stdout.split()
+            label = f"{mode}, {threads} thread" + "s" * (threads > 1)
+            print(f"    {n:>10.0e}  {label:16s} {out[0]:>8s} {out[1]:>8s} {out[2]:>8s}")
+    print(f"    load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+
+
 if __name__ == "__main__":
-    bench_vectorised()
-    bench_process()
+    if sys.argv[1:2] == ["--one"]:
+        _one_size(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[1:2] == ["sizes"]:
+        bench_sizes()
+    else:
+        bench_vectorised()
+        bench_process()
+        bench_sizes()

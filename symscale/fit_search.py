@@ -138,7 +138,47 @@ def _newton_direction(g: np.ndarray, h: np.ndarray) -> np.ndarray:
     return _damped_step(g, size, vec, top, np.zeros(len(g)))
 
 
+#: Memory for one batch of starts (their per-run arrays): starts are processed in chunks that fit it.
+FIT_MEMORY = 256 * 2**20
+#: Bytes held per (start, run) pair during one Newton iteration (measured: the residual's derivatives,
+#: Huber terms and the curvature products), with second-order terms and without.
+BYTES_PER_PAIR = {True: 8 * 48, False: 8 * 24}
+
+
+def start_chunk(n_runs: int, exact: bool = True) -> int:
+    """Starts per chunk so that one chunk's arrays take at most FIT_MEMORY (or a quarter of what is free)."""
+    from .limits import memory_budget
+
+    budget = min(FIT_MEMORY, memory_budget() / 4)
+    return max(1, int(budget // (max(n_runs, 1) * BYTES_PER_PAIR[exact])))
+
+
 def batched_newton(
+    theta0: np.ndarray,
+    runs: Runs,
+    delta: float = DELTA,
+    weights: np.ndarray | None = None,
+    max_iter: int = 300,
+    rtol: float = 1e-15,
+    exact: bool = True,
+) -> NewtonResult:
+    """Minimise the objective from many starts (rows of theta0) in chunks of ``start_chunk`` starts.
+
+    Every start moves on its own (its own step, damping and stopping test), so chunks change no answer;
+    they bound the memory to O(runs x chunk) whatever the number of starts.
+    """
+    theta0 = np.asarray(theta0, dtype=float)
+    chunk = start_chunk(len(runs), exact)
+    if len(theta0) <= chunk:
+        return _batched_newton(theta0, runs, delta, weights, max_iter, rtol, exact)
+    w_all = np.broadcast_to(_weights(weights, len(runs)), (len(theta0), len(runs)))
+    parts = [_batched_newton(theta0[begin:begin + chunk], runs, delta, w_all[begin:begin + chunk], max_iter, rtol,
+                             exact) for begin in range(0, len(theta0), chunk)]
+    return NewtonResult(*(np.concatenate([getattr(part, key) for part in parts])
+                          for key in ("theta", "objective", "decrement", "iterations", "converged")))
+
+
+def _batched_newton(
     theta0: np.ndarray,
     runs: Runs,
     delta: float = DELTA,
@@ -276,15 +316,21 @@ class MultiStart:
     n_best_basin: int
     n_converged: int
     newton: NewtonResult = field(repr=False)
+    searched_runs: int | None = None  # runs the screening used when a sample of them (many runs)
+    n_runs: int | None = None
 
     def describe(self) -> str:
         """One line on the search, for the report."""
         pruned = self.n_starts - self.n_refined
         how = f"{pruned} pruned after cheap IRLS screening, " if pruned else ""
-        return (
+        line = (
             f"{self.n_starts} starts ({how}{self.n_refined} refined by Newton); "
             f"{self.n_best_basin} of the {self.n_refined} refined reached the best basin"
         )
+        if self.searched_runs is None:
+            return line
+        return (f"{line} (search on {self.searched_runs} of the {self.n_runs} runs, spread over their compute; "
+                f"its {FINAL_STARTS} best points then refined on all runs)")
 
 
 def same_basin(newton: NewtonResult, best: np.ndarray, f_best: float) -> np.ndarray:
@@ -323,6 +369,13 @@ def multistart(
     ``schedule=()`` refines every start (slow, but counts exactly how many of them reach the best basin).
     """
     starts = chinchilla_grid() if starts is None else np.asarray(starts, dtype=float)
+    if len(runs) > SEARCH_RUNS:
+        return _sampled_multistart(runs, delta, starts, schedule, max_iter)
+    return _search(runs, delta, starts, schedule, max_iter)
+
+
+def _search(runs: Runs, delta: float, starts: np.ndarray, schedule, max_iter: int) -> MultiStart:
+    """Screening and Newton refinement of ``starts`` on every one of ``runs``."""
     survivors = screen(starts, runs, delta, schedule)
     newton = batched_newton(survivors, runs, delta, max_iter=max_iter)
     finite = np.isfinite(newton.objective)
@@ -336,3 +389,33 @@ def multistart(
     )
 
 
+
+
+#: Above this many runs the start search runs on a sample of them (spread over their training compute),
+#: and only its FINAL_STARTS best points are refined on every run: the time of a fit then grows with the
+#: runs only through those few refinements.
+SEARCH_RUNS = 128
+FINAL_STARTS = 8
+
+
+def search_sample(runs: Runs, size: int | None = None) -> np.ndarray:
+    """Indices of ``size`` (default SEARCH_RUNS) runs evenly spaced in the order of their compute N x D."""
+    size = SEARCH_RUNS if size is None else size
+    order = np.argsort(np.log(runs.params) + np.log(runs.tokens), kind="stable")
+    return order[np.unique(np.linspace(0, len(runs) - 1, size).round().astype(int))]
+
+
+def _sampled_multistart(runs: Runs, delta: float, starts: np.ndarray, schedule, max_iter: int) -> MultiStart:
+    """The multistart on a sample of the runs, then Newton on all runs from the sample's best points."""
+    sample = search_sample(runs)
+    coarse = _search(runs.subset(sample), delta, starts, schedule, max_iter)
+    finite = np.isfinite(coarse.newton.objective)
+    order = np.argsort(np.where(finite, coarse.newton.objective, np.inf), kind="stable")[:FINAL_STARTS]
+    newton = batched_newton(coarse.newton.theta[order], runs, delta, max_iter=max_iter)
+    finite = np.isfinite(newton.objective)
+    if not finite.any():
+        raise FitError("no start reached a finite objective")
+    best = int(np.argmin(np.where(finite, newton.objective, np.inf)))
+    theta, f_best = newton.theta[best].copy(), float(newton.objective[best])
+    return MultiStart(theta, f_best, coarse.n_starts, coarse.n_refined, coarse.n_best_basin,
+                      coarse.n_converged, newton, searched_runs=len(sample), n_runs=len(runs))

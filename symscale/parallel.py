@@ -52,3 +52,48 @@ def _worker_signals() -> None:
 def chunked(total: int, size: int) -> Iterable[slice]:
     """Slices covering range(total) in pieces of ``size``."""
     return [slice(start, min(start + size, total)) for start in range(0, total, size)]
+
+
+def bounded_map(func: Callable, items: list, workers: int | None = None, *, ahead: int = 2,
+                setup: Callable | None = None, setup_args: tuple = ()) -> Iterator:
+    """Like parallel_map, with at most ``ahead`` results per worker computed and not yet consumed.
+
+    Memory stays bounded by the window however slowly the consumer (a disk) takes the results.
+    ``setup(*setup_args)`` runs once in each worker (and here, without workers) before any item.
+    """
+    workers = min(workers or os.cpu_count() or 1, len(items))
+    if workers <= 1:
+        if setup is not None:
+            setup(*setup_args)
+        yield from map(func, items)
+        return
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_setup, initargs=(setup, setup_args))
+    try:
+        pending, queue = deque(), iter(items)
+        for item in queue:
+            pending.append(pool.submit(func, item))
+            if len(pending) >= workers * ahead:
+                break
+        while pending:
+            result = pending.popleft().result()
+            for item in queue:
+                pending.append(pool.submit(func, item))
+                break
+            yield result
+    except GeneratorExit:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    except BaseException:  # as in parallel_map: never join a pool whose workers died
+        stop_workers()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _worker_setup(setup: Callable | None, setup_args: tuple) -> None:
+    _worker_signals()
+    if setup is not None:
+        setup(*setup_args)

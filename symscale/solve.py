@@ -560,6 +560,14 @@ class ComputeModel:
                 value = np.where(no_model | (may_be_zero & ~served), 1.0, value)
                 check_in_range(QUANTITY_TEXT.get(key, key.replace("_", " ")), value, self._where())
 
+    @classmethod
+    def from_checked(cls, params, tokens, inference_tokens) -> ComputeModel:
+        """A model assembled from chunks that each passed __post_init__ (not checked a second time)."""
+        model = object.__new__(cls)
+        for name, value in (("params", params), ("tokens", tokens), ("inference_tokens", inference_tokens)):
+            object.__setattr__(model, name, value)
+        return model
+
     def _where(self) -> dict:
         where = {"params": self.params, "tokens": self.tokens}
         return {**where, "inference tokens": self.inference_tokens} if np.any(self.inference_tokens) else where
@@ -632,6 +640,10 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples:
     demand = np.asarray(inference_tokens, dtype=float)
     check_non_negative("inference tokens", demand)
     check_inference_weight(demand)
+    if not samples and method == "reduced" and np.size(loss) + demand.size > 2 * SOLVE_CHUNK:
+        coefficients = coefficients if isinstance(coefficients, tuple) else resolve(coefficients)
+        if _is_chinchilla(coefficients):
+            return _solve_compute_chunked(np.asarray(loss, dtype=float), demand, coefficients)
     use = None
     if samples:
         coefficients, use = select_samples(loss, TRAIN_PER, INF_PER * demand, coefficients)
@@ -645,3 +657,48 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples:
         optimal=ComputeModel(optimum.params, optimum.tokens, demand_b),
         baseline=ComputeModel(base.params, base.tokens, demand_b), samples=use,
     )
+
+
+# --- the fast path in cache-sized chunks ------------------------------------------------------
+SOLVE_CHUNK = 65_536
+"""Scenarios per chunk of a large compute-objective solve: its Newton temporaries stay in the CPU cache."""
+SOLVE_THREADS = 1
+"""Threads sharing a large solve (numpy releases the GIL in its loops); 2 measured no faster here (bench_solve.py)."""
+
+
+def _solve_compute_chunked(loss: np.ndarray, demand: np.ndarray, coefficients) -> ComputeSolution:
+    """solve_compute_optimal in chunks of SOLVE_CHUNK scenarios: memory and time per scenario flat in the size.
+
+    Every input check runs first on the whole input (the same message as one call would give); each chunk
+    is then solved by the unchunked code, so an answer is bitwise the one it would have alone.
+    """
+    _prepare(loss, TRAIN_PER, INF_PER * demand, coefficients, False)
+    loss_b, demand_b = np.broadcast_arrays(loss, demand)
+    flat_loss, flat_demand = loss_b.reshape(-1), demand_b.reshape(-1)
+    out = np.empty((4, flat_loss.size))
+    pieces = [slice(start, start + SOLVE_CHUNK) for start in range(0, flat_loss.size, SOLVE_CHUNK)]
+
+    def solve_piece(piece: slice) -> None:
+        part = solve_compute_optimal(flat_loss[piece], flat_demand[piece], coefficients)
+        for row, value in enumerate((part.optimal.params, part.optimal.tokens,
+                                     part.baseline.params, part.baseline.tokens)):
+            out[row, piece] = value
+
+    _run_pieces(solve_piece, pieces)
+    params, tokens, base_params, base_tokens = (row.reshape(loss_b.shape) for row in out)
+    return ComputeSolution(loss=loss_b, inference_tokens=demand_b,
+                           optimal=ComputeModel.from_checked(params, tokens, demand_b),
+                           baseline=ComputeModel.from_checked(base_params, base_tokens, demand_b))
+
+
+def _run_pieces(func, pieces: list) -> None:
+    """func(piece) for every piece, on SOLVE_THREADS threads; the first failing piece's error is raised."""
+    if SOLVE_THREADS <= 1 or len(pieces) < 2 * SOLVE_THREADS:
+        for piece in pieces:
+            func(piece)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=SOLVE_THREADS) as pool:
+        for _ in pool.map(func, pieces):  # in order: an error surfaces from the earliest piece that has one
+            pass

@@ -1,4 +1,4 @@
-"""Scenario grids: quality x demand, solved in one vectorised call and written as CSV or JSON.
+"""Scenario grids: quality x demand, solved and written chunk by chunk as CSV, JSON or Parquet.
 
 A sweep takes a list of qualities (target losses, or Chinchilla model sizes whose loss is the target)
 and a list of demands (lifetime inference tokens, or requests), forms every pair, and solves them
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import IO
 
@@ -79,14 +80,25 @@ def _cut(text: str, keep: int = 30) -> str:
 
 
 def check_sweep_size(quality_count: int, demand_count: int, *, columns: int, output: str | None = None,
-                     fmt: str = "csv", digits: int = 10) -> None:
-    """Refuse a grid whose table would not fit in memory (or, written to ``output``, on its disk), before solving."""
-    from .limits import check_disk, check_memory
+                     fmt: str = "csv", digits: int = 10, streamed: bool = False) -> None:
+    """Refuse a grid whose table would not fit in memory (or, written to ``output``, on its disk), before solving.
+
+    A ``streamed`` sweep (write_sweep) holds only the chunks in flight, so its memory does not grow with the grid.
+    """
+    from .limits import check_disk, check_memory, size_text
 
     rows = int(quality_count) * int(demand_count)
     what = f"a sweep of {quality_count} x {demand_count} = {rows:.4g} scenarios"
-    check_memory(rows * (columns * 8 * BYTES_PER_CELL_FACTOR) + 64 * 2**20, what)
+    table = rows * (columns * 8 * BYTES_PER_CELL_FACTOR) + 64 * 2**20
+    check_memory(min(table, stream_memory(columns)) if streamed else table, what)
     check_disk(rows * row_bytes(columns, fmt, digits), output, what)
+    if rows > MAX_SWEEP_ROWS:
+        raise InputError(f"{what} is more than one sweep writes (at most {MAX_SWEEP_ROWS:.0e} rows, about "
+                         f"{size_text(MAX_SWEEP_ROWS * row_bytes(columns, fmt, digits))} of {fmt}): split the grid")
+
+
+MAX_SWEEP_ROWS = 10**9
+"""Rows one sweep writes at most: streaming bounds its memory, this bounds its time (about 20 CPU-minutes)."""
 
 
 # Peak memory per table cell, in float64s: the columns, their intermediates in the solver and the stacked
@@ -96,6 +108,8 @@ BYTES_PER_CELL_FACTOR = 6
 
 def row_bytes(columns: int, fmt: str = "csv", digits: int = 10, name_bytes: int = 18) -> int:
     """Bytes per written row: each number 'd.ddde+XX' and its separator (JSON adds quoted names)."""
+    if fmt == "parquet":
+        return columns * 8  # float64 columns (snappy leaves them about that size)
     number = digits + (digits > 1) + 4 + 1
     return columns * (number + (name_bytes + 4 if fmt == "json" else 0))
 
@@ -149,25 +163,60 @@ def sweep_table(quality, demand, *, quality_kind: str = "loss", demand_kind: str
     Cost objective: demand in requests, or inference tokens / (input + output tokens per request)
     of the cost ``settings`` (a ``symscale.costs.CostSettings``; defaults when None).
     """
+    grid = sweep_grid(quality, demand, quality_kind=quality_kind, demand_kind=demand_kind, objective=objective,
+                      coefficients=coefficients, settings=settings, tokens_per_request=tokens_per_request)
+    return SweepTable(grid_rows(grid, 0, grid.rows))
+
+
+@dataclass(frozen=True)
+class SweepGrid:
+    """A sweep before it is solved: its two axes and how to solve them (sent once to each worker)."""
+
+    quality: np.ndarray
+    losses: np.ndarray
+    demand: np.ndarray
+    quality_kind: str
+    demand_kind: str
+    objective: str
+    coefficients: object
+    settings: object
+    tokens_per_request: float | None
+
+    @property
+    def rows(self) -> int:
+        return int(self.quality.size * self.demand.size)
+
+
+def sweep_grid(quality, demand, *, quality_kind: str = "loss", demand_kind: str = "inference_tokens",
+               objective: str = "compute", coefficients=None, settings=None,
+               tokens_per_request: float | None = None) -> SweepGrid:
+    """The grid of ``sweep_table`` with its axes checked, ready to be solved row range by row range."""
     coefficients = resolve(coefficients)
     quality = np.asarray(quality, dtype=float).ravel()
     demand = np.asarray(demand, dtype=float).ravel()
     if demand_kind not in DEMAND_KINDS:
         raise InputError(f"unknown demand kind {demand_kind!r}; use one of {', '.join(DEMAND_KINDS)}")
-    losses = losses_for(quality, quality_kind, coefficients)
-    q_index, d_index = np.meshgrid(np.arange(quality.size), np.arange(demand.size), indexing="ij")
-    q_index, d_index = q_index.ravel(), d_index.ravel()
-    columns: dict[str, np.ndarray] = {"loss": losses[q_index]}
-    if quality_kind != "loss":
-        columns[quality_kind] = quality[q_index]
-    if objective == "compute":
-        columns.update(_compute_columns(columns["loss"], demand[d_index], demand_kind, tokens_per_request,
-                                        coefficients))
-    elif objective == "cost":
-        columns.update(_cost_columns(columns["loss"], demand[d_index], demand_kind, settings, coefficients))
-    else:
+    if objective not in ("compute", "cost"):
         raise InputError(f"unknown objective {objective!r}; use compute or cost")
-    return SweepTable(columns)
+    losses = losses_for(quality, quality_kind, coefficients)
+    return SweepGrid(quality, losses, demand, quality_kind, demand_kind, objective, coefficients, settings,
+                     tokens_per_request)
+
+
+def grid_rows(grid: SweepGrid, start: int, stop: int) -> dict[str, np.ndarray]:
+    """The table's rows start..stop-1 (quality-major), solved: the same numbers as in the whole table."""
+    index = np.arange(start, stop, dtype=np.int64)
+    q_index, d_index = np.divmod(index, grid.demand.size)
+    columns: dict[str, np.ndarray] = {"loss": grid.losses[q_index]}
+    if grid.quality_kind != "loss":
+        columns[grid.quality_kind] = grid.quality[q_index]
+    demand = grid.demand[d_index]
+    if grid.objective == "compute":
+        columns.update(_compute_columns(columns["loss"], demand, grid.demand_kind, grid.tokens_per_request,
+                                        grid.coefficients))
+    else:
+        columns.update(_cost_columns(columns["loss"], demand, grid.demand_kind, grid.settings, grid.coefficients))
+    return columns
 
 
 def _compute_columns(loss, demand, demand_kind, tokens_per_request, coefficients) -> dict[str, np.ndarray]:
@@ -235,19 +284,25 @@ PARALLEL_ROWS = 200_000
 
 
 def table_format(path: str | None, as_json: bool = False) -> str:
-    """'csv' or 'json' from the output file's extension (stdout: csv unless ``as_json``)."""
+    """'csv', 'json' or 'parquet' from the output file's extension (stdout: csv unless ``as_json``)."""
     from .atomic import is_special
 
-    if path is None or path == "-" or (is_special(path) and not str(path).lower().endswith((".csv", ".json"))):
+    suffixes = (".csv", ".json", ".parquet")
+    if path is None or path == "-" or (is_special(path) and not str(path).lower().endswith(suffixes)):
         return "json" if as_json else "csv"  # stdout, /dev/null, /dev/full, a FIFO: csv unless --json
     lower = str(path).lower()
     if lower.endswith(".json"):
         return "json"
+    if lower.endswith(".parquet"):
+        if as_json:
+            raise InputError(f"--json conflicts with the file name {path!r}: name it *.json, or drop --json")
+        require_pyarrow(path)
+        return "parquet"
     if lower.endswith(".csv"):
         if as_json:
             raise InputError(f"--json conflicts with the file name {path!r}: name it *.json, or drop --json")
         return "csv"
-    raise InputError(f"cannot tell the format of {path!r}: name the file *.csv or *.json")
+    raise InputError(f"cannot tell the format of {path!r}: name the file *.csv or *.json (or *.parquet)")
 
 
 def write_table(table: dict[str, np.ndarray], handle: IO[str], fmt: str = "csv", *, meta: dict | None = None,
@@ -360,3 +415,170 @@ def _format_rows(chunk: np.ndarray, prefixes: list[str], ends: list[str], digits
     for j, slot in enumerate(slots):
         out[:, slot:slot + width] = numbers[:, j, :]
     return out.tobytes()
+
+
+# --- streaming: solve, format and write chunk by chunk ------------------------------------------
+STREAM_ROWS = 65_536
+"""Rows per chunk of a streamed sweep (solved and formatted in a worker, then written; one Parquet row group)."""
+STREAM_AHEAD = 2
+"""Chunks per worker solved ahead of the writer: memory is bounded by (workers x STREAM_AHEAD) chunks."""
+_GRID: SweepGrid | None = None
+
+
+def stream_memory(columns: int) -> float:
+    """Bytes a streamed sweep holds at most: the chunks in flight, each with its solver temporaries and text."""
+    import os
+
+    in_flight = (os.cpu_count() or 1) * (STREAM_AHEAD + 1) + 1
+    return in_flight * STREAM_ROWS * columns * 8 * (BYTES_PER_CELL_FACTOR + 3) + 64 * 2**20
+
+
+def write_sweep(grid: SweepGrid, handle: IO, fmt: str = "csv", *, meta: dict | None = None, digits: int = 10,
+                progress: Callable[[int], None] | None = None, restartable: bool = False,
+                workers: int | None = None) -> None:
+    """Solve and write the grid chunk by chunk (CSV, JSON or Parquet), in parallel, in bounded memory.
+
+    The text is byte for byte what ``write_table(sweep_table(...))`` writes. Exponents take 2 digits unless
+    a number needs 3: a ``restartable`` handle (a file of ours) is then rewritten from its start; any other
+    (stdout) gets a first pass that solves every chunk without writing, so nothing is written before every
+    value is known good. ``progress(rows)`` follows the rows written.
+    """
+    if fmt == "parquet":
+        return _write_parquet(grid, handle, progress, workers)
+    wide = None if restartable else _scan_wide(grid, workers)
+    for width in ((3,) if wide else (2, 3)):
+        if _write_text(grid, handle, fmt, meta, digits, width, progress, workers, strict=wide is None):
+            return
+        handle.seek(0)
+        handle.truncate()
+    raise AssertionError("unreachable: three exponent digits hold every float64")  # pragma: no cover
+
+
+def _pieces(grid: SweepGrid) -> list[tuple[int, int]]:
+    return [(start, min(start + STREAM_ROWS, grid.rows)) for start in range(0, grid.rows, STREAM_ROWS)]
+
+
+def _jobs(grid: SweepGrid, workers: int | None, job: Callable, items: list) -> Iterator:
+    """``job(item)`` over items in worker processes that each receive the grid once (one process for small grids)."""
+    from .parallel import bounded_map
+
+    if grid.rows < PARALLEL_ROWS:
+        workers = 1
+    return bounded_map(job, items, workers, ahead=STREAM_AHEAD, setup=_set_grid, setup_args=(grid,))
+
+
+def _set_grid(grid: SweepGrid) -> None:
+    global _GRID
+    _GRID = grid
+
+
+def _solved_chunk(start: int, stop: int) -> tuple[list[str], np.ndarray]:
+    """Rows start..stop-1 of the worker's grid as (names, 2-D float array), refused unless finite and >= 0."""
+    table = grid_rows(_GRID, start, stop)
+    data = np.column_stack([np.asarray(v, dtype=float) for v in table.values()])
+    if not np.all(np.isfinite(data)) or np.any(data < 0):
+        raise InputError("the sweep produced values that are not finite and non-negative; narrow the grid")
+    return list(table), data
+
+
+def _wide_job(piece: tuple[int, int]) -> bool:
+    """Whether a chunk holds a number whose decimal exponent needs 3 digits."""
+    _, data = _solved_chunk(*piece)
+    return bool(np.any(np.abs(_exponents(data)) >= 100))
+
+
+def _scan_wide(grid: SweepGrid, workers: int | None) -> bool:
+    """First pass for a handle that cannot be rewritten: every chunk solved and checked, nothing written."""
+    if grid.rows <= STREAM_ROWS:
+        return _wide_grid_small(grid)
+    return any(list(_jobs(grid, workers, _wide_job, _pieces(grid))))
+
+
+def _wide_grid_small(grid: SweepGrid) -> bool:
+    _set_grid(grid)
+    return _wide_job((0, grid.rows))
+
+
+def _text_job(job: tuple) -> tuple[bytes, bool, int]:
+    """One chunk solved and formatted: (text, whether it needed a wider exponent than ``width``, rows)."""
+    (start, stop), fmt, names_prefixes, ends, digits, width = job
+    _, data = _solved_chunk(start, stop)
+    wide = bool(np.any(np.abs(_exponents(data)) >= 100))
+    if wide and width < 3:
+        return b"", True, stop - start
+    return _format_rows(data, names_prefixes, ends, digits, width), False, stop - start
+
+
+def _text_layout(names: list[str], fmt: str, meta: dict | None) -> tuple[str, list[str], list[str], str]:
+    """(head, per-column prefixes, per-column ends, tail) of a CSV or JSON table, as write_table lays it out."""
+    if fmt == "csv":
+        return ",".join(names) + "\n", [""] * len(names), [","] * (len(names) - 1) + ["\n"], ""
+    if fmt == "json":
+        head = json.dumps({**(meta or {}), "columns": names}, allow_nan=False)[:-1] + ', "rows": [\n'
+        prefixes = ["{" * (i == 0) + json.dumps(n) + ": " for i, n in enumerate(names)]
+        return head, prefixes, [", "] * (len(names) - 1) + ["},\n"], "]}\n"
+    raise InputError(f"unknown table format {fmt!r}; use csv or json")
+
+
+def _write_text(grid: SweepGrid, handle: IO[str], fmt: str, meta: dict | None, digits: int, width: int,
+                progress: Callable[[int], None] | None, workers: int | None, strict: bool) -> bool:
+    """Write the whole table with ``width`` exponent digits; False (stop) when a chunk needs more."""
+    names = list(grid_rows(grid, 0, min(1, grid.rows)))
+    head, prefixes, ends, tail = _text_layout(names, fmt, meta)
+    handle.write(head)
+    raw = getattr(handle, "buffer", None)  # a real file: its bytes go straight below the text layer
+    if raw is not None:
+        handle.flush()
+    pieces = _pieces(grid)
+    jobs = [(piece, fmt, prefixes, ends, digits, width) for piece in pieces]
+    results = _jobs(grid, workers, _text_job, jobs)
+    for n, (text, wider, rows) in enumerate(results):
+        if wider:
+            results.close()
+            return False
+        if tail and n == len(jobs) - 1:
+            text = text[:-2] + b"\n"  # the last JSON row takes no comma
+        if raw is not None:
+            raw.write(text)
+        else:
+            handle.write(text.decode("ascii"))
+        if progress is not None:
+            progress(rows)
+    handle.write(tail)
+    return True
+
+
+def _table_job(piece: tuple[int, int]) -> tuple[list[str], np.ndarray]:
+    return _solved_chunk(*piece)
+
+
+PARQUET_EXTRA = "pip install 'symscale[parquet]'"
+
+
+def require_pyarrow(path: str):
+    """pyarrow.parquet, or one InputError naming the optional extra that provides it."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(f"writing {path!r} as Parquet needs pyarrow, the optional extra symscale[parquet]: "
+                         f"{PARQUET_EXTRA}") from None
+    return pq
+
+
+def _write_parquet(grid: SweepGrid, handle: IO[bytes], progress, workers) -> None:
+    """The table as Apache Parquet (float64 columns), one row group per chunk."""
+    import pyarrow as pa
+
+    pq = require_pyarrow(getattr(handle, "name", "output"))
+    writer = None
+    try:
+        for names, data in _jobs(grid, workers, _table_job, _pieces(grid)):
+            table = pa.Table.from_arrays([pa.array(data[:, j]) for j in range(data.shape[1])], names=names)
+            if writer is None:
+                writer = pq.ParquetWriter(handle, table.schema, compression="snappy")
+            writer.write_table(table, row_group_size=len(data))
+            if progress is not None:
+                progress(len(data))
+    finally:
+        if writer is not None:
+            writer.close()

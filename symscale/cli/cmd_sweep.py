@@ -1,4 +1,4 @@
-"""`symscale sweep`: a quality x demand grid of scenarios, solved at once and written as CSV or JSON."""
+"""`symscale sweep`: a quality x demand grid of scenarios, solved and written chunk by chunk (CSV, JSON, Parquet)."""
 
 from __future__ import annotations
 
@@ -57,13 +57,14 @@ def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[
               help="compute: total FLOPs (Eq. 3); cost: dollars with hardware settings (Eq. 6).")
 @hardware_options
 @coefficient_options
-@click.option("-o", "--output", default=None, metavar="FILE", help="Write the table to FILE (*.csv or *.json).")
+@click.option("-o", "--output", default=None, metavar="FILE",
+              help="Write the table to FILE (*.csv, *.json, or *.parquet with symscale[parquet]).")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of CSV (on stdout, or whatever -o names).")
 @click.option("--digits", type=click.IntRange(3, 17), default=10, show_default=True,
               help="Significant digits written per number.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on stderr.")
 def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs) -> None:
-    """Solve a grid of scenarios (quality x demand) in one vectorised call; write one row per scenario.
+    """Solve a grid of scenarios (quality x demand) in vectorised chunks; write one row per scenario.
 
     Quality: --loss or --chinchilla-params; demand: --inference-tokens or --requests. Each is a range
     start:stop:count (linear; geometric with --log) or a comma-separated list, with k/M/B/T suffixes.
@@ -72,33 +73,41 @@ def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs)
 
     Example: symscale sweep --loss 1.9:2.6:1000 --inference-tokens 1e9:1e14:1000 --log-demand -o grid.csv
     """
-    from ..atomic import atomic_write, check_output_path
-    from ..sweep import table_format, write_table
+    from ..atomic import atomic_write, check_output_path, is_special
+    from ..sweep import table_format, write_sweep
 
     started = time.perf_counter()
     to_file = output not in (None, "-")
     fmt = table_format(output, as_json)
     if to_file:
         check_output_path(output, "--output")
-    table, meta = sweep_from_options(kwargs, output if to_file else None, fmt, digits)
-    rows = len(next(iter(table.values())))
-    solved = time.perf_counter()
+    grid, meta = sweep_from_options(kwargs, output if to_file else None, fmt, digits)
     with contextlib.ExitStack() as stack:
-        handle = stack.enter_context(atomic_write(output, newline="")) if to_file else sys.stdout
-        progress = stack.enter_context(progress_reporter(rows, "writing", quiet))
-        write_table(table, handle, fmt, meta=meta, digits=digits, progress=progress)
+        opened = atomic_write(output, "wb") if fmt == "parquet" else atomic_write(output, newline="")
+        handle = stack.enter_context(opened) if to_file else sys.stdout
+        progress = stack.enter_context(progress_reporter(grid.rows, "writing", quiet))
+        write_sweep(grid, handle, fmt, meta=meta, digits=digits, progress=progress,
+                    restartable=to_file and not is_special(output))
     if not quiet and to_file:
-        click.echo(f"{rows} scenarios solved in {solved - started:.2f} s, written to {output} "
-                   f"in {time.perf_counter() - solved:.2f} s", err=True)
+        click.echo(f"{grid.rows} scenarios solved and written to {output} in {time.perf_counter() - started:.2f} s "
+                   f"({fmt}, {_chunks(grid.rows)})", err=True)
+
+
+def _chunks(rows: int) -> str:
+    from ..sweep import STREAM_ROWS
+
+    count = -(-rows // STREAM_ROWS)
+    return f"{count} chunk" + "s" * (count != 1) + f" of up to {STREAM_ROWS} rows"
 
 
 def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv",
-                       digits: int = 10) -> tuple[dict, dict]:
-    """Turn the parsed options into (table, meta): the solved grid and a description of it.
+                       digits: int = 10):
+    """Turn the parsed options into (grid, meta): the grid to solve (a SweepGrid) and a description of it.
 
-    The grid's size is checked (memory, and the disk space of ``output``) before anything is allocated.
+    The grid's size is checked (memory for the chunks in flight, and the disk space of ``output``) before
+    anything is allocated.
     """
-    from ..sweep import check_sweep_size, parse_grid, sweep_table
+    from ..sweep import check_sweep_size, parse_grid, sweep_grid
 
     coefficients = coefficients_from_options(kwargs)
     objective = kwargs.pop("objective")
@@ -110,15 +119,15 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
     quality = parse_grid(q_text, log_quality, "--" + q_kind.replace("_", "-"))
     demand = parse_grid(d_text, log_demand, "--" + d_kind.replace("_", "-"))
     check_sweep_size(quality.size, demand.size, columns=_column_count(q_kind, d_kind, objective), output=output,
-                     fmt=fmt, digits=digits)
-    table = sweep_table(quality, demand, quality_kind=q_kind, demand_kind=d_kind, objective=objective,
+                     fmt=fmt, digits=digits, streamed=True)
+    grid = sweep_grid(quality, demand, quality_kind=q_kind, demand_kind=d_kind, objective=objective,
                         coefficients=coefficients, settings=settings, tokens_per_request=per_request)
     meta = {"objective": objective, "coefficients": coefficient_block(coefficients),
             "quality": {"kind": q_kind, "count": int(quality.size)},
             "demand": {"kind": d_kind, "count": int(demand.size)}}
     if objective == "cost":
         meta["settings"] = _settings_dict(settings)
-    return table, meta
+    return grid, meta
 
 
 def _column_count(q_kind: str, d_kind: str, objective: str) -> int:
