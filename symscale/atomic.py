@@ -143,6 +143,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, newline: str | Non
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, _mode_for(target))
+        raise_if_signalled()  # a signal lost while a worker started still cancels the write
         with _signals_blocked():
             os.replace(temp, target)
             done = True
@@ -207,6 +208,16 @@ def _signals_blocked() -> Iterator[None]:
 
 
 _MAIN_PID: int | None = None
+SIGNALLED: list[int] = []
+"""Signals received by the CLI process. A handler's exception raised inside an at-fork callback (a worker
+starting) is printed and swallowed by Python; ``raise_if_signalled`` raises it again at the next check."""
+
+
+_FORKING: list[bool] = []
+
+
+def _forking(flag: bool) -> None:
+    _FORKING[:] = [flag]
 
 
 def _on_sigterm(signum, frame) -> None:
@@ -215,16 +226,37 @@ def _on_sigterm(signum, frame) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
         return
-    raise Terminated()
+    SIGNALLED.append(signal.SIGTERM)
+    if not any(_FORKING):  # inside fork callbacks an exception would be printed and lost: recorded instead
+        raise Terminated()
+
+
+def _on_sigint(signum, frame) -> None:
+    if os.getpid() == _MAIN_PID:
+        SIGNALLED.append(signal.SIGINT)
+        if any(_FORKING):
+            return
+    raise KeyboardInterrupt
+
+
+def raise_if_signalled() -> None:
+    """Raise again a Ctrl-C or SIGTERM whose first exception was lost (see SIGNALLED)."""
+    if SIGNALLED and os.getpid() == _MAIN_PID:
+        raise Terminated() if SIGNALLED[-1] == signal.SIGTERM else KeyboardInterrupt()
 
 
 @contextlib.contextmanager
 def signal_handlers() -> Iterator[None]:
     """Within the block, SIGTERM raises Terminated in this process (SIGINT already raises KeyboardInterrupt)."""
     global _MAIN_PID
+    if _MAIN_PID is None:  # registered once; runs after logging's own after-fork release (registered earlier)
+        os.register_at_fork(before=lambda: _forking(True), after_in_parent=lambda: _forking(False),
+                            after_in_child=lambda: _forking(False))
     _MAIN_PID = os.getpid()
+    SIGNALLED.clear()
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        previous_int = signal.signal(signal.SIGINT, _on_sigint)
     except (ValueError, OSError):  # not the main thread: leave the handlers alone
         yield
         return
@@ -232,6 +264,7 @@ def signal_handlers() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 # --- reading ------------------------------------------------------------------------------------

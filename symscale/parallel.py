@@ -19,7 +19,9 @@ def parallel_map(func: Callable, items: list, workers: int | None = None) -> Ite
 
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_signals)
     try:
-        yield from pool.map(func, items)
+        for result in pool.map(func, items):
+            _raise_if_signalled()
+            yield result
     except GeneratorExit:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
@@ -28,6 +30,13 @@ def parallel_map(func: Callable, items: list, workers: int | None = None) -> Ite
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _raise_if_signalled() -> None:
+    """Re-raise a Ctrl-C / SIGTERM whose exception Python swallowed while a worker was forked."""
+    from .atomic import raise_if_signalled
+
+    raise_if_signalled()
 
 
 def stop_workers() -> None:
@@ -82,6 +91,7 @@ def bounded_map(func: Callable, items: list, workers: int | None = None, *, ahea
             for item in queue:
                 pending.append(pool.submit(func, item))
                 break
+            _raise_if_signalled()
             yield result
     except GeneratorExit:
         pool.shutdown(wait=True, cancel_futures=True)
