@@ -299,12 +299,7 @@ def select_samples(loss, k_train, k_inf, coefficients) -> tuple[tuple, SampleUse
     if not _is_chinchilla(coefficients):
         return _select_law_samples(loss, k_train, k_inf, coefficients)
     values = coefficient_values(coefficients, samples=True)
-    loss, k_train, k_inf = (np.asarray(v, dtype=float) for v in (loss, k_train, k_inf))
-    if loss.ndim or k_train.ndim or k_inf.ndim:
-        raise InputError("bootstrap samples are solved for one scenario at a time: give a single loss and demand")
-    _check_finite("loss", loss)
-    check_positive("k_train (training weight)", k_train)
-    check_non_negative("inference demand", k_inf)
+    loss, k_train, k_inf = _one_scenario(loss, k_train, k_inf)
     excluded = dict(getattr(coefficients, "samples_excluded", None) or {})
     alpha, beta, A, B, E = values
     with np.errstate(invalid="ignore"):
@@ -325,6 +320,17 @@ def select_samples(loss, k_train, k_inf, coefficients) -> tuple[tuple, SampleUse
     return tuple(v[keep] for v in values), use
 
 
+def _one_scenario(loss, k_train, k_inf) -> tuple:
+    """One scenario's (loss, k_train, k_inf) as checked 0-d arrays: bootstrap samples are solved one at a time."""
+    loss, k_train, k_inf = (np.asarray(v, dtype=float) for v in (loss, k_train, k_inf))
+    if loss.ndim or k_train.ndim or k_inf.ndim:
+        raise InputError("bootstrap samples are solved for one scenario at a time: give a single loss and demand")
+    _check_finite("loss", loss)
+    check_positive("k_train (training weight)", k_train)
+    check_non_negative("inference demand", k_inf)
+    return loss, k_train, k_inf
+
+
 def _select_law_samples(loss, k_train, k_inf, coefficients):
     """select_samples for a law other than Chinchilla's: replicates classified by the generic solver."""
     from .laws.solver import UNREACHABLE, solve_law
@@ -333,12 +339,7 @@ def _select_law_samples(loss, k_train, k_inf, coefficients):
     law = coefficients.law
     if coefficients.samples is None:
         raise InputError(f"coefficients {coefficients.name!r} hold no bootstrap samples")
-    loss, k_train, k_inf = (np.asarray(v, dtype=float) for v in (loss, k_train, k_inf))
-    if loss.ndim or k_train.ndim or k_inf.ndim:
-        raise InputError("bootstrap samples are solved for one scenario at a time: give a single loss and demand")
-    _check_finite("loss", loss)
-    check_positive("k_train (training weight)", k_train)
-    check_non_negative("inference demand", k_inf)
+    loss, k_train, k_inf = _one_scenario(loss, k_train, k_inf)
     samples = {name: np.asarray(coefficients.samples[name], dtype=float) for name in law.names}
     invalid = np.zeros(next(iter(samples.values())).shape, dtype=bool)
     for c in law.coefficients:
