@@ -56,6 +56,23 @@ def _column(frame, name: str, lines: np.ndarray) -> np.ndarray:
     return values
 
 
+def read_runs_frame(path: str | Path):
+    """The runs table (a pandas DataFrame) of a CSV file or a bundled dataset, and its label for messages."""
+    import io
+
+    import pandas as pd
+
+    from .atomic import read_user_text
+    from .datasets import runs_source
+
+    source, label = runs_source(path)
+    text = source.getvalue() if isinstance(source, io.StringIO) else read_user_text(source, "runs file")
+    try:
+        return pd.read_csv(io.StringIO(text)), label
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"runs file {str(path)!r} is not a readable CSV: {str(exc).strip()}") from None
+
+
 def load_runs(
     path: str | Path,
     params_col: str = "Parameters",
@@ -67,19 +84,9 @@ def load_runs(
 ) -> Runs:
     """Read runs from a CSV file or a bundled dataset (``sardana-2024``); with ``flops_col`` tokens are
     FLOPs/(6N); filter by tokens/param and loss."""
-    import io
 
-    import pandas as pd
 
-    from .atomic import read_user_text
-    from .datasets import runs_source
-
-    source, label = runs_source(path)
-    text = source.getvalue() if isinstance(source, io.StringIO) else read_user_text(source, "runs file")
-    try:
-        frame = pd.read_csv(io.StringIO(text))
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"runs file {str(path)!r} is not a readable CSV: {str(exc).strip()}") from None
+    frame, label = read_runs_frame(path)
     wanted = [params_col, flops_col if flops_col else tokens_col, loss_col]
     roles = dict(zip(("--params-col", "--flops-col" if flops_col else "--tokens-col", "--loss-col"), wanted))
     for role, name in roles.items():

@@ -206,23 +206,16 @@ def short_name(column: str) -> str:
 def load_score_data(path: str, score_col: str | None, error_col: str | None, loss_col: str = "Smoothed Loss",
                     lines: np.ndarray | None = None) -> ScoreData:
     """Loss and error rate per run from a CSV file or bundled dataset (rows ``lines`` when given)."""
-    import io
 
     import pandas as pd
 
-    from .atomic import read_user_text
-    from .datasets import runs_source
+    from .fit_runs import read_runs_frame
 
     if (score_col is None) == (error_col is None):
         raise InputError("give one of --score-col COLUMN or --error-col COLUMN")
     column = score_col if score_col is not None else error_col
     option = "--score-col" if score_col is not None else "--error-col"
-    source, label = runs_source(path)
-    text = source.getvalue() if isinstance(source, io.StringIO) else read_user_text(source, "runs file")
-    try:
-        frame = pd.read_csv(io.StringIO(text))
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"runs file {str(path)!r} is not a readable CSV: {str(exc).strip()}") from None
+    frame, label = read_runs_frame(path)
     for opt, col in ((option, column), ("--loss-col", loss_col)):
         if col not in frame.columns:
             found = ", ".join(repr(str(c)) for c in frame.columns)

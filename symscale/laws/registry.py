@@ -12,15 +12,20 @@ from .law import Coefficient, Law
 
 _EXPONENT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 
+_CHINCHILLA_TERMS = (
+    Coefficient("alpha", 0.0, math.inf, _EXPONENT_GRID, "exponent of the parameter term"),
+    Coefficient("beta", 0.0, math.inf, _EXPONENT_GRID, "exponent of the data term"),
+    Coefficient("A", 0.0, math.inf, (), "scale of the parameter term"),
+    Coefficient("B", 0.0, math.inf, (), "scale of the data term"),
+    Coefficient("E", -1e-300, math.inf, (), "irreducible loss (>= 0)"),
+)
+"""Chinchilla's five coefficients, shared by the laws built on its terms."""
+
 CHINCHILLA = Law(
     name="chinchilla",
     formula="E + A/N**alpha + B/D**beta",
     coefficients=(
-        Coefficient("alpha", 0.0, math.inf, _EXPONENT_GRID, "exponent of the parameter term"),
-        Coefficient("beta", 0.0, math.inf, _EXPONENT_GRID, "exponent of the data term"),
-        Coefficient("A", 0.0, math.inf, (), "scale of the parameter term"),
-        Coefficient("B", 0.0, math.inf, (), "scale of the data term"),
-        Coefficient("E", -1e-300, math.inf, (), "irreducible loss (>= 0)"),
+        *_CHINCHILLA_TERMS,
     ),
     source="Hoffmann et al. 2022 (Chinchilla), Eq. 10; Sardana et al. 2024, Eq. 1",
     notes="N parameters, D training tokens; presets in data/coefficients.csv.",
@@ -52,11 +57,7 @@ MUENNIGHOFF = Law(
     name="muennighoff-2023",
     formula=f"E + A/({_N_EFF})**alpha + B/({_D_EFF})**beta",
     coefficients=(
-        Coefficient("alpha", 0.0, math.inf, _EXPONENT_GRID, "exponent of the parameter term"),
-        Coefficient("beta", 0.0, math.inf, _EXPONENT_GRID, "exponent of the data term"),
-        Coefficient("A", 0.0, math.inf, (), "scale of the parameter term"),
-        Coefficient("B", 0.0, math.inf, (), "scale of the data term"),
-        Coefficient("E", -1e-300, math.inf, (), "irreducible loss (>= 0)"),
+        *_CHINCHILLA_TERMS,
         Coefficient("Rstar_D", 0.0, math.inf, (), "decay constant of repeated epochs (R_D*)"),
         Coefficient("Rstar_N", 0.0, math.inf, (), "decay constant of excess parameters (R_N*)"),
     ),
