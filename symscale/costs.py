@@ -315,14 +315,19 @@ class CostSolution:
         return solution_html("Cost-optimal model", self, MODEL_KEYS)
 
 
-def solve_cost_optimal(loss, settings: CostSettings | None = None, coefficients=None, *,
+def solve_cost_optimal(loss, settings: CostSettings | None = None, coefficients=None, *, law=None,
                        samples: bool = False, method: str = "reduced") -> CostSolution:
     """Fewest lifetime dollars (paper Eq. 6) reaching ``loss`` under ``settings`` (vectorised).
 
     Any numeric field of ``settings`` and ``loss`` may be arrays of a common broadcast shape, so a
     sweep over demand or prices is one call. ``samples=True`` solves each bootstrap replicate;
-    ``method`` is passed to ``solve_optimal`` ('reduced' or the 'kkt' cross-check).
+    ``method`` is passed to ``solve_optimal`` ('reduced' or the 'kkt' cross-check); ``law`` solves another
+    law, as in :func:`symscale.solve.solve_compute_optimal`.
     """
+    if law is not None:
+        from .laws.values import for_law
+
+        coefficients = for_law(law, coefficients)
     settings = settings if settings is not None else CostSettings()
     k_train, k_inf = settings.weights()
     use = None

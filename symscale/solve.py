@@ -630,14 +630,20 @@ class ComputeSolution:
                                            "inference_flops", "total_flops"))
 
 
-def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, samples: bool = False,
+def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, law=None, samples: bool = False,
                           method: str = "reduced") -> ComputeSolution:
     """Fewest lifetime FLOPs (6ND + 2N*D_inf) reaching ``loss`` and serving ``inference_tokens``.
 
     ``loss`` and ``inference_tokens`` may be scalars or arrays of matching shape; ``coefficients``
     a preset name, a JSON path or a Coefficients (default: chinchilla). With ``samples=True`` the
     coefficients' usable bootstrap replicates are solved, one scenario each (``.samples`` counts them).
+    ``law`` (a registered name, a formula or a Law) solves another law: ``coefficients`` is then a dict of
+    its values, one of its presets, or None for its first preset (:func:`symscale.laws.values.for_law`).
     """
+    if law is not None:
+        from .laws.values import for_law
+
+        coefficients = for_law(law, coefficients)
     demand = np.asarray(inference_tokens, dtype=float)
     check_non_negative("inference tokens", demand)
     check_inference_weight(demand)

@@ -78,3 +78,34 @@ class LawSampleSet:
     values: dict
     name: str = "samples"
     samples: None = None
+
+
+def for_law(law, coefficients=None):
+    """Coefficients of ``law`` (a registered name, a formula or a Law) for the public solvers' ``law=`` argument.
+
+    ``coefficients`` may be None (the law's first preset), the name of one of its presets, a dict of
+    values, or coefficients already of that law. Chinchilla's law gives the classic Coefficients."""
+    from ..coefficients import Coefficients, resolve
+    from .registry import laws, resolve_law
+
+    law = resolve_law(law)
+    if coefficients is not None and not isinstance(coefficients, (str, dict)):
+        if law_of(coefficients).formula != law.formula:
+            raise InputError(f"the coefficients {getattr(coefficients, 'name', '?')!r} belong to the law "
+                             f"{law_of(coefficients).name}, not {law.name}")
+        return coefficients
+    if law.is_chinchilla:
+        return Coefficients(**coefficients) if isinstance(coefficients, dict) else resolve(coefficients)
+    registered = laws().get(law.name)
+    presets = registered.presets if registered is not None and registered.formula == law.formula else {}
+    if isinstance(coefficients, dict):
+        return LawCoefficients(law, coefficients)
+    if not presets:
+        raise InputError(f"the law {law.name} has no presets: give its coefficients as a dict of "
+                         f"{', '.join(law.names)}")
+    name = next(iter(presets)) if coefficients is None else coefficients.strip().lower()
+    if name not in presets:
+        raise InputError(f"unknown preset {coefficients!r} of the law {law.name}; its presets: {', '.join(presets)}")
+    entry = presets[name]
+    return LawCoefficients(law, entry["values"], name=name, source=entry.get("source", ""),
+                           fitted_range=entry.get("range"))
