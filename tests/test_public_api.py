@@ -35,6 +35,17 @@ def test_chinchilla_as_a_formula_agrees_with_the_fast_path():
     np.testing.assert_allclose(cost_generic.optimal.params, cost_fast.optimal.params, rtol=1e-10)
 
 
+def test_cli_names_an_unknown_preset_of_the_law(tmp_path):
+    from click.testing import CliRunner
+
+    from symscale.cli import main
+
+    result = CliRunner().invoke(main, ["solve", "--law", "kaplan-2020", "--coefficients", "nope", "--loss", "2.5",
+                                       "--inference-tokens", "1e12"])
+    assert result.exit_code == 2
+    assert "unknown preset 'nope' of the law kaplan-2020; its presets: kaplan-2020" in result.output
+
+
 def test_law_chinchilla_by_name_takes_a_preset_or_a_dict():
     assert symscale.solve_compute_optimal(2.0, 1e12, "epoch-2024", law="chinchilla").optimal.params == \
         symscale.solve_compute_optimal(2.0, 1e12, "epoch-2024").optimal.params
@@ -47,6 +58,7 @@ def test_law_chinchilla_by_name_takes_a_preset_or_a_dict():
     ("kaplan-2020", "nope", "unknown preset 'nope' of the law kaplan-2020"),
     (CHINCHILLA_TEXT + " + C/N", None, "has no presets"),
     ("kaplan-2020", symscale.preset("chinchilla"), "belong to the law chinchilla"),
+    ("chinchilla", {"E": 1.69}, "no value for coefficient"),
 ])
 def test_bad_law_arguments_are_one_clear_error(law, coefficients, message):
     with pytest.raises(InputError, match=message):

@@ -140,7 +140,9 @@ def coefficients_from_options(kwargs: dict):
         raise CliError(f"--{next(iter(overrides))} is a coefficient of the chinchilla law; for the law {law.name} "
                        "use --set NAME=VALUE")
     _check_law_support(law)
-    return _law_coefficients(law, spec, assigned)
+    from ..laws.values import law_coefficients
+
+    return law_coefficients(law, spec, assigned)
 
 
 def _in_domain(coefficients):
@@ -162,28 +164,6 @@ def _check_law_support(law) -> None:
     if command and command.split()[0] not in LAW_COMMANDS and command not in LAW_COMMANDS:
         raise CliError(f"{command} is derived for the chinchilla law only, not for --law {law.name}; "
                        f"the commands that take any law: {', '.join(LAW_COMMANDS)}")
-
-
-def _law_coefficients(law, spec: str, assigned: dict):
-    """Values of a non-Chinchilla law: a preset of that law or a file of it (the default preset name means the
-    law's own preset, if it has one), then --set."""
-    from ..laws.values import LawCoefficients
-
-    name, source, base, fitted = law.name, law.source, {}, None
-    key = law.name if spec.lower() == "chinchilla" else spec
-    if key.strip().lower() in law.presets:
-        entry = law.presets[key.strip().lower()]
-        base, name, source, fitted = law.preset(key), key, entry.get("source", ""), entry.get("range")
-    elif spec.lower() != "chinchilla":
-        loaded = resolve(spec)
-        if loaded.law.formula != law.formula:
-            raise CliError(f"--coefficients {spec!r} holds coefficients of the law {loaded.law.name!r}, "
-                           f"not of {law.name!r}")
-        base, name, source, fitted = dict(loaded.values), loaded.name, loaded.source, loaded.fitted_range
-    values = {**base, **assigned}
-    if assigned:
-        name = "custom" if not base else f"{name} with --set"
-    return LawCoefficients(law, values, name=name, source=source, fitted_range=fitted)
 
 
 def jsonable(value: Any) -> Any:

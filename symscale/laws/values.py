@@ -80,11 +80,40 @@ class LawSampleSet:
     samples: None = None
 
 
+def law_coefficients(law: Law, spec: str | None = None, assigned: dict | None = None) -> LawCoefficients:
+    """Values of a non-Chinchilla law: a preset of that law or a coefficients file of it, then ``assigned``.
+
+    ``spec`` None or 'chinchilla' (the default of --coefficients) means the law's own preset: the one named
+    like the law, else its first; a law without presets then takes its values from ``assigned`` alone."""
+    from ..atomic import names_a_file
+    from ..coefficients import resolve
+
+    assigned = dict(assigned or {})
+    name, source, base, fitted = law.name, law.source, {}, None
+    default = spec is None or spec.strip().lower() == "chinchilla"
+    key = (law.name if law.name in law.presets else next(iter(law.presets), "")) if default else spec.strip().lower()
+    if key in law.presets:
+        entry = law.presets[key]
+        base, name, source, fitted = law.preset(key), key, entry.get("source", ""), entry.get("range")
+    elif not default:
+        if not (spec.lower().endswith(".json") or names_a_file(spec)):
+            raise InputError(f"unknown preset {spec!r} of the law {law.name}; its presets: "
+                             f"{', '.join(law.presets) or 'none'} (or give a coefficients file)")
+        loaded = resolve(spec)
+        if law_of(loaded).formula != law.formula:
+            raise InputError(f"--coefficients {spec!r} holds coefficients of the law {law_of(loaded).name!r}, "
+                             f"not of {law.name!r}")
+        base, name, source, fitted = dict(loaded.values), loaded.name, loaded.source, loaded.fitted_range
+    if assigned:
+        name = "custom" if not base else f"{name} with --set"
+    return LawCoefficients(law, {**base, **assigned}, name=name, source=source, fitted_range=fitted)
+
+
 def for_law(law, coefficients=None):
     """Coefficients of ``law`` (a registered name, a formula or a Law) for the public solvers' ``law=`` argument.
 
-    ``coefficients`` may be None (the law's first preset), the name of one of its presets, a dict of
-    values, or coefficients already of that law. Chinchilla's law gives the classic Coefficients."""
+    ``coefficients`` may be None (the law's own preset), a preset of the law or a coefficients file, a dict
+    of values, or coefficients already of that law. Chinchilla's law gives the classic Coefficients."""
     from ..coefficients import Coefficients, resolve
     from .registry import laws, resolve_law
 
@@ -95,17 +124,13 @@ def for_law(law, coefficients=None):
                              f"{law_of(coefficients).name}, not {law.name}")
         return coefficients
     if law.is_chinchilla:
-        return Coefficients(**coefficients) if isinstance(coefficients, dict) else resolve(coefficients)
+        return Coefficients(**law.values(coefficients)) if isinstance(coefficients, dict) else resolve(coefficients)
     registered = laws().get(law.name)
-    presets = registered.presets if registered is not None and registered.formula == law.formula else {}
+    if registered is not None and registered.formula == law.formula:
+        law = registered  # with its presets
     if isinstance(coefficients, dict):
         return LawCoefficients(law, coefficients)
-    if not presets:
+    if coefficients is None and not law.presets:
         raise InputError(f"the law {law.name} has no presets: give its coefficients as a dict of "
                          f"{', '.join(law.names)}")
-    name = next(iter(presets)) if coefficients is None else coefficients.strip().lower()
-    if name not in presets:
-        raise InputError(f"unknown preset {coefficients!r} of the law {law.name}; its presets: {', '.join(presets)}")
-    entry = presets[name]
-    return LawCoefficients(law, entry["values"], name=name, source=entry.get("source", ""),
-                           fitted_range=entry.get("range"))
+    return law_coefficients(law, coefficients)
