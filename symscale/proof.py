@@ -585,11 +585,38 @@ def get_step(key: str, coefficients: Coefficients | str | Inputs | None = None, 
     return next(s for s in check_proof(coefficients, **inputs) if s.id == wanted)
 
 
-def render(steps: list[Step]) -> str:
+WIDTH = 120
+"""The widest line of the text report."""
+
+
+def fit_width(text: str, width: int = WIDTH) -> str:
+    """Lines longer than ``width`` wrapped at spaces, continuation lines indented 4 more than the line."""
+    import textwrap
+
+    out = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+            continue
+        lead = " " * (len(line) - len(line.lstrip()))
+        glued = line.strip().replace(" = ", "\xa0=\xa0")  # keep 'name = value' on one line
+        out += [part.replace("\xa0", " ") for part in textwrap.wrap(
+            glued, width, initial_indent=lead, subsequent_indent=lead + "    ", break_on_hyphens=False)]
+    return "\n".join(out)
+
+
+def render(steps: list[Step], width: int = WIDTH) -> str:
     """The text report: the inputs, a verdict table, every step, and the counts (equal to the table's)."""
     report = steps if isinstance(steps, ProofReport) else ProofReport(steps)
-    width = max(len(s.id) for s in report)
+    id_width = max(len(s.id) for s in report)
     title_width = max(len(s.title) for s in report)
-    table = "\n".join(f"{s.id.ljust(width)}  {s.title.ljust(title_width)}  {s.verdict}" for s in report)
+    table = "\n".join(f"{s.id.ljust(id_width)}  {s.title.ljust(title_width)}  {s.verdict}" for s in report)
     head = [f"Inputs: {report.inputs.describe()}"] if report.inputs else []
-    return "\n\n".join([*head, table, *map(str, report), report.summary()])
+    return fit_width("\n\n".join([*head, table, *map(str, report), report.summary()]), width)
+
+
+def render_latex(steps: list[Step]) -> str:
+    """Every step's LaTeX (math mode, one step a paragraph), the inputs and the counts as LaTeX comments."""
+    report = steps if isinstance(steps, ProofReport) else ProofReport(steps)
+    head = [f"% Inputs: {report.inputs.describe()}"] if report.inputs else []
+    return "\n\n".join([*head, *(s.latex() for s in report), f"% {report.summary()}"])

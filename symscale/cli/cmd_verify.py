@@ -269,6 +269,15 @@ def _checked_rho(rho, source: str):
 
 
 # --- check-proof ---------------------------------------------------------------------------------
+def _latex_alias(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """The old --latex flag: kept for one release as --format latex, with a one-line note."""
+    from .common import NOTES
+
+    if value:
+        NOTES.append("Note: --latex is renamed --format latex; the old name will be removed")
+    return value
+
+
 @click.command("check-proof")
 @quality_options
 @demand_options
@@ -279,9 +288,13 @@ def _checked_rho(rho, source: str):
 @click.option("--interactive", is_flag=True,
               help="A command interpreter over the steps (next, back, goto, list, show, latex, set, check, why, "
               "help, quit); reads typed or piped lines, ends at quit or end of input.")
-@click.option("--latex", is_flag=True, help="Also print each step's LaTeX.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def check_proof_command(step_key, interactive, latex, as_json, **kwargs) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "latex"]), default=None,
+              help="text: the verdict table and every step; json: one JSON object; latex: each step's derived and "
+              "printed forms in LaTeX (math mode) [default: text].")
+@click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
+@click.option("--latex", "old_latex", is_flag=True, hidden=True, callback=_latex_alias,
+              help="Deprecated: --format latex.")
+def check_proof_command(step_key, interactive, fmt, as_json, old_latex, **kwargs) -> None:
     """Walk Appendix A of the paper step by step, derived with sympy beside the printed version.
 
     Every step gets a verdict (holds, imprecise, fails), an explanation and a check re-run at the
@@ -289,27 +302,36 @@ def check_proof_command(step_key, interactive, latex, as_json, **kwargs) -> None
     2e12 inference tokens, chinchilla). The exit status is 0 whatever the verdicts (the findings
     are the output).
     """
-    from ..proof import ProofReport, check_proof, normalise_step_id, render
+    from ..proof import ProofReport, check_proof, fit_width, normalise_step_id, render, render_latex
 
     inputs = proof_inputs(kwargs)
     if step_key is not None and not step_key.strip():
         raise InputError("--step '': give a step id (7-12, numeric-form, claim-a, claim-c, root, minimum, "
                          "chinchilla-limit, theorem)")
     wanted = normalise_step_id(step_key) if step_key is not None else None
+    fmt = _proof_format(fmt, as_json, old_latex)
     if interactive:
-        if as_json or latex:
-            raise InputError("--interactive prints its own output: leave out --json and --latex")
+        if fmt != "text":
+            raise InputError("--interactive prints its own output: leave out --format, --json and --latex")
         _interactive(inputs, wanted)
         return
     report = check_proof(inputs)
     steps = ProofReport([s for s in report if s.id == wanted], inputs) if wanted else report
-    if as_json:
+    if fmt == "json":
         emit_json(steps.as_dict())   # counts are those of the steps listed
-        return
-    text = render(report) if not wanted else f"Inputs: {inputs.describe()}\n\n{steps[0]}"
-    if latex:
-        text += "\n\n" + "\n\n".join(s.latex() for s in steps)
-    click.echo(text)
+    elif fmt == "latex":
+        click.echo(render_latex(steps))
+    else:
+        click.echo(render(report) if not wanted else fit_width(f"Inputs: {inputs.describe()}\n\n{steps[0]}"))
+
+
+def _proof_format(fmt: str | None, as_json: bool, old_latex: bool) -> str:
+    """The one rendering asked for by --format, --json or the old --latex (two different ones: an error)."""
+    asked = {name for name, given in (("json", as_json), ("latex", old_latex), (fmt, fmt is not None)) if given}
+    if len(asked) > 1:
+        raise InputError(f"--format, --json and --latex ask for different outputs ({', '.join(sorted(asked))}): "
+                         "give one")
+    return asked.pop() if asked else "text"
 
 
 MAX_PROOF_DEMAND = 1e24
