@@ -42,6 +42,17 @@ def _coeffs(coefficients) -> tuple:
     return coefficients if isinstance(coefficients, tuple) else coefficient_values(coefficients)
 
 
+def _other_law(coefficients):
+    """The coefficients when they belong to a law other than Chinchilla's (routed to symscale.laws.planning)."""
+    if isinstance(coefficients, tuple):
+        return None
+    from .solve import resolve
+
+    resolved = resolve(coefficients)
+    law = getattr(resolved, "law", None)
+    return resolved if law is not None and not law.is_chinchilla else None
+
+
 def _converged(step: np.ndarray, x: np.ndarray) -> bool:
     return bool(np.all(np.abs(step) <= 8 * _EPS * (1 + np.abs(x))))
 
@@ -58,6 +69,7 @@ class BudgetOptimum:
     tokens: np.ndarray
     loss: np.ndarray
     iterations: int
+    minima: np.ndarray | None = None     # generic route: local minima of the loss seen along the budget curve
 
     @property
     def train_cost(self) -> np.ndarray:
@@ -109,11 +121,16 @@ def minimum_budget(k_train, k_inf, coefficients=None) -> np.ndarray:
 
 def budget_optimum(budget, k_train, k_inf, coefficients=None) -> BudgetOptimum:
     """Minimise L(N, D) subject to k_train*N*D + k_inf*N = budget (vectorised; any units of budget)."""
-    cs = _coeffs(coefficients)
+    other = _other_law(coefficients)
+    cs = _coeffs(coefficients) if other is None else ()
     budget, k_train, k_inf = (np.asarray(v, float) for v in (budget, k_train, k_inf))
     check_positive("budget", budget)
     check_positive("k_train (training weight)", k_train)
     check_non_negative("inference demand", k_inf)
+    if other is not None:
+        from .laws.planning import law_budget_optimum
+
+        return law_budget_optimum(budget, k_train, k_inf, other)
     budget, k_train, k_inf, *cs = np.broadcast_arrays(budget, k_train, k_inf, *cs)
     _check_budget(budget, k_train, k_inf, tuple(cs))
     rho = k_inf / k_train
@@ -186,16 +203,36 @@ class Breakeven:
         return self.rho * TRAIN_PER / INF_PER
 
 
-def max_saving(coefficients=None) -> float:
-    """The supremum of the saving over all demand, 1 - (beta/(alpha+beta))**(1/alpha): the same for every loss."""
+def max_saving(coefficients=None, loss=None) -> float:
+    """The supremum of the saving over all demand, 1 - (beta/(alpha+beta))**(1/alpha): the same for every loss.
+
+    For another law it may depend on the loss (then required): 1 - N_crit/N_opt at that loss."""
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_max_saving
+
+        return law_max_saving(other, _loss_for(other, loss))
     alpha, beta, *_ = _coeffs(coefficients)
     return float(PK.max_saving(alpha, beta))
 
 
-def critical_fraction(coefficients=None) -> float:
-    """The critical model size as a fraction of the Chinchilla size (no data reaches the loss below it)."""
+def critical_fraction(coefficients=None, loss=None) -> float:
+    """The critical model size as a fraction of the Chinchilla size (no data reaches the loss below it).
+
+    For another law: N_crit/N_opt at ``loss`` (required), N_opt the law's training-optimal size."""
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_critical_fraction
+
+        return law_critical_fraction(other, _loss_for(other, loss))
     alpha, beta, *_ = _coeffs(coefficients)
     return float(PK.critical_fraction(alpha, beta))
+
+
+def _loss_for(coefficients, loss) -> float:
+    if loss is None:
+        raise InputError(f"under the law {coefficients.law.name} this depends on the loss: give loss=")
+    return float(np.ravel(loss)[0])
 
 
 def _optimum_at(log_rho, loss, cs: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -249,6 +286,11 @@ def breakeven(loss, coefficients=None, *, saving=None, size_ratio=None) -> Break
     """The weight ratio rho at which the optimum saves ``saving`` or has ``size_ratio`` of the Chinchilla params."""
     if (saving is None) == (size_ratio is None):
         raise InputError("give exactly one of saving, size_ratio")
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_breakeven
+
+        return law_breakeven(loss, other, saving=saving, size_ratio=size_ratio)
     cs = _coeffs(coefficients)
     loss = np.asarray(loss, float)
     check_loss(loss, cs[4])
@@ -301,7 +343,7 @@ def breakeven_demand(loss, coefficients=None, *, saving=None, size_ratio=None, s
     from dataclasses import replace
 
     k_train, k_inf_per_request = replace(settings, requests=1.0).weights()
-    cs = _coeffs(coefficients)
+    cs = _coeffs(coefficients) if _other_law(coefficients) is None else coefficients
     result = breakeven(loss, cs, saving=saving, size_ratio=size_ratio)
     return result, result.rho * k_train / k_inf_per_request
 
@@ -334,7 +376,14 @@ class Overhead:
 
 
 def overhead(fraction, loss, coefficients=None, inference_tokens=0.0) -> Overhead:
-    """Data and training compute a model of ``fraction`` x the Chinchilla size needs to reach ``loss``."""
+    """Data and training compute a model of ``fraction`` x the Chinchilla size needs to reach ``loss``.
+
+    For another law the size is a fraction of the law's training-optimal model (symscale.laws.planning)."""
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_overhead
+
+        return law_overhead(fraction, loss, other, inference_tokens)
     cs = _coeffs(coefficients)
     fraction, loss, demand = (np.asarray(v, float) for v in (fraction, loss, inference_tokens))
     check_positive("size fraction", fraction)
@@ -376,7 +425,13 @@ def sensitivities(loss, k_train, k_inf, coefficients=None) -> dict:
 
     Implicit differentiation of the KKT system F(ln N, ln D, w; theta) = 0: dz/dtheta = -J^-1 dF/dtheta,
     with J and dF/dtheta generated from sympy. d/d ln k_inf equals d/d ln(demand) for either objective.
+    For another law theta is its own coefficients and ln k_inf (symscale.laws.planning.law_sensitivities).
     """
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_sensitivities
+
+        return law_sensitivities(loss, k_train, k_inf, other)
     cs = _coeffs(coefficients)
     loss, k_train, k_inf = (np.asarray(v, float) for v in (loss, k_train, k_inf))
     check_loss(loss, cs[4])
@@ -413,7 +468,7 @@ def sensitivity_report(loss: float, demand: float, coefficients) -> dict:
 
 def render_sensitivity(report: dict) -> str:
     """Plain-text table of a sensitivity report."""
-    labels = {"alpha": "alpha", "beta": "beta", "A": "A", "B": "B", "E": "E", "ln_inference_tokens": "ln(demand)"}
+    labels = {key: "ln(demand)" if key == "ln_inference_tokens" else key for key in report["ln_params"]}
     width = max(len(v) for v in labels.values())
     lines = ["Sensitivities of the optimum at fixed loss (implicit differentiation of the KKT system):",
              f"  {'d/d':<{width}}  {'ln N*':>12}  {'ln D*':>12}"]
