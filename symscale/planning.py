@@ -486,10 +486,10 @@ def verify_budget(optimum: BudgetOptimum, coefficients=None, dps: int = 50) -> d
     """
     import mpmath
 
-    from .verify import agreeing_digits, verify_optimum
+    from .verify import agreeing_digits
 
     values = [np.ravel(v)[0] for v in (optimum.loss, optimum.k_train, optimum.k_inf, optimum.params, optimum.tokens)]
-    result = verify_optimum(*(float(v) for v in values), coefficients, dps)
+    result = _verify_at(*(float(v) for v in values), coefficients, dps)
     with mpmath.workdps(int(dps) + 10):
         params, tokens = mpmath.mpf(result["params_precise"]), mpmath.mpf(result["tokens_precise"])
         total = _precise("objective")(params, tokens, *(mpmath.mpf(float(v)) for v in values[1:3]))
@@ -501,11 +501,9 @@ def verify_breakeven(result: Breakeven, coefficients=None, dps: int = 50, index:
     """Check a break-even answer at ``dps`` digits: the optimum at the found demand, and the saving it gives."""
     import mpmath
 
-    from .verify import verify_optimum
-
     i = index
     rho, loss = float(np.ravel(result.rho)[i]), float(np.ravel(result.loss)[i])
-    check = verify_optimum(loss, 1.0, rho, float(np.ravel(result.params)[i]), float(np.ravel(result.tokens)[i]),
+    check = _verify_at(loss, 1.0, rho, float(np.ravel(result.params)[i]), float(np.ravel(result.tokens)[i]),
                            coefficients, dps)
     with mpmath.workdps(int(dps) + 10):
         n, d = mpmath.mpf(check["params_precise"]), mpmath.mpf(check["tokens_precise"])
@@ -514,6 +512,18 @@ def verify_breakeven(result: Breakeven, coefficients=None, dps: int = 50, index:
         check["saving_precise"] = float(saving)
         check["size_ratio_precise"] = float(n / n_c)
     return check
+
+
+def _verify_at(loss, k_train, k_inf, params, tokens, coefficients, dps: int) -> dict:
+    """mpmath re-solve of the lifetime optimum: Eq. 12 for Chinchilla's law, the law's own system otherwise."""
+    other = _other_law(coefficients)
+    if other is None:
+        from .verify import verify_optimum
+
+        return verify_optimum(loss, k_train, k_inf, params, tokens, coefficients, dps)
+    from .laws.verify import verify_law_optimum
+
+    return verify_law_optimum(other.law, other.values, loss, k_train, k_inf, params, tokens, dps)
 
 
 def _precise(name: str):

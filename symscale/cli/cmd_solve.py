@@ -345,9 +345,6 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
 
             report["verification"] = verify_law_optimum(coefficients.law, coefficients.values, loss, *weights,
                                                         optimal["params"], optimal["tokens"], verify_dps)
-    if sensitivity and not coefficients.law.is_chinchilla:
-        raise InputError(f"--sensitivity is derived for the chinchilla law only, not for the law "
-                         f"{coefficients.law.name}")
     if sensitivity:
         from ..planning import sensitivities
 

@@ -1,0 +1,217 @@
+"""Planning for any law (budget, overhead, breakeven, sensitivities): the generic route against the
+Chinchilla fast path, and Kaplan's law against independent mpmath computations written here."""
+
+from __future__ import annotations
+
+import json
+
+import mpmath
+import numpy as np
+import pytest
+
+from symscale import planning as P
+from symscale.coefficients import resolve
+from symscale.laws.registry import custom, get
+from symscale.laws.values import LawCoefficients, law_coefficients
+
+CHINCHILLA_TEXT = "E + A/N**alpha + B/D**beta"
+KAPLAN = {"alpha_N": 0.076, "alpha_D": 0.103, "N_c": 6.4e13, "D_c": 1.8e13}
+REL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """Chinchilla's preset (fast path) and the same law typed as a formula (generic route)."""
+    fast = resolve("chinchilla")
+    return fast, LawCoefficients(custom(CHINCHILLA_TEXT), fast.as_dict())
+
+
+@pytest.fixture(scope="module")
+def kaplan():
+    return law_coefficients(get("kaplan-2020"))
+
+
+def _close(a, b, rel=REL):
+    np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=rel, atol=0)
+
+
+# --- generic route == fast path on Chinchilla's law ------------------------------------------------
+@pytest.mark.parametrize("k_train", [6.0, 3.7e-17])           # FLOPs, and dollars per parameter-token
+def test_budget_generic_matches_fast_path(pair, k_train):
+    rng = np.random.default_rng(1)
+    flops = 10 ** rng.uniform(20, 27, 12)
+    demand = np.where(rng.random(12) < 0.2, 0.0, 10 ** rng.uniform(9, 15, 12))
+    budget, k_inf = flops * k_train / 6, 2 * demand * k_train / 6 * rng.uniform(0.5, 3, 12)
+    fast, generic = (P.budget_optimum(budget, k_train, k_inf, c) for c in pair)
+    for key in ("params", "tokens", "loss"):
+        _close(getattr(generic, key), getattr(fast, key))
+    _close(generic.total_cost, budget, 1e-12)
+    assert np.all(generic.minima == 1)
+
+
+def test_overhead_generic_matches_fast_path(pair):
+    fast, generic = (P.overhead([0.2, 0.5, 0.9, 2.0], [1.9, 2.0, 2.3, 2.6], c, 1e12) for c in pair)
+    for a, b in ((fast.model.tokens, generic.model.tokens), (fast.chinchilla.params, generic.chinchilla.params),
+                 (fast.token_ratio, generic.token_ratio), (fast.compute_ratio, generic.compute_ratio),
+                 (fast.critical_params, generic.critical_params), (fast.critical_fraction, generic.critical_fraction)):
+        _close(b, a)
+
+
+@pytest.mark.parametrize("target", [{"size_ratio": 0.3}, {"size_ratio": 0.8}, {"saving": 0.05}, {"saving": 0.3}])
+def test_breakeven_generic_matches_fast_path(pair, target):
+    fast, generic = (P.breakeven([1.85, 2.0, 2.4], c, **target) for c in pair)
+    for key in ("rho", "params", "tokens", "chinchilla_params", "saving", "size_ratio"):
+        _close(getattr(generic, key), getattr(fast, key), 1e-9 if key == "rho" else REL)
+    _close(P.max_saving(pair[1], 2.2), P.max_saving(pair[0]))
+    _close(P.critical_fraction(pair[1], 2.2), P.critical_fraction(pair[0]))
+
+
+def test_sensitivities_generic_match_fast_path(pair):
+    fast, generic = (P.sensitivities([1.9, 2.2], 6.0, [0.0, 2e13], c) for c in pair)
+    for row in ("ln_params", "ln_tokens"):
+        for key, value in fast[row].items():
+            scale = max(np.max(np.abs(value)), 1e-3)          # d/dA and d/dB are small: compare on the row's scale
+            assert np.max(np.abs(generic[row][key] - value)) <= REL * scale, (row, key)
+
+
+# --- Kaplan's law against independent mpmath computations ------------------------------------------
+def _kaplan_loss(n, d):
+    """L = ((N_c/N)**(alpha_N/alpha_D) + D_c/D)**alpha_D, typed here from the paper's formula."""
+    k = {key: mpmath.mpf(v) for key, v in KAPLAN.items()}
+    return ((k["N_c"] / n) ** (k["alpha_N"] / k["alpha_D"]) + k["D_c"] / d) ** k["alpha_D"]
+
+
+def _kaplan_tokens(n, loss):
+    """D on the iso-loss curve at N (solved by hand from the formula)."""
+    k = {key: mpmath.mpf(v) for key, v in KAPLAN.items()}
+    return k["D_c"] / (mpmath.mpf(loss) ** (1 / k["alpha_D"]) - (k["N_c"] / n) ** (k["alpha_N"] / k["alpha_D"]))
+
+
+def _argmin(fn, start):
+    """x where fn'(x) = 0, with mpmath's numerical derivative (no sympy, no float code of symscale).
+
+    ``start`` is a point or a bracket (a, b) over which fn' changes sign."""
+    if not isinstance(start, tuple):
+        return mpmath.findroot(lambda t: mpmath.diff(fn, t), start)
+    lo, hi = start
+    assert mpmath.diff(fn, lo) < 0 < mpmath.diff(fn, hi)
+    for _ in range(100):                                  # bisection on fn': 2^-100 of the bracket
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mpmath.diff(fn, mid) < 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _kaplan_optimum(loss, rho):
+    """ln N minimising N*(D(N) + rho) on the iso-loss curve, at 30 digits (bracket: just above the critical size
+    where D diverges, up to N = e^40 where the data term has vanished)."""
+    with mpmath.workdps(30):
+        critical = mpmath.log(mpmath.mpf(KAPLAN["N_c"]) / mpmath.mpf(loss) ** (1 / mpmath.mpf(KAPLAN["alpha_N"])))
+        return _argmin(lambda y: y + mpmath.log(_kaplan_tokens(mpmath.exp(y), loss) + rho),
+                       (critical + mpmath.mpf("1e-6"), mpmath.mpf(40)))
+
+
+def test_kaplan_budget_against_mpmath(kaplan):
+    budget, k_inf = 1e24, 2 * 2e12
+    got = P.budget_optimum(budget, 6.0, k_inf, kaplan)
+    with mpmath.workdps(30):
+        rho = mpmath.mpf(k_inf) / 6
+
+        def loss_along(x):                                       # x = ln D on the budget curve
+            return _kaplan_loss(mpmath.mpf(budget) / (6 * (mpmath.exp(x) + rho)), mpmath.exp(x))
+
+        x = _argmin(loss_along, mpmath.log(got.tokens.item()) + mpmath.mpf("0.3"))
+        assert float(mpmath.exp(x)) == pytest.approx(got.tokens.item(), rel=1e-9)
+        assert float(loss_along(x)) == pytest.approx(got.loss.item(), rel=1e-12)
+        params = mpmath.mpf(budget) / (6 * (mpmath.exp(x) + rho))
+        assert float(params) == pytest.approx(got.params.item(), rel=1e-9)
+    assert got.loss.item() == pytest.approx(1.645616, abs=1e-6)       # the figure the README shows
+
+
+def test_kaplan_overhead_against_mpmath(kaplan):
+    loss, fractions = 2.0, np.array([0.5, 0.8, 1.5])
+    got = P.overhead(fractions, loss, kaplan)
+    with mpmath.workdps(30):
+        n0 = mpmath.exp(_kaplan_optimum(loss, 0))
+        d0 = _kaplan_tokens(n0, loss)
+        critical = mpmath.mpf(KAPLAN["N_c"]) / mpmath.mpf(loss) ** (1 / mpmath.mpf(KAPLAN["alpha_N"]))
+        for i, k in enumerate(fractions):
+            d = _kaplan_tokens(k * n0, loss)
+            assert float(d / d0) == pytest.approx(got.token_ratio[i], rel=1e-10)
+            assert float(k * d / d0) == pytest.approx(got.compute_ratio[i], rel=1e-10)
+        assert float(n0) == pytest.approx(got.chinchilla.params[0], rel=1e-10)
+        assert float(critical) == pytest.approx(got.critical_params[0], rel=1e-10)
+        assert float(critical / n0) == pytest.approx(got.critical_fraction[0], rel=1e-10)
+
+
+def test_kaplan_breakeven_against_mpmath(kaplan):
+    got = P.breakeven(2.0, kaplan, size_ratio=0.6)
+    with mpmath.workdps(30):
+        n0 = mpmath.exp(_kaplan_optimum(2.0, 0))
+        n = mpmath.exp(_kaplan_optimum(2.0, mpmath.mpf(got.rho.item())))
+        assert float(n / n0) == pytest.approx(0.6, rel=1e-9)
+    assert got.size_ratio.item() == pytest.approx(0.6, rel=1e-10)
+
+
+# --- the command line -------------------------------------------------------------------------------
+def _json(run_cli, *args):
+    code, out, err = run_cli(*args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+CUSTOM = ("--law", CHINCHILLA_TEXT, "--set", "alpha=0.336", "--set", "beta=0.283", "--set", "A=406.4",
+          "--set", "B=410.7", "--set", "E=1.69")
+
+
+@pytest.mark.parametrize("command", [
+    ("budget", "--total-flops", "1e24", "--inference-tokens", "2T"),
+    ("budget", "--total-dollars", "5e6", "--requests", "1e10"),
+    ("overhead", "--loss", "2.0", "--fraction", "0.5", "--inference-tokens", "1e12"),
+    ("breakeven", "--loss", "2.0", "--saving", "0.1"),
+    ("breakeven", "--loss", "2.0", "--size-ratio", "0.5", "--objective", "cost"),
+])
+def test_commands_generic_match_fast_path(run_cli, command):
+    fast, generic = _json(run_cli, *command), _json(run_cli, *command, *CUSTOM)
+    assert generic["coefficients"]["law"]["name"] == "custom"
+    for key in ("loss", "params", "tokens", "rho", "critical_fraction", "max_saving"):
+        if key in fast:
+            assert generic[key] == pytest.approx(fast[key], rel=1e-9), key
+    for a, b in zip(fast.get("results", []), generic["results"] if "results" in generic else []):
+        assert b["model"]["tokens"] == pytest.approx(a["model"]["tokens"], rel=1e-10)
+        assert b["compute_overhead"] == pytest.approx(a["compute_overhead"], rel=1e-9)
+
+
+def test_solve_sensitivity_any_law(run_cli):
+    args = ("solve", "--loss", "2.0", "--inference-tokens", "1e12", "--sensitivity")
+    fast, generic = _json(run_cli, *args)["sensitivity"], _json(run_cli, *args, *CUSTOM)["sensitivity"]
+    for row in fast:
+        for key, value in fast[row].items():
+            assert generic[row][key] == pytest.approx(value, rel=1e-8, abs=1e-12), (row, key)
+    kaplan = _json(run_cli, *args, "--law", "kaplan-2020")["sensitivity"]
+    assert set(kaplan["ln_params"]) == {"alpha_N", "alpha_D", "N_c", "D_c", "ln_inference_tokens"}
+    assert -1 < kaplan["ln_params"]["ln_inference_tokens"] < 0 < kaplan["ln_tokens"]["ln_inference_tokens"]
+
+
+def test_text_names_the_training_optimal_baseline(run_cli):
+    code, out, err = run_cli("budget", "--total-flops", "1e24", "--inference-tokens", "2T", "--law", "kaplan-2020",
+                             "--verify")
+    assert code == 0, err
+    assert "Training-optimal" in out and "Chinchilla" not in out and "Verified at 50 digits: ok" in out
+    code, out, err = run_cli("overhead", "--loss", "2.0", "--fraction", "0.6", "--law", "kaplan-2020")
+    assert code == 0 and "training-optimal under the law kaplan-2020" in out
+
+
+@pytest.mark.parametrize("command, message", [
+    (("budget", "--total-flops", "1e3", "--inference-tokens", "1e3"), "too small for any model"),
+    (("overhead", "--loss", "2.0", "--fraction", "0.3"), "critical size is 0.47"),
+    (("breakeven", "--loss", "2.0", "--size-ratio", "0.2"), "no demand gives a size ratio of 0.2"),
+    (("breakeven", "--loss", "2.0", "--saving", "0.6"), "no demand gives a saving of 0.6"),
+])
+def test_unreachable_cases_exit_2_in_one_line(run_cli, command, message):
+    code, out, err = run_cli(*command, "--law", "kaplan-2020")
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_loss_below_a_custom_law_floor_exits_2(run_cli):
+    code, out, err = run_cli("overhead", "--loss", "1.5", "--fraction", "0.5", *CUSTOM)
+    assert code == 2 and out == "" and "unreachable" in err and len(err.strip().splitlines()) == 1, err
