@@ -215,3 +215,38 @@ def test_unreachable_cases_exit_2_in_one_line(run_cli, command, message):
 def test_loss_below_a_custom_law_floor_exits_2(run_cli):
     code, out, err = run_cli("overhead", "--loss", "1.5", "--fraction", "0.5", *CUSTOM)
     assert code == 2 and out == "" and "unreachable" in err and len(err.strip().splitlines()) == 1, err
+
+
+# --- verify and plot ---------------------------------------------------------------------------------
+def test_tokens_for_loss_and_scenario_curve_generic_match_fast_path(pair):
+    from symscale.plots import scenario_curve
+    from symscale.solve import tokens_for_loss
+
+    params = np.geomspace(2e9, 1e12, 7)
+    _close(tokens_for_loss(params, 2.0, pair[1]), tokens_for_loss(params, 2.0, pair[0]))
+    fast, generic = (scenario_curve(2.0, 2e12, "compute", c, points=50) for c in pair)
+    for key in ("params", "tokens", "total"):
+        _close(getattr(generic, key), getattr(fast, key), 1e-9)
+    assert generic.optimal["params"] == pytest.approx(fast.optimal["params"], rel=1e-10)
+
+
+@pytest.mark.parametrize("law", [("--law", "kaplan-2020"), CUSTOM])
+def test_verify_command_any_law(run_cli, law):
+    data = _json(run_cli, "verify", "--random", "8", *law)
+    assert data["summary"]["verified"] == 8 and data["summary"]["all_minima"]
+    assert data["summary"]["min_digits_params"] >= 12 and data["summary"]["max_kkt_residual_relative"] < 1e-45
+    row = data["scenarios"][0]
+    assert row["verification"]["law"] == ("kaplan-2020" if law[1] == "kaplan-2020" else "custom")
+
+
+def test_plot_scenario_any_law(run_cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "s.png"
+    data = _json(run_cli, "plot", "scenario", "--loss", "2.2", "--inference-tokens", "2T", "--law", "kaplan-2020",
+                 "-o", str(out))
+    assert out.stat().st_size > 0
+    optimal = data["data"]["optimal"]
+    from symscale.solve import solve_compute_optimal
+
+    alone = solve_compute_optimal(2.2, 2e12, law_coefficients(get("kaplan-2020")))
+    assert optimal["params"] == pytest.approx(float(alone.params), rel=1e-12)

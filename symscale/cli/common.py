@@ -152,7 +152,7 @@ def _in_domain(coefficients):
 
 
 LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit", "unique-tokens", "plot data-wall", "budget", "breakeven",
-                "overhead", "verify")
+                "overhead", "verify", "plot")
 """Commands that take any law; the others are derived for the chinchilla law only (so far)."""
 
 
