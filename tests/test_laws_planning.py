@@ -250,3 +250,68 @@ def test_plot_scenario_any_law(run_cli, tmp_path):
 
     alone = solve_compute_optimal(2.2, 2e12, law_coefficients(get("kaplan-2020")))
     assert optimal["params"] == pytest.approx(float(alone.params), rel=1e-12)
+
+
+# --- budget with limited unique data (issue 14) and hard limits -----------------------------------
+def _muennighoff(n, d, u, c):
+    """The data-constrained law typed from Muennighoff et al.'s definition (numpy; not symscale's code)."""
+    u_d = np.minimum(u, d)
+    g = (c["alpha"] * c["A"] / (c["beta"] * c["B"])) ** (1 / (c["alpha"] + c["beta"]))
+    n_opt = g * (u_d * g) ** (c["beta"] / c["alpha"])
+    u_n = np.minimum(n, n_opt)
+    r_d, r_n = np.maximum(d / u_d - 1, 0), np.maximum(n / u_n - 1, 0)
+    d_eff = u_d + u_d * c["Rstar_D"] * (1 - np.exp(-r_d / c["Rstar_D"]))
+    n_eff = u_n + u_n * c["Rstar_N"] * (1 - np.exp(-r_n / c["Rstar_N"]))
+    return c["E"] + c["A"] / n_eff ** c["alpha"] + c["B"] / d_eff ** c["beta"]
+
+
+@pytest.mark.parametrize("budget, demand, unique", [(1e23, 2e12, 1e11), (1e22, 0.0, 3e10), (1e24, 1e13, 1e13)])
+def test_muennighoff_budget_against_a_dense_scan(budget, demand, unique):
+    from symscale.laws.limited_budget import limited_budget
+    from symscale.laws.limits import Limits
+
+    c = law_coefficients(get("muennighoff-2023"))
+    got = limited_budget(c.law, c.values, budget, 6.0, 2 * demand, Limits(unique))
+    x = np.linspace(0, np.log(budget / 6 - demand / 3), 400001)        # ln D along the budget curve
+    d = np.exp(x)
+    scan = _muennighoff(budget / (6 * (d + demand / 3)), d, unique, c.values)
+    best = int(np.argmin(scan))
+    assert got.loss <= scan[best] + 1e-13 and got.loss == pytest.approx(scan[best], rel=1e-9)
+    assert got.optimum.tokens == pytest.approx(d[best], rel=2e-3)
+    hand = _muennighoff(got.optimum.params, got.optimum.tokens, unique, c.values)
+    assert hand == pytest.approx(got.loss, rel=1e-12)
+    assert got.optimum.objective == pytest.approx(budget, rel=1e-12)
+
+
+def test_chinchilla_budget_with_max_epochs_sits_on_the_limit():
+    from symscale.laws.limited_budget import limited_budget
+    from symscale.laws.limits import Limits
+
+    c = resolve("chinchilla")
+    values = c.as_dict()
+    free = limited_budget(c.law, values, 1e24, 6.0, 4e12, Limits())
+    fast = P.budget_optimum(1e24, 6.0, 4e12, c)
+    assert free.loss == pytest.approx(fast.loss.item(), rel=1e-12)
+    assert free.optimum.params == pytest.approx(fast.params.item(), rel=1e-9)
+    bound = limited_budget(c.law, values, 1e24, 6.0, 4e12, Limits(1e12, 2.0))     # D* = 3.7T > 2T: binds
+    d = 2e12
+    n = 1e24 / (6 * (d + 4e12 / 6))
+    by_hand = values["E"] + values["A"] / n ** values["alpha"] + values["B"] / d ** values["beta"]
+    assert bound.optimum.where == "max_tokens" and bound.optimum.tokens == pytest.approx(d, rel=1e-12)
+    assert bound.loss == pytest.approx(by_hand, rel=1e-12) and bound.loss > free.loss
+
+
+def test_budget_unique_tokens_command(run_cli):
+    args = ("budget", "--total-flops", "1e23", "--inference-tokens", "2e12", "--law", "muennighoff-2023",
+            "--unique-tokens", "1e11")
+    data = _json(run_cli, *args)
+    assert data["optimal"]["epochs"] > 1 and data["loss"] > data["unlimited_loss"]
+    back = _json(run_cli, "solve", "--loss", repr(data["loss"]), "--inference-tokens", "2e12", "--law",
+                 "muennighoff-2023", "--unique-tokens", "1e11")
+    assert back["optimal"]["total"] == pytest.approx(1e23, rel=1e-9)
+    assert back["optimal"]["params"] == pytest.approx(data["optimal"]["params"], rel=1e-9)
+    code, out, err = run_cli("budget", "--total-flops", "1e23", "--unique-tokens", "1e11")
+    assert code == 2 and out == "" and "needs --max-epochs" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run_cli("budget", "--total-flops", "1e3", "--inference-tokens", "1e3", "--law",
+                             "muennighoff-2023", "--unique-tokens", "1e11")
+    assert code == 2 and out == "" and "too small" in err and len(err.strip().splitlines()) == 1, err

@@ -15,6 +15,7 @@ from .common import (
     render_table,
 )
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
+from .limit_options import limit_options, limits_from_options, uses_limits
 from .options import demand_from_options, demand_options, demand_spec_from_options, loss_from_options, quality_options
 from .score_target import render_scores, report_score_option, scores_at
 
@@ -70,6 +71,9 @@ def budget_report(kwargs: dict, flops: float | None, dollars: float | None, veri
         raise InputError("give exactly one budget: --total-flops FLOPS or --total-dollars USD")
     coefficients = coefficients_from_options(kwargs)
     demand = demand_spec_from_options(kwargs)
+    limits = limits_from_options(kwargs)
+    if uses_limits(coefficients, limits):
+        return limited_budget_report(kwargs, flops, dollars, coefficients, demand, limits, verify)
     if flops is not None:
         _no_cost_options(kwargs, "use --total-dollars")
         report, optimum = _compute_budget(flops, demand.lifetime_tokens(), coefficients)
@@ -123,8 +127,86 @@ def _dollar_budget(dollars: float, settings, coefficients) -> tuple[dict, object
     }, optimum
 
 
+def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, limits, verify: bool) -> dict:
+    """`budget` with a law in U or hard limits: symscale.laws.limited_budget, beside the budget without limits."""
+    from ..errors import InputError
+    from ..laws.data_limited import has_unique_tokens, verify_limited
+    from ..laws.limited_budget import limited_budget
+    from ..laws.limits import Limits
+    from .cmd_solve import coefficient_block, compute_weights
+    from .limit_options import _model
+
+    law, values = coefficients.law, dict(coefficients.as_dict())
+    if limits.unique_tokens is not None and limits.max_epochs is None and not has_unique_tokens(law):
+        raise InputError(f"--unique-tokens {limits.unique_tokens:g} needs --max-epochs K with the law {law.name} "
+                         "(it has no repetition term; the law muennighoff-2023 has one)")
+    report = {"objective": "compute" if flops is not None else "cost", "budget": flops or dollars}
+    if flops is not None:
+        _no_cost_options(kwargs, "use --total-dollars")
+        report["inference_tokens"] = demand.lifetime_tokens()
+        weights = compute_weights(report["inference_tokens"])
+    else:
+        settings = cost_settings_from_options(kwargs, demand, force=True)
+        weights = tuple(float(w) for w in settings.weights())
+        report.update(inference_tokens=float(settings.inference_tokens), settings=plain_settings(settings))
+    limited = limited_budget(law, values, report["budget"], *weights, limits)
+    free = limited_budget(law, values, report["budget"], *weights, Limits())
+    unique = limits.unique_tokens
+    report.update(
+        loss=limited.loss, unlimited_loss=free.loss, limit_loss_cost=limited.loss - free.loss,
+        limits={"unique_tokens": unique, "max_epochs": limits.max_epochs, "max_params": limits.max_params},
+        optimal=_model(law, values, limited.optimum, weights, unique, report["objective"]),
+        unlimited=_model(law, values, free.optimum, weights, None, report["objective"]),
+        coefficients=coefficient_block(coefficients), iterations=limited.iterations)
+    if verify:
+        report["verification"] = verify_limited(law, values, limited.loss, *weights, limits, limited.optimum, 50)
+    return report
+
+
+def render_limited_budget(report: dict) -> str:
+    """Plain-text rendering of a budget report with limited unique data or hard limits."""
+    from .limit_options import ROWS, WHERE, _coefficients, _verification_lines
+
+    dollars = report["objective"] == "cost"
+    unit = "cost ($)" if dollars else "FLOPs"
+    lim = report["limits"]
+    given = [f"unique tokens U = {fmt(lim['unique_tokens'])}" if lim["unique_tokens"] is not None
+             else "unique tokens unlimited"]
+    if lim["max_epochs"] is not None:
+        given.append(f"at most {lim['max_epochs']:g} epochs (D <= {fmt(lim['max_epochs'] * lim['unique_tokens'])})")
+    if lim["max_params"] is not None:
+        given.append(f"at most {fmt(lim['max_params'])} params")
+    lines = [f"Lifetime budget {fmt(report['budget'])} {'dollars' if dollars else 'FLOPs'}; "
+             f"lifetime inference demand {fmt(report['inference_tokens'])} tokens", "Limits: " + "; ".join(given)]
+    if dollars:
+        lines += describe_settings(report["settings"])
+    lines += [_coefficients(report), "",
+              f"Best reachable loss: {report['loss']:.6f} with the limits, {report['unlimited_loss']:.6f} without "
+              f"(the limits cost {report['limit_loss_cost']:.3g} in loss)", ""]
+    opt, free = report["optimal"], report["unlimited"]
+    rows = []
+    for key, label in ROWS:
+        if key in opt or key in free:
+            def cell(m, key=key):
+                if key not in m:
+                    return "-"
+                return f"{m[key]:.4g}" if key in ("tokens_per_param", "epochs") else fmt(m[key])
+            rows.append((label.format(unit=unit), cell(free), cell(opt)))
+    lines.append(render_table(rows, ("", "Without limits", "With limits")))
+    lines += ["", f"The optimum lies at {WHERE[opt['where']]}; regime "
+                  f"{' and '.join(opt['regime']['conditions']) or '(the law is smooth)'}."]
+    for c in opt["constraints"]:
+        name = "D <= K*U" if c["name"] == "max_tokens" else "N <= N_max"
+        lines.append(f"Constraint {name} ({fmt(c['limit'])}): {'active' if c['active'] else 'inactive'}")
+    if "verification" in report:
+        lines += ["", *_verification_lines(report["verification"])]
+    return "\n".join(lines)
+
+
 def render_budget(report: dict) -> str:
     """Plain-text rendering of a budget report."""
+    if "limits" in report:
+        return render_limited_budget(report)
     dollars = report["objective"] == "cost"
     keys = FLOP_KEYS + (DOLLAR_KEYS if dollars else ())
     total = "total_cost" if dollars else "total_flops"
@@ -161,6 +243,7 @@ def render_budget(report: dict) -> str:
 @deprecated_alias("--compute", "--total-flops", "flops", type=POSITIVE_NUMBER)
 @deprecated_alias("--dollars", "--total-dollars", "dollars", type=POSITIVE_NUMBER)
 @cost_options
+@limit_options
 @coefficient_options
 @click.option("--verify", is_flag=True, help="Re-check the answer with mpmath at 50 digits (adds `verification`).")
 @report_score_option
