@@ -315,3 +315,20 @@ def test_budget_unique_tokens_command(run_cli):
     code, out, err = run_cli("budget", "--total-flops", "1e3", "--inference-tokens", "1e3", "--law",
                              "muennighoff-2023", "--unique-tokens", "1e11")
     assert code == 2 and out == "" and "too small" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_derive_planning_problems_of_any_law(run_cli, kaplan):
+    import sympy as sp
+
+    from symscale.laws.planning_problem import steps
+
+    got = P.breakeven(2.0, kaplan, size_ratio=0.7)
+    rho_step = dict((key, expr) for key, _, expr in steps(kaplan.law, "breakeven"))["rho"]
+    values = {sp.Symbol(k, positive=True): v for k, v in kaplan.values.items()}
+    values.update({sp.Symbol("N", positive=True): got.params.item(), sp.Symbol("D", positive=True): got.tokens.item()})
+    assert float(rho_step.rhs.subs(values)) == pytest.approx(got.rho.item(), rel=1e-9)
+    for problem in ("budget", "overhead", "breakeven"):
+        data = _json(run_cli, "derive", "--law", "kaplan-2020", "--problem", problem)
+        assert data["law"] == "kaplan-2020" and len(data["steps"]) >= 3
+    data = _json(run_cli, "derive", "--law", "kaplan-2020", "--problem", "budget")
+    assert "budget/(k_train*(rho + D))" in [s for s in data["steps"] if s["key"] == "params_of_budget"][0]["text"]

@@ -55,17 +55,37 @@ def budget_problem(law: Law) -> BudgetProblem:
     return BudgetProblem(law, objective, lagrangian, kkt, params_of_budget, reduced, sp.diff(reduced, x))
 
 
-def budget_steps(law: Law) -> list[tuple[str, object]]:
-    """(label, sympy object) of the budget problem of ``law``, for display."""
-    b = budget_problem(law)
-    return [
-        ("Budget problem: minimise L(N, D) subject to", sp.Eq(b.objective, budget)),
-        ("Lagrangian (mu: multiplier of the budget)", b.lagrangian),
-        ("KKT system", b.kkt),
-        ("N on the budget curve", sp.Eq(N, b.params_of_budget)),
-        ("Eliminating mu (as in the lifetime problem), in x = ln D along the budget curve: h(x) = 0",
-         sp.Eq(b.reduced, 0)),
-    ]
+def steps(law: Law, problem: str) -> list[tuple[str, str, object]]:
+    """(key, label, sympy object) of the planning problem ``problem`` (budget, overhead, breakeven) of ``law``."""
+    p = derive(law)
+    if problem == "budget":
+        b = budget_problem(law)
+        return [
+            ("objective", "Budget problem: minimise L(N, D) subject to", sp.Eq(b.objective, budget)),
+            ("lagrangian", "Lagrangian (mu: multiplier of the budget)", b.lagrangian),
+            ("kkt", "KKT system", b.kkt),
+            ("params_of_budget", "N on the budget curve", sp.Eq(N, b.params_of_budget)),
+            ("reduced", "Eliminating mu (the lifetime problem's tangency), x = ln D on the budget curve: h(x) = 0",
+             sp.Eq(b.reduced, 0)),
+        ]
+    k, n_opt = sp.Symbol("k", positive=True), sp.Symbol("N_opt", positive=True)
+    if problem == "overhead":
+        return [
+            ("tokens", "D of a model k*N_opt at the same loss (solved numerically, monotone in D)",
+             sp.Eq(p.expr.subs(N, k * n_opt), loss)),
+            ("slope", "Its slope in ln D: -a_D at N = k*N_opt", sp.Eq(sp.Symbol("dL_dlnD"), -p.a_D.subs(N, k * n_opt))),
+            ("critical", "Critical size: no amount of data reaches the loss below N_crit",
+             sp.Eq(sp.Limit(p.expr, D, sp.oo), loss)),
+        ]
+    if problem == "breakeven":
+        rho_of = sp.solve(p.eliminated, rho)[0]
+        return [
+            ("tangency", "The lifetime optimum's tangency (lambda eliminated)", p.eliminated),
+            ("rho", "The demand at which a model (N, D) on the iso-loss curve is optimal", sp.Eq(rho, rho_of)),
+            ("saving", "Saving over the training-optimal (N_opt, D_opt) of the same loss",
+             sp.Eq(sp.Symbol("saving"), 1 - N * (D + rho) / (n_opt * (sp.Symbol("D_opt", positive=True) + rho)))),
+        ]
+    raise ValueError(f"unknown planning problem {problem!r}")
 
 
 @lru_cache(maxsize=32)
