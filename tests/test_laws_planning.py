@@ -332,3 +332,15 @@ def test_derive_planning_problems_of_any_law(run_cli, kaplan):
         assert data["law"] == "kaplan-2020" and len(data["steps"]) >= 3
     data = _json(run_cli, "derive", "--law", "kaplan-2020", "--problem", "budget")
     assert "budget/(k_train*(rho + D))" in [s for s in data["steps"] if s["key"] == "params_of_budget"][0]["text"]
+
+
+def test_verify_command_law_in_unique_tokens(run_cli):
+    data = _json(run_cli, "verify", "--loss", "2.2:2.4:2", "--inference-tokens", "0:1e13:2", "--law",
+                 "muennighoff-2023")
+    assert data["summary"]["verified"] == 4 and data["summary"]["all_minima"]
+    rows = {(r["loss"], r["inference_tokens"]): r for r in data["scenarios"]}
+    on_kink = rows[(2.2, 0.0)]["verification"]                  # no demand: the training optimum, N = N_opt(D)
+    assert on_kink["where"] == "kink" and on_kink["kkt_residual_relative"] is None
+    inside = rows[(2.2, 1e13)]["verification"]
+    assert inside["where"] == "stationary" and inside["kkt_residual_relative"] < 1e-45
+    assert min(inside["digits"].values()) >= 12

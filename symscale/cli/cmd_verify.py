@@ -186,6 +186,11 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
         raise SystemExit(1)
 
 
+def _sci(value, digits: int = 2) -> str:
+    """A residual in scientific notation, '-' where there is none (an optimum on a kink of the law)."""
+    return "-" if value is None else f"{value:.{digits}e}"
+
+
 def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
     """Summary lines and a table of failing (or, with --all or few rows, all) scenarios."""
     from .common import render_table
@@ -194,14 +199,14 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
         f"{summary['verified']} of {summary['scenarios']} scenarios verified at {summary['dps']} digits "
         f"in {summary['seconds']:.2f} s",
         f"  fewest agreeing digits: params {summary['min_digits_params']:g}, tokens {summary['min_digits_tokens']:g}",
-        f"  largest KKT residual (relative, at the precise optimum): {summary['max_kkt_residual_relative']:.2e}",
+        f"  largest KKT residual (relative, at the precise optimum): {_sci(summary['max_kkt_residual_relative'])}",
         f"  every optimum a constrained minimum: {'yes' if summary['all_minima'] else 'NO'}",
     ]
     shown = results if show_all or len(results) <= 20 else [r for r in results if not r["verification"]["ok"]]
     if shown:
         rows = [(f"{r['loss']:.4f}", f"{r['inference_tokens']:.3e}", f"{r['params']:.6e}", f"{r['tokens']:.6e}",
                  f"{r['verification']['digits']['params']:.1f}", f"{r['verification']['digits']['tokens']:.1f}",
-                 f"{r['verification']['kkt_residual_relative']:.1e}",
+                 _sci(r["verification"].get("kkt_residual_relative"), 1),
                  "ok" if r["verification"]["ok"] else "FAIL: " + "; ".join(r["verification"]["failures"]))
                 for r in shown]
         header = ("loss", "inference", "params", "tokens", "digits N", "digits D", "KKT rel", "result")

@@ -136,6 +136,8 @@ def verify_law_batch(loss, inference_tokens, coefficients, dps: int = 50, min_di
     law, values = coefficients.law, coefficients.values
     loss, demand = np.broadcast_arrays(np.atleast_1d(np.asarray(loss, float)),
                                        np.atleast_1d(np.asarray(inference_tokens, float)))
+    if law.uses_unique_tokens:
+        return [_verify_limited_row(law, values, float(a), float(b), dps, min_digits) for a, b in zip(loss, demand)]
     solved = solve_law(law, values, loss, 6.0, 2.0 * demand)
     results = []
     for i in range(loss.size):
@@ -155,4 +157,21 @@ def random_law_losses(count: int, rng, coefficients):
 
     law = coefficients.law
     params = 10 ** rng.uniform(8, 12, count)
+    if law.uses_unique_tokens:                  # unlimited unique data
+        from .data_limited import law_loss
+
+        return np.asarray(law_loss(law, coefficients.values, params, 20 * params), float)
     return np.asarray(kernels(law).loss(params, 20 * params, *(coefficients.values[n] for n in law.names)), float)
+
+
+def _verify_limited_row(law: Law, values: dict, loss: float, demand: float, dps: int, min_digits: float) -> dict:
+    """One scenario of a law in U with unlimited unique data: the data-limited solver, verified in its regime."""
+    from .data_limited import solve_limited, verify_limited
+
+    optimum = solve_limited(law, values, loss, 6.0, 2.0 * demand)
+    check = verify_limited(law, values, loss, 6.0, 2.0 * demand, None, optimum, dps, min_digits)
+    check.setdefault("kkt_residual_relative", None)
+    minimum = not any("second-order" in f or "does not rise" in f for f in check["failures"])
+    check["second_order"] = {"ok": minimum}
+    return {"loss": loss, "inference_tokens": demand, "params": optimum.params, "tokens": optimum.tokens,
+            "coefficients": dict(values), "verification": check}
