@@ -78,7 +78,12 @@ def law_budget_optimum(budget, k_train, k_inf, coefficients):
         h = np.asarray(reduced(grid, *col)[0], float) * np.ones_like(grid)
     rising = (h[:, :-1] < 0) & (h[:, 1:] >= 0)
     minima = rising.sum(axis=1)
-    _refuse_small(budget, k_inf, minima > 0)
+    if np.any(minima == 0):
+        i = int(np.flatnonzero(minima == 0)[0])
+        edge = "one training token" if h[i, 0] >= 0 else "one parameter"
+        raise InputError(f"budget {budget[i]:.4g} is too small for any model at this demand under the law {law.name}: "
+                         f"the loss keeps falling toward a model of {edge} (no optimum with at least one parameter "
+                         "and one training token); give a larger budget")
     best_x, best_loss = np.full(budget.shape, np.nan), np.full(budget.shape, np.inf)
     k = kernels(law)
     rows, cols = np.nonzero(rising)
