@@ -460,6 +460,12 @@ def sensitivities(loss, k_train, k_inf, coefficients=None) -> dict:
     }
 
 
+def sensitivity_values(loss: float, k_train: float, k_inf: float, coefficients) -> dict:
+    """JSON-ready sensitivities at one scenario with weights (k_train, k_inf)."""
+    values = sensitivities(loss, k_train, k_inf, coefficients)
+    return {row: {key: float(v) for key, v in cols.items()} for row, cols in values.items()}
+
+
 def sensitivity_report(loss: float, demand: float, coefficients) -> dict:
     """JSON-ready sensitivities of the compute-optimal model (for `solve --sensitivity`)."""
     values = sensitivities(loss, TRAIN_PER, INF_PER * np.asarray(demand, float), coefficients)
@@ -521,6 +527,11 @@ def _verify_at(loss, k_train, k_inf, params, tokens, coefficients, dps: int) -> 
         from .verify import verify_optimum
 
         return verify_optimum(loss, k_train, k_inf, params, tokens, coefficients, dps)
+    if other.law.uses_unique_tokens:  # unlimited unique data: the data-limited solver's optimum, in its regime
+        from .laws.data_limited import solve_limited, verify_limited
+
+        optimum = solve_limited(other.law, other.values, loss, k_train, k_inf)
+        return verify_limited(other.law, other.values, loss, k_train, k_inf, None, optimum, dps)
     from .laws.verify import verify_law_optimum
 
     return verify_law_optimum(other.law, other.values, loss, k_train, k_inf, params, tokens, dps)

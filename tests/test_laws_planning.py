@@ -344,3 +344,50 @@ def test_verify_command_law_in_unique_tokens(run_cli):
     inside = rows[(2.2, 1e13)]["verification"]
     assert inside["where"] == "stationary" and inside["kkt_residual_relative"] < 1e-45
     assert min(inside["digits"].values()) >= 12
+
+
+# --- a law in U with unlimited unique data: planned in its smooth regime -------------------------------
+@pytest.fixture(scope="module")
+def muennighoff():
+    return law_coefficients(get("muennighoff-2023"))
+
+
+def _chinchilla_part(c):
+    from symscale.coefficients import Coefficients
+
+    return Coefficients(**{k: c.values[k] for k in ("alpha", "beta", "A", "B", "E")})
+
+
+def test_muennighoff_overhead_and_sensitivity_match_its_chinchilla_part(muennighoff):
+    part = _chinchilla_part(muennighoff)      # with unlimited data and N <= N_opt(D) the law is E + A/N^a + B/D^b
+    got, ref = P.overhead([0.5, 0.8], 2.3, muennighoff), P.overhead([0.5, 0.8], 2.3, part)
+    _close(got.model.tokens, ref.model.tokens)
+    _close(got.critical_params, ref.critical_params)
+    got, ref = P.sensitivities(2.3, 6.0, 2e12, muennighoff), P.sensitivities(2.3, 6.0, 2e12, part)
+    assert set(got["ln_params"]) == {"alpha", "beta", "A", "B", "E", "Rstar_D", "Rstar_N", "ln_inference_tokens"}
+    assert got["ln_params"]["Rstar_D"] == 0 and got["ln_tokens"]["Rstar_N"] == 0
+    for key in ("alpha", "beta", "E", "ln_inference_tokens"):
+        assert got["ln_params"][key] == pytest.approx(ref["ln_params"][key], rel=1e-9)
+        assert got["ln_tokens"][key] == pytest.approx(ref["ln_tokens"][key], rel=1e-9)
+
+
+def test_muennighoff_breakeven_against_the_data_limited_solver(muennighoff):
+    from symscale.laws.data_limited import solve_limited
+
+    got = P.breakeven(2.3, muennighoff, size_ratio=0.5)
+    law, values = muennighoff.law, muennighoff.values
+    base = solve_limited(law, values, 2.3, 6.0, 0.0)
+    at = solve_limited(law, values, 2.3, 1.0, got.rho.item())        # the whole law, regime by regime
+    assert at.params / base.params == pytest.approx(0.5, rel=1e-8) and at.where == "stationary"
+    assert got.chinchilla_params.item() == pytest.approx(base.params, rel=1e-9)
+
+
+def test_muennighoff_outside_its_smooth_regime_exits_2(run_cli):
+    code, out, err = run_cli("overhead", "--loss", "2.3", "--fraction", "1.5", "--law", "muennighoff-2023")
+    assert code == 2 and out == "" and "leaves the regime" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run_cli("solve", "--loss", "2.3", "--inference-tokens", "1e12", "--law", "muennighoff-2023",
+                             "--sensitivity", "--unique-tokens", "1e11")
+    assert code == 2 and out == "" and "--sensitivity is not available with --unique-tokens" in err
+    data = _json(run_cli, "solve", "--loss", "2.3", "--inference-tokens", "1e12", "--law", "muennighoff-2023",
+                 "--sensitivity")
+    assert data["sensitivity"]["ln_params"]["ln_inference_tokens"] < 0
