@@ -42,6 +42,17 @@ def _coeffs(coefficients) -> tuple:
     return coefficients if isinstance(coefficients, tuple) else coefficient_values(coefficients)
 
 
+def _other_law(coefficients):
+    """The coefficients when they belong to a law other than Chinchilla's (routed to symscale.laws.planning)."""
+    if isinstance(coefficients, tuple):
+        return None
+    from .solve import resolve
+
+    resolved = resolve(coefficients)
+    law = getattr(resolved, "law", None)
+    return resolved if law is not None and not law.is_chinchilla else None
+
+
 def _converged(step: np.ndarray, x: np.ndarray) -> bool:
     return bool(np.all(np.abs(step) <= 8 * _EPS * (1 + np.abs(x))))
 
@@ -58,6 +69,7 @@ class BudgetOptimum:
     tokens: np.ndarray
     loss: np.ndarray
     iterations: int
+    minima: np.ndarray | None = None     # generic route: local minima of the loss seen along the budget curve
 
     @property
     def train_cost(self) -> np.ndarray:
@@ -109,11 +121,16 @@ def minimum_budget(k_train, k_inf, coefficients=None) -> np.ndarray:
 
 def budget_optimum(budget, k_train, k_inf, coefficients=None) -> BudgetOptimum:
     """Minimise L(N, D) subject to k_train*N*D + k_inf*N = budget (vectorised; any units of budget)."""
-    cs = _coeffs(coefficients)
+    other = _other_law(coefficients)
+    cs = _coeffs(coefficients) if other is None else ()
     budget, k_train, k_inf = (np.asarray(v, float) for v in (budget, k_train, k_inf))
     check_positive("budget", budget)
     check_positive("k_train (training weight)", k_train)
     check_non_negative("inference demand", k_inf)
+    if other is not None:
+        from .laws.planning import law_budget_optimum
+
+        return law_budget_optimum(budget, k_train, k_inf, other)
     budget, k_train, k_inf, *cs = np.broadcast_arrays(budget, k_train, k_inf, *cs)
     _check_budget(budget, k_train, k_inf, tuple(cs))
     rho = k_inf / k_train
@@ -186,16 +203,36 @@ class Breakeven:
         return self.rho * TRAIN_PER / INF_PER
 
 
-def max_saving(coefficients=None) -> float:
-    """The supremum of the saving over all demand, 1 - (beta/(alpha+beta))**(1/alpha): the same for every loss."""
+def max_saving(coefficients=None, loss=None) -> float:
+    """The supremum of the saving over all demand, 1 - (beta/(alpha+beta))**(1/alpha): the same for every loss.
+
+    For another law it may depend on the loss (then required): 1 - N_crit/N_opt at that loss."""
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_max_saving
+
+        return law_max_saving(other, _loss_for(other, loss))
     alpha, beta, *_ = _coeffs(coefficients)
     return float(PK.max_saving(alpha, beta))
 
 
-def critical_fraction(coefficients=None) -> float:
-    """The critical model size as a fraction of the Chinchilla size (no data reaches the loss below it)."""
+def critical_fraction(coefficients=None, loss=None) -> float:
+    """The critical model size as a fraction of the Chinchilla size (no data reaches the loss below it).
+
+    For another law: N_crit/N_opt at ``loss`` (required), N_opt the law's training-optimal size."""
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_critical_fraction
+
+        return law_critical_fraction(other, _loss_for(other, loss))
     alpha, beta, *_ = _coeffs(coefficients)
     return float(PK.critical_fraction(alpha, beta))
+
+
+def _loss_for(coefficients, loss) -> float:
+    if loss is None:
+        raise InputError(f"under the law {coefficients.law.name} this depends on the loss: give loss=")
+    return float(np.ravel(loss)[0])
 
 
 def _optimum_at(log_rho, loss, cs: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -249,6 +286,11 @@ def breakeven(loss, coefficients=None, *, saving=None, size_ratio=None) -> Break
     """The weight ratio rho at which the optimum saves ``saving`` or has ``size_ratio`` of the Chinchilla params."""
     if (saving is None) == (size_ratio is None):
         raise InputError("give exactly one of saving, size_ratio")
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_breakeven
+
+        return law_breakeven(loss, other, saving=saving, size_ratio=size_ratio)
     cs = _coeffs(coefficients)
     loss = np.asarray(loss, float)
     check_loss(loss, cs[4])
@@ -301,7 +343,7 @@ def breakeven_demand(loss, coefficients=None, *, saving=None, size_ratio=None, s
     from dataclasses import replace
 
     k_train, k_inf_per_request = replace(settings, requests=1.0).weights()
-    cs = _coeffs(coefficients)
+    cs = _coeffs(coefficients) if _other_law(coefficients) is None else coefficients
     result = breakeven(loss, cs, saving=saving, size_ratio=size_ratio)
     return result, result.rho * k_train / k_inf_per_request
 
@@ -334,7 +376,14 @@ class Overhead:
 
 
 def overhead(fraction, loss, coefficients=None, inference_tokens=0.0) -> Overhead:
-    """Data and training compute a model of ``fraction`` x the Chinchilla size needs to reach ``loss``."""
+    """Data and training compute a model of ``fraction`` x the Chinchilla size needs to reach ``loss``.
+
+    For another law the size is a fraction of the law's training-optimal model (symscale.laws.planning)."""
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_overhead
+
+        return law_overhead(fraction, loss, other, inference_tokens)
     cs = _coeffs(coefficients)
     fraction, loss, demand = (np.asarray(v, float) for v in (fraction, loss, inference_tokens))
     check_positive("size fraction", fraction)
@@ -376,7 +425,13 @@ def sensitivities(loss, k_train, k_inf, coefficients=None) -> dict:
 
     Implicit differentiation of the KKT system F(ln N, ln D, w; theta) = 0: dz/dtheta = -J^-1 dF/dtheta,
     with J and dF/dtheta generated from sympy. d/d ln k_inf equals d/d ln(demand) for either objective.
+    For another law theta is its own coefficients and ln k_inf (symscale.laws.planning.law_sensitivities).
     """
+    other = _other_law(coefficients)
+    if other is not None:
+        from .laws.planning import law_sensitivities
+
+        return law_sensitivities(loss, k_train, k_inf, other)
     cs = _coeffs(coefficients)
     loss, k_train, k_inf = (np.asarray(v, float) for v in (loss, k_train, k_inf))
     check_loss(loss, cs[4])
@@ -405,6 +460,12 @@ def sensitivities(loss, k_train, k_inf, coefficients=None) -> dict:
     }
 
 
+def sensitivity_values(loss: float, k_train: float, k_inf: float, coefficients) -> dict:
+    """JSON-ready sensitivities at one scenario with weights (k_train, k_inf)."""
+    values = sensitivities(loss, k_train, k_inf, coefficients)
+    return {row: {key: float(v) for key, v in cols.items()} for row, cols in values.items()}
+
+
 def sensitivity_report(loss: float, demand: float, coefficients) -> dict:
     """JSON-ready sensitivities of the compute-optimal model (for `solve --sensitivity`)."""
     values = sensitivities(loss, TRAIN_PER, INF_PER * np.asarray(demand, float), coefficients)
@@ -413,7 +474,7 @@ def sensitivity_report(loss: float, demand: float, coefficients) -> dict:
 
 def render_sensitivity(report: dict) -> str:
     """Plain-text table of a sensitivity report."""
-    labels = {"alpha": "alpha", "beta": "beta", "A": "A", "B": "B", "E": "E", "ln_inference_tokens": "ln(demand)"}
+    labels = {key: "ln(demand)" if key == "ln_inference_tokens" else key for key in report["ln_params"]}
     width = max(len(v) for v in labels.values())
     lines = ["Sensitivities of the optimum at fixed loss (implicit differentiation of the KKT system):",
              f"  {'d/d':<{width}}  {'ln N*':>12}  {'ln D*':>12}"]
@@ -431,10 +492,10 @@ def verify_budget(optimum: BudgetOptimum, coefficients=None, dps: int = 50) -> d
     """
     import mpmath
 
-    from .verify import agreeing_digits, verify_optimum
+    from .verify import agreeing_digits
 
     values = [np.ravel(v)[0] for v in (optimum.loss, optimum.k_train, optimum.k_inf, optimum.params, optimum.tokens)]
-    result = verify_optimum(*(float(v) for v in values), coefficients, dps)
+    result = _verify_at(*(float(v) for v in values), coefficients, dps)
     with mpmath.workdps(int(dps) + 10):
         params, tokens = mpmath.mpf(result["params_precise"]), mpmath.mpf(result["tokens_precise"])
         total = _precise("objective")(params, tokens, *(mpmath.mpf(float(v)) for v in values[1:3]))
@@ -446,11 +507,9 @@ def verify_breakeven(result: Breakeven, coefficients=None, dps: int = 50, index:
     """Check a break-even answer at ``dps`` digits: the optimum at the found demand, and the saving it gives."""
     import mpmath
 
-    from .verify import verify_optimum
-
     i = index
     rho, loss = float(np.ravel(result.rho)[i]), float(np.ravel(result.loss)[i])
-    check = verify_optimum(loss, 1.0, rho, float(np.ravel(result.params)[i]), float(np.ravel(result.tokens)[i]),
+    check = _verify_at(loss, 1.0, rho, float(np.ravel(result.params)[i]), float(np.ravel(result.tokens)[i]),
                            coefficients, dps)
     with mpmath.workdps(int(dps) + 10):
         n, d = mpmath.mpf(check["params_precise"]), mpmath.mpf(check["tokens_precise"])
@@ -459,6 +518,23 @@ def verify_breakeven(result: Breakeven, coefficients=None, dps: int = 50, index:
         check["saving_precise"] = float(saving)
         check["size_ratio_precise"] = float(n / n_c)
     return check
+
+
+def _verify_at(loss, k_train, k_inf, params, tokens, coefficients, dps: int) -> dict:
+    """mpmath re-solve of the lifetime optimum: Eq. 12 for Chinchilla's law, the law's own system otherwise."""
+    other = _other_law(coefficients)
+    if other is None:
+        from .verify import verify_optimum
+
+        return verify_optimum(loss, k_train, k_inf, params, tokens, coefficients, dps)
+    if other.law.uses_unique_tokens:  # unlimited unique data: the data-limited solver's optimum, in its regime
+        from .laws.data_limited import solve_limited, verify_limited
+
+        optimum = solve_limited(other.law, other.values, loss, k_train, k_inf)
+        return verify_limited(other.law, other.values, loss, k_train, k_inf, None, optimum, dps)
+    from .laws.verify import verify_law_optimum
+
+    return verify_law_optimum(other.law, other.values, loss, k_train, k_inf, params, tokens, dps)
 
 
 def _precise(name: str):

@@ -103,7 +103,6 @@ def scenario_curve(loss: float, demand: float, objective: str = "compute", coeff
 
     ``demand`` is inference tokens (compute) or requests (cost; ``settings`` default: Figure 6).
     """
-    from .solve import coefficient_values
 
     coefficients = resolve(coefficients)
     table = sweep_table([loss], [demand], demand_kind="inference_tokens" if objective == "compute" else "requests",
@@ -111,7 +110,7 @@ def scenario_curve(loss: float, demand: float, objective: str = "compute", coeff
                         settings=settings if settings is not None or objective == "compute"
                         else paper_figure6_settings())
     base_n, opt_n = float(table["baseline_params"][0]), float(table["optimal_params"][0])
-    smallest = np.exp(PK.log_min_params(loss, *coefficient_values(coefficients)))  # smaller: loss out of reach
+    smallest = _critical_params(loss, coefficients)  # smaller: loss out of reach
     params = np.geomspace(smallest * 1.001, max(opt_n, base_n) * 20, 4 * points)
     params, tokens, train, inference = _lifetime(params, loss, demand, objective, coefficients, settings)
     keep = train + inference <= WINDOW * np.nanmin(train + inference)  # the basin, not the blow-up near the edge
@@ -125,6 +124,27 @@ def scenario_curve(loss: float, demand: float, objective: str = "compute", coeff
 
 
 WINDOW = 6.0  # the scenario plot shows models whose lifetime cost is within this factor of the optimum
+
+
+def _chinchilla_law(coefficients) -> bool:
+    law = getattr(resolve(coefficients), "law", None)
+    return law is None or law.is_chinchilla
+
+
+def _critical_params(loss: float, coefficients) -> float:
+    """The smallest model that reaches ``loss`` with unlimited data (closed form for Chinchilla's law)."""
+    from .solve import coefficient_values
+
+    if _chinchilla_law(coefficients):
+        return float(np.exp(PK.log_min_params(loss, *coefficient_values(coefficients))))
+    from .laws.planning import critical_params
+
+    c = resolve(coefficients)
+    return float(critical_params(c.law, [np.asarray(c.values[n], float) for n in c.law.names], loss))
+
+
+def _baseline_name(coefficients) -> str:
+    return "Chinchilla-style" if _chinchilla_law(coefficients) else "training-optimal"
 
 
 def _lifetime(params, loss, demand, objective, coefficients, settings) -> tuple[np.ndarray, ...]:
@@ -151,8 +171,10 @@ def _with_requests(settings, requests: float):
 
 # --- drawing -----------------------------------------------------------------------------------
 def coefficient_text(coefficients: Coefficients) -> str:
-    """'chinchilla: alpha=0.336, beta=0.283, A=406.4, B=410.7, E=1.69' for titles."""
+    """'chinchilla: alpha=0.336, beta=0.283, A=406.4, B=410.7, E=1.69' for titles (another law: its name and values)."""
     c = resolve(coefficients)
+    if not _chinchilla_law(c):
+        return f"law {c.law.name}, coefficients {c.name}: " + ", ".join(f"{k}={v:g}" for k, v in c.values.items())
     return (f"coefficients {c.name}: α={c.alpha:g}, β={c.beta:g}, A={c.A:g}, B={c.B:g}, E={c.E:g}")
 
 
@@ -193,14 +215,16 @@ def figure_ratios(grid: RatioGrid, coefficients=None, settings=None, title: str 
         ax.set_xscale("log")
         ax.set_xlabel(x_label)
         ax.set_ylabel("Pre-training loss (nats/token)")
-        ax.set_title(label + " (optimal / Chinchilla-style)", fontsize=11)
-        bar = fig.colorbar(mesh, ax=ax, label="ratio (optimal / Chinchilla-style)")
+        base = _baseline_name(coefficients)
+        ax.set_title(label + f" (optimal / {base})", fontsize=11)
+        bar = fig.colorbar(mesh, ax=ax, label=f"ratio (optimal / {base})")
         if scale == "log":
             bar.set_ticks([t for t in ROUND_TICKS if norm.vmin <= t <= norm.vmax])
         _plain_ticks(bar.ax.yaxis)
-        _reference_sizes(ax, grid.loss, coefficients)
+        if _chinchilla_law(coefficients):
+            _reference_sizes(ax, grid.loss, coefficients)
     objective = "lifetime compute (FLOPs)" if grid.objective == "compute" else "lifetime cost (US dollars)"
-    lines = [title or f"Optimal models for {objective} vs Chinchilla-style models of equal loss",
+    lines = [title or f"Optimal models for {objective} vs {_baseline_name(coefficients)} models of equal loss",
              coefficient_text(coefficients)]
     if settings is not None:
         lines.append(settings_text(settings))
@@ -249,7 +273,7 @@ def figure_scenario(curve: ScenarioCurve, coefficients=None, settings=None):
     ax.plot(curve.params, curve.inference, color="tab:orange", lw=1.2, ls="--", label="inference")
     for side, colour, marker in (("baseline", "tab:red", "s"), ("optimal", "tab:green", "o")):
         point = getattr(curve, side)
-        name = "Chinchilla-style" if side == "baseline" else "optimal"
+        name = _baseline_name(coefficients) if side == "baseline" else "optimal"
         ax.plot(point["params"], point[key], marker, color=colour, ms=9, zorder=5,
                 label=f"{name}: {point['params'] / 1e9:.3g}B params on {point['tokens'] / 1e12:.3g}T tokens, "
                 f"{point[key]:.3g} {unit}")

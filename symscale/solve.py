@@ -237,6 +237,10 @@ def compute_optimal_baseline(loss, coefficients=None, samples: bool = False) -> 
     if _is_chinchilla(coefficients):
         return chinchilla(loss=loss, coefficients=coefficient_values(coefficients, samples)
                           if not isinstance(coefficients, tuple) else coefficients)
+    if coefficients.law.uses_unique_tokens and not samples:  # unlimited unique data: the law's smooth regime
+        from .laws.planning import smooth_regime
+
+        coefficients = smooth_regime(coefficients)
     return _solve_law(loss, TRAIN_PER, 0.0, coefficients, samples)
 
 
@@ -429,6 +433,11 @@ def loss_of(params, tokens, coefficients=None) -> np.ndarray:
 
 def tokens_for_loss(params, loss, coefficients=None) -> np.ndarray:
     """Training tokens that bring a model of ``params`` to ``loss`` (on the iso-loss curve); NaN if none does."""
+    if not isinstance(coefficients, tuple) and not _is_chinchilla(resolve(coefficients)):
+        from .laws.planning import ln_tokens_at
+
+        c = resolve(coefficients)
+        return np.exp(ln_tokens_at(c.law, [np.asarray(c.values[n], float) for n in c.law.names], params, loss))
     with np.errstate(divide="ignore", invalid="ignore"):
         tokens = K.tokens_on_constraint(np.asarray(params, float), np.asarray(loss, float), *_coeffs(coefficients))
     return np.where(np.isfinite(tokens) & (tokens > 0), tokens, np.nan)

@@ -317,7 +317,8 @@ def summarise(results: list[dict]) -> dict:
         "failed": sum(not c["ok"] for c in checks),
         "min_digits_params": min(c["digits"]["params"] for c in checks),
         "min_digits_tokens": min(c["digits"]["tokens"] for c in checks),
-        "max_kkt_residual_relative": max(c["kkt_residual_relative"] for c in checks),
+        "max_kkt_residual_relative": max((c["kkt_residual_relative"] for c in checks   # None: optimum on a kink
+                                          if c.get("kkt_residual_relative") is not None), default=None),
         "all_minima": all(c["second_order"]["ok"] for c in checks),
     }
 

@@ -261,9 +261,7 @@ def test_bootstrap_samples_of_a_custom_law_are_solved_with_that_law(run_cli, tmp
     assert u["ci95"]["params"] == pytest.approx([np.percentile(alone, 2.5), np.percentile(alone, 97.5)], rel=1e-12)
 
 
-@pytest.mark.parametrize("command", [["budget", "--total-flops", "1e23"],
-                                     ["overhead", "--loss", "2.5", "--params", "1e8"],
-                                     ["verify", "--random", "3"], ["reproduce", "claims"]])
+@pytest.mark.parametrize("command", [["reproduce", "claims"]])
 def test_commands_derived_for_chinchilla_only_say_so(run_cli, command, tmp_path):
     code, out, err = run_cli(*command, "--law", "kaplan-2020")
     assert code == 2 and out == "" and "derived for the chinchilla law only" in err

@@ -47,10 +47,15 @@ def derive(objective: str, problem: str, fmt: str, as_json: bool, law_spec: str 
         from ..errors import InputError
         from ..laws.problem import steps as law_steps
 
-        if problem != "optimum" or objective == "cost":
-            raise InputError(f"--law {law.name}: derive shows the lifetime optimum with --objective compute or "
-                             "general for laws other than chinchilla")
-        derived = [Step(key, label, expr) for key, label, expr in law_steps(law, objective)]
+        if objective == "cost":
+            raise InputError(f"--law {law.name}: derive shows --objective compute or general for laws other "
+                             "than chinchilla")
+        if problem != "optimum":
+            from ..laws.planning_problem import steps as planning_steps
+
+            derived = [Step(key, label, expr) for key, label, expr in planning_steps(law, problem)]
+        else:
+            derived = [Step(key, label, expr) for key, label, expr in law_steps(law, objective)]
     if as_json:
         emit_json({"objective": objective, "problem": problem, "law": law.name, "expression": law.formula, "steps": [
             {"key": st.key, "label": st.label, "text": render(st.expr, "text"), "latex": render(st.expr, "latex")}

@@ -15,6 +15,7 @@ from .common import (
     render_table,
 )
 from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
+from .limit_options import limit_options, limits_from_options, uses_limits
 from .options import demand_from_options, demand_options, demand_spec_from_options, loss_from_options, quality_options
 from .score_target import render_scores, report_score_option, scores_at
 
@@ -30,7 +31,22 @@ LABELS = {
 
 
 def _coefficients_block(coefficients) -> dict:
-    return {**coefficients.as_dict(), "name": coefficients.name}
+    from .cmd_solve import coefficient_block
+
+    return coefficient_block(coefficients)
+
+
+def _baseline(loss, coefficients):
+    """The equal-quality baseline: Chinchilla's closed form, or the law's training-compute-optimal model."""
+    from ..solve import compute_optimal_baseline
+
+    return compute_optimal_baseline(loss, coefficients)
+
+
+def _baseline_label(report: dict) -> str:
+    from .cmd_solve import baseline_label
+
+    return baseline_label(report)
 
 
 def _no_cost_options(kwargs: dict, what: str) -> None:
@@ -55,6 +71,9 @@ def budget_report(kwargs: dict, flops: float | None, dollars: float | None, veri
         raise InputError("give exactly one budget: --total-flops FLOPS or --total-dollars USD")
     coefficients = coefficients_from_options(kwargs)
     demand = demand_spec_from_options(kwargs)
+    limits = limits_from_options(kwargs)
+    if uses_limits(coefficients, limits):
+        return limited_budget_report(kwargs, flops, dollars, coefficients, demand, limits, verify)
     if flops is not None:
         _no_cost_options(kwargs, "use --total-dollars")
         report, optimum = _compute_budget(flops, demand.lifetime_tokens(), coefficients)
@@ -69,30 +88,34 @@ def budget_report(kwargs: dict, flops: float | None, dollars: float | None, veri
 
 def _compute_budget(flops: float, demand: float, coefficients) -> tuple[dict, object]:
     from ..planning import compute_budget_optimum
-    from ..solve import ComputeModel, chinchilla
+    from ..solve import ComputeModel
 
     optimum, model = compute_budget_optimum(flops, demand, coefficients)
     loss = float(optimum.loss)
-    base = chinchilla(loss=loss, coefficients=coefficients)
+    base = _baseline(loss, coefficients)
     baseline = ComputeModel(base.params, base.tokens, demand)
     return {
         "objective": "compute", "budget": flops, "inference_tokens": demand, "loss": loss,
         **_model_block(model, FLOP_KEYS),
         "coefficients": _coefficients_block(coefficients),
         "chinchilla_style": _model_block(baseline, FLOP_KEYS),
-        "iterations": optimum.iterations,
+        "iterations": optimum.iterations, **_minima(optimum),
     }, optimum
+
+
+def _minima(optimum) -> dict:
+    """The generic route's count of local minima along the budget curve (absent on the Chinchilla fast path)."""
+    return {} if optimum.minima is None else {"local_minima": int(optimum.minima.max())}
 
 
 def _dollar_budget(dollars: float, settings, coefficients) -> tuple[dict, object]:
     from ..costs import model_costs
     from ..planning import cost_budget_optimum
-    from ..solve import chinchilla
 
     optimum = cost_budget_optimum(dollars, settings, coefficients)
     loss = float(optimum.loss)
     model = model_costs(optimum, settings)
-    base = chinchilla(loss=loss, coefficients=coefficients)
+    base = _baseline(loss, coefficients)
     baseline = model_costs(base, settings)
     return {
         "objective": "cost", "budget": dollars, "inference_tokens": float(settings.inference_tokens), "loss": loss,
@@ -100,12 +123,90 @@ def _dollar_budget(dollars: float, settings, coefficients) -> tuple[dict, object
         "coefficients": _coefficients_block(coefficients),
         "settings": plain_settings(settings),
         "chinchilla_style": _model_block(baseline, FLOP_KEYS + DOLLAR_KEYS),
-        "iterations": optimum.iterations,
+        "iterations": optimum.iterations, **_minima(optimum),
     }, optimum
+
+
+def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, limits, verify: bool) -> dict:
+    """`budget` with a law in U or hard limits: symscale.laws.limited_budget, beside the budget without limits."""
+    from ..errors import InputError
+    from ..laws.data_limited import has_unique_tokens, verify_limited
+    from ..laws.limited_budget import limited_budget
+    from ..laws.limits import Limits
+    from .cmd_solve import coefficient_block, compute_weights
+    from .limit_options import _model
+
+    law, values = coefficients.law, dict(coefficients.as_dict())
+    if limits.unique_tokens is not None and limits.max_epochs is None and not has_unique_tokens(law):
+        raise InputError(f"--unique-tokens {limits.unique_tokens:g} needs --max-epochs K with the law {law.name} "
+                         "(it has no repetition term; the law muennighoff-2023 has one)")
+    report = {"objective": "compute" if flops is not None else "cost", "budget": flops or dollars}
+    if flops is not None:
+        _no_cost_options(kwargs, "use --total-dollars")
+        report["inference_tokens"] = demand.lifetime_tokens()
+        weights = compute_weights(report["inference_tokens"])
+    else:
+        settings = cost_settings_from_options(kwargs, demand, force=True)
+        weights = tuple(float(w) for w in settings.weights())
+        report.update(inference_tokens=float(settings.inference_tokens), settings=plain_settings(settings))
+    limited = limited_budget(law, values, report["budget"], *weights, limits)
+    free = limited_budget(law, values, report["budget"], *weights, Limits())
+    unique = limits.unique_tokens
+    report.update(
+        loss=limited.loss, unlimited_loss=free.loss, limit_loss_cost=limited.loss - free.loss,
+        limits={"unique_tokens": unique, "max_epochs": limits.max_epochs, "max_params": limits.max_params},
+        optimal=_model(law, values, limited.optimum, weights, unique, report["objective"]),
+        unlimited=_model(law, values, free.optimum, weights, None, report["objective"]),
+        coefficients=coefficient_block(coefficients), iterations=limited.iterations)
+    if verify:
+        report["verification"] = verify_limited(law, values, limited.loss, *weights, limits, limited.optimum, 50)
+    return report
+
+
+def render_limited_budget(report: dict) -> str:
+    """Plain-text rendering of a budget report with limited unique data or hard limits."""
+    from .limit_options import ROWS, WHERE, _coefficients, _verification_lines
+
+    dollars = report["objective"] == "cost"
+    unit = "cost ($)" if dollars else "FLOPs"
+    lim = report["limits"]
+    given = [f"unique tokens U = {fmt(lim['unique_tokens'])}" if lim["unique_tokens"] is not None
+             else "unique tokens unlimited"]
+    if lim["max_epochs"] is not None:
+        given.append(f"at most {lim['max_epochs']:g} epochs (D <= {fmt(lim['max_epochs'] * lim['unique_tokens'])})")
+    if lim["max_params"] is not None:
+        given.append(f"at most {fmt(lim['max_params'])} params")
+    lines = [f"Lifetime budget {fmt(report['budget'])} {'dollars' if dollars else 'FLOPs'}; "
+             f"lifetime inference demand {fmt(report['inference_tokens'])} tokens", "Limits: " + "; ".join(given)]
+    if dollars:
+        lines += describe_settings(report["settings"])
+    lines += [_coefficients(report), "",
+              f"Best reachable loss: {report['loss']:.6f} with the limits, {report['unlimited_loss']:.6f} without "
+              f"(the limits cost {report['limit_loss_cost']:.3g} in loss)", ""]
+    opt, free = report["optimal"], report["unlimited"]
+    rows = []
+    for key, label in ROWS:
+        if key in opt or key in free:
+            def cell(m, key=key):
+                if key not in m:
+                    return "-"
+                return f"{m[key]:.4g}" if key in ("tokens_per_param", "epochs") else fmt(m[key])
+            rows.append((label.format(unit=unit), cell(free), cell(opt)))
+    lines.append(render_table(rows, ("", "Without limits", "With limits")))
+    lines += ["", f"The optimum lies at {WHERE[opt['where']]}; regime "
+                  f"{' and '.join(opt['regime']['conditions']) or '(the law is smooth)'}."]
+    for c in opt["constraints"]:
+        name = "D <= K*U" if c["name"] == "max_tokens" else "N <= N_max"
+        lines.append(f"Constraint {name} ({fmt(c['limit'])}): {'active' if c['active'] else 'inactive'}")
+    if "verification" in report:
+        lines += ["", *_verification_lines(report["verification"])]
+    return "\n".join(lines)
 
 
 def render_budget(report: dict) -> str:
     """Plain-text rendering of a budget report."""
+    if "limits" in report:
+        return render_limited_budget(report)
     dollars = report["objective"] == "cost"
     keys = FLOP_KEYS + (DOLLAR_KEYS if dollars else ())
     total = "total_cost" if dollars else "total_flops"
@@ -114,14 +215,19 @@ def render_budget(report: dict) -> str:
              f"lifetime inference demand {fmt(report['inference_tokens'])} tokens"]
     if dollars:
         lines += describe_settings(report["settings"])
-    c = report["coefficients"]
-    lines += [f"Coefficients: {c['name']} (alpha = {c['alpha']:g}, beta = {c['beta']:g}, A = {c['A']:g}, "
-              f"B = {c['B']:g}, E = {c['E']:g})", "",
-              f"Best reachable loss: {report['loss']:.6f}", ""]
+    from .cmd_solve import _coefficient_line
+
+    label = _baseline_label(report)
+    lines += [_coefficient_line(report), "", f"Best reachable loss: {report['loss']:.6f}", ""]
     rows = [(LABELS[key], fmt(report["chinchilla_style"][key]), fmt(report[key])) for key in keys]
-    lines.append(render_table(rows, ("", "Chinchilla-style", "Budget-optimal")))
+    lines.append(render_table(rows, ("", label, "Budget-optimal")))
     ratio = report["chinchilla_style"][total] / report[total]
-    lines += ["", f"A Chinchilla-style model of the same loss would need {pct(ratio)} of the budget."]
+    what = ("A Chinchilla-style model" if label == "Chinchilla-style"
+            else f"The training-compute-optimal model of the law {report['coefficients']['law']['name']}")
+    lines += ["", f"{what} of the same loss would need {pct(ratio)} of the budget."]
+    if report.get("local_minima", 1) > 1:
+        lines.append(f"The loss has {report['local_minima']} local minima along the budget curve; "
+                     "the lowest is shown.")
     if "verification" in report:
         v = report["verification"]
         lines.append(f"Verified at {v['dps']} digits: {'ok' if v['ok'] else 'FAILED'} (params {v['digits']['params']}, "
@@ -137,6 +243,7 @@ def render_budget(report: dict) -> str:
 @deprecated_alias("--compute", "--total-flops", "flops", type=POSITIVE_NUMBER)
 @deprecated_alias("--dollars", "--total-dollars", "dollars", type=POSITIVE_NUMBER)
 @cost_options
+@limit_options
 @coefficient_options
 @click.option("--verify", is_flag=True, help="Re-check the answer with mpmath at 50 digits (adds `verification`).")
 @report_score_option
@@ -207,10 +314,15 @@ def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | Non
 
         for i, row in enumerate(rows):
             row["verification"] = verify_breakeven(result, coefficients, index=i)
+    if not coefficients.law.is_chinchilla:  # the limits depend on the loss: one pair per row
+        for row in rows:
+            row["max_saving"] = max_saving(coefficients, row["loss"])
+            row["critical_fraction"] = critical_fraction(coefficients, row["loss"])
     report = {
         "objective": objective,
         "target": {"saving": saving} if saving is not None else {"size_ratio": size_ratio},
-        "max_saving": max_saving(coefficients), "critical_fraction": critical_fraction(coefficients),
+        "max_saving": max_saving(coefficients, losses[0]),
+        "critical_fraction": critical_fraction(coefficients, losses[0]),
         "coefficients": _coefficients_block(coefficients),
     }
     if settings is not None:
@@ -239,9 +351,13 @@ def _breakeven_row(result, demand_values, i: int, settings) -> dict:
 def render_breakeven(report: dict) -> str:
     """Plain-text rendering of a breakeven report."""
     target = report["target"]
+    chinchilla = _baseline_label(report) == "Chinchilla-style"
+    base = "Chinchilla" if chinchilla else "training-optimal"
     what = (f"saves {pct(target['saving'])} of lifetime {'dollars' if report['objective'] == 'cost' else 'FLOPs'}"
-            if "saving" in target else f"has {pct(target['size_ratio'])} of the Chinchilla params")
-    lines = [f"Demand at which the lifetime-optimal model {what}, against the Chinchilla-style model of the same loss"]
+            if "saving" in target else f"has {pct(target['size_ratio'])} of the {base} params")
+    against = ("the Chinchilla-style model" if chinchilla else
+               f"the training-compute-optimal model of the law {report['coefficients']['law']['name']}")
+    lines = [f"Demand at which the lifetime-optimal model {what}, against {against} of the same loss"]
     if "settings" in report:
         lines += describe_settings(report["settings"])[1:]
     rows = report.get("results", [report])
@@ -249,9 +365,10 @@ def render_breakeven(report: dict) -> str:
     header = ("Loss", "Demand (tokens)", *(("Requests",) if cost else ()), "Params", "Tokens", "Saving", "Size ratio")
     table = [(f"{r['loss']:.4f}", fmt(r["inference_tokens"]), *((fmt(r["requests"]),) if cost else ()),
               fmt(r["params"]), fmt(r["tokens"]), pct(r["saving"]), pct(r["size_ratio"])) for r in rows]
+    where = "any demand, any loss" if chinchilla else f"any demand, at loss {rows[0]['loss']:.4f}"
     lines += ["", render_table(table, header), "",
-              f"Largest reachable saving (any demand, any loss): {pct(report['max_saving'])}; "
-              f"the optimum never shrinks below {pct(report['critical_fraction'])} of the Chinchilla size."]
+              f"Largest reachable saving ({where}): {pct(report['max_saving'])}; "
+              f"the optimum never shrinks below {pct(report['critical_fraction'])} of the {base} size."]
     checks = [r["verification"] for r in rows if "verification" in r]
     if checks:
         ok = all(v["ok"] for v in checks)
@@ -302,7 +419,6 @@ def overhead_report(kwargs: dict, fractions: tuple, params: float | None) -> dic
 
     from ..errors import InputError
     from ..planning import overhead
-    from ..solve import chinchilla
 
     coefficients = coefficients_from_options(kwargs)
     loss = loss_from_options(kwargs, coefficients)
@@ -310,7 +426,7 @@ def overhead_report(kwargs: dict, fractions: tuple, params: float | None) -> dic
     if bool(fractions) == (params is not None):
         raise InputError("give the smaller model one way: --fraction K (repeatable) or --params N")
     if params is not None:
-        fractions = (params / float(chinchilla(loss=loss, coefficients=coefficients).params),)
+        fractions = (params / float(_baseline(loss, coefficients).params),)
     result = overhead(np.array(fractions, float), loss, coefficients, demand)
     rows = [_overhead_row(result, i) for i in range(len(fractions))]
     report = {
@@ -343,7 +459,10 @@ def _overhead_row(result, i: int) -> dict:
 def render_overhead(report: dict) -> str:
     """Plain-text rendering of an overhead report."""
     base = report["chinchilla"]
-    lines = [f"Target loss {report['loss']:.6g} (Chinchilla-optimal: {fmt(base['params'])} params, "
+    chinchilla = _baseline_label(report) == "Chinchilla-style"
+    law = report["coefficients"]["law"]["name"]
+    name = "Chinchilla-optimal" if chinchilla else f"training-optimal under the law {law}"
+    lines = [f"Target loss {report['loss']:.6g} ({name}: {fmt(base['params'])} params, "
              f"{fmt(base['tokens'])} tokens, {fmt(base['train_flops'])} training FLOPs)"]
     if report["inference_tokens"]:
         lines.append(f"Lifetime inference demand {fmt(report['inference_tokens'])} tokens")
@@ -352,9 +471,11 @@ def render_overhead(report: dict) -> str:
     table = [(f"{r['fraction']:.4g}", fmt(r["model"]["params"]), fmt(r["model"]["tokens"]),
               f"{r['token_ratio']:.4g}", pct(r["compute_overhead"]), pct(r["total_flops_ratio"])) for r in rows]
     lines += ["", render_table(table, header), "",
-              f"Critical size: {report['critical_fraction']:.4f} x Chinchilla ({fmt(report['critical_params'])} "
+              f"Critical size: {report['critical_fraction']:.4f} x {'Chinchilla' if chinchilla else 'training-optimal'}"
+              f" ({fmt(report['critical_params'])} "
               "params); no amount of data reaches the loss below it.",
-              "Token ratio and compute overhead depend on the size fraction only, not on the loss."]
+              *(["Token ratio and compute overhead depend on the size fraction only, not on the loss."]
+                if chinchilla else [])]
     return "\n".join(lines)
 
 

@@ -277,6 +277,10 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
         from .limit_options import render_limited
 
         click.echo(render_limited(report))
+        if sensitivity:
+            from ..planning import render_sensitivity
+
+            click.echo("\n" + render_sensitivity(report["sensitivity"]))
     else:
         click.echo(render_cost(report) if objective == "cost" else render_compute(report))
         if "target_score" in report:
@@ -345,9 +349,6 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
 
             report["verification"] = verify_law_optimum(coefficients.law, coefficients.values, loss, *weights,
                                                         optimal["params"], optimal["tokens"], verify_dps)
-    if sensitivity and not coefficients.law.is_chinchilla:
-        raise InputError(f"--sensitivity is derived for the chinchilla law only, not for the law "
-                         f"{coefficients.law.name}")
     if sensitivity:
         from ..planning import sensitivities
 
@@ -360,9 +361,9 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
     """solve with a law in U or with hard limits: the data-limited solver (symscale.laws.data_limited)."""
     from .limit_options import limited_report
 
-    if sensitivity:
-        raise InputError(f"--sensitivity is not available with the law {coefficients.law.name} or with "
-                         "--unique-tokens/--max-epochs/--max-params yet")
+    limited = any(v is not None for v in (limits.unique_tokens, limits.max_epochs, limits.max_params))
+    if sensitivity and limited:
+        raise InputError("--sensitivity is not available with --unique-tokens/--max-epochs/--max-params yet")
     base = {"objective": objective, "loss": loss, "coefficients": coefficient_block(coefficients)}
     if objective == "cost":
         settings = cost_settings_from_options(kwargs, demand, force=True)
@@ -375,7 +376,12 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
             raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
         base["inference_tokens"] = demand.lifetime_tokens()
         weights = compute_weights(base["inference_tokens"])
-    return add_warnings(limited_report(objective, loss, weights, coefficients, limits, base, verify_dps), coefficients)
+    report = limited_report(objective, loss, weights, coefficients, limits, base, verify_dps)
+    if sensitivity:  # a law in U with unlimited unique data: its smooth regime (symscale.laws.planning)
+        from ..planning import sensitivity_values
+
+        report["sensitivity"] = sensitivity_values(loss, *weights, coefficients)
+    return add_warnings(report, coefficients)
 
 
 def compute_weights(inference_tokens: float) -> tuple[float, float]:

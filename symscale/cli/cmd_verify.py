@@ -80,7 +80,12 @@ def _per_row(path: str, present: list, base) -> list:
 def random_scenarios(count: int, seed: int, coefficients) -> tuple[np.ndarray, np.ndarray]:
     """Random reachable losses (E + 0.02 .. E + 1.5) and log-uniform demands (1e6 .. 1e16 tokens, some zero)."""
     rng = np.random.default_rng(seed)
-    loss = coefficients.E + rng.uniform(0.02, 1.5, count)
+    if not coefficients.law.is_chinchilla:  # another law: its losses at N = 1e8..1e12 parameters, 20 tokens each
+        from ..laws.verify import random_law_losses
+
+        loss = random_law_losses(count, rng, coefficients)
+    else:
+        loss = coefficients.E + rng.uniform(0.02, 1.5, count)
     demand = 10 ** rng.uniform(6, 16, count)
     demand[rng.random(count) < 0.05] = 0.0
     return loss, demand
@@ -146,6 +151,9 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
     if csv_path:
         loss, demand, present = read_scenarios(csv_path)
         check_verify_size(loss.size, dps, f"--csv {csv_path!r}")
+        if present and not coefficients.law.is_chinchilla:
+            raise InputError(f"--csv {csv_path!r}: per-row coefficient columns ({', '.join(present)}) apply to the "
+                             f"chinchilla law, not to the law {coefficients.law.name}")
         if present:
             per_row = _per_row(csv_path, present, coefficients)
     elif random_count:
@@ -162,7 +170,12 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
                           f"the grid --loss {loss_range} x --inference-tokens {demand_range}")
         loss, demand = (a.ravel() for a in np.meshgrid(grid_loss, grid_demand, indexing="ij"))
     start = time.perf_counter()
-    results = verify_batch(loss, demand, per_row, dps=dps, min_digits=min_digits)
+    if coefficients.law.is_chinchilla:
+        results = verify_batch(loss, demand, per_row, dps=dps, min_digits=min_digits)
+    else:
+        from ..laws.verify import verify_law_batch
+
+        results = verify_law_batch(loss, demand, coefficients, dps=dps, min_digits=min_digits)
     elapsed = time.perf_counter() - start
     summary = {**summarise(results), "dps": dps, "seconds": round(elapsed, 3)}
     if as_json:
@@ -173,6 +186,11 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
         raise SystemExit(1)
 
 
+def _sci(value, digits: int = 2) -> str:
+    """A residual in scientific notation, '-' where there is none (an optimum on a kink of the law)."""
+    return "-" if value is None else f"{value:.{digits}e}"
+
+
 def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
     """Summary lines and a table of failing (or, with --all or few rows, all) scenarios."""
     from .common import render_table
@@ -181,14 +199,14 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
         f"{summary['verified']} of {summary['scenarios']} scenarios verified at {summary['dps']} digits "
         f"in {summary['seconds']:.2f} s",
         f"  fewest agreeing digits: params {summary['min_digits_params']:g}, tokens {summary['min_digits_tokens']:g}",
-        f"  largest KKT residual (relative, at the precise optimum): {summary['max_kkt_residual_relative']:.2e}",
+        f"  largest KKT residual (relative, at the precise optimum): {_sci(summary['max_kkt_residual_relative'])}",
         f"  every optimum a constrained minimum: {'yes' if summary['all_minima'] else 'NO'}",
     ]
     shown = results if show_all or len(results) <= 20 else [r for r in results if not r["verification"]["ok"]]
     if shown:
         rows = [(f"{r['loss']:.4f}", f"{r['inference_tokens']:.3e}", f"{r['params']:.6e}", f"{r['tokens']:.6e}",
                  f"{r['verification']['digits']['params']:.1f}", f"{r['verification']['digits']['tokens']:.1f}",
-                 f"{r['verification']['kkt_residual_relative']:.1e}",
+                 _sci(r["verification"].get("kkt_residual_relative"), 1),
                  "ok" if r["verification"]["ok"] else "FAIL: " + "; ".join(r["verification"]["failures"]))
                 for r in shown]
         header = ("loss", "inference", "params", "tokens", "digits N", "digits D", "KKT rel", "result")

@@ -151,7 +151,8 @@ def _in_domain(coefficients):
     return coefficients
 
 
-LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit", "unique-tokens", "plot data-wall")
+LAW_COMMANDS = ("solve", "calc", "sweep", "derive", "fit", "unique-tokens", "plot data-wall", "budget", "breakeven",
+                "overhead", "verify", "plot")
 """Commands that take any law; the others are derived for the chinchilla law only (so far)."""
 
 

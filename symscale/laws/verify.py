@@ -123,3 +123,55 @@ def _digits(approx, exact, dps: int) -> float:
     if error == 0:
         return float(dps)
     return round(max(0.0, min(float(dps), float(-mpmath.log10(error)))), 2)
+
+
+def verify_law_batch(loss, inference_tokens, coefficients, dps: int = 50, min_digits: float = 12.0) -> list[dict]:
+    """Solve compute-objective scenarios of any law with the generic float solver and verify each with mpmath.
+
+    ``coefficients`` is a LawCoefficients; the rows have the keys of :func:`symscale.verify.verify_batch`."""
+    import numpy as np
+
+    from .solver import solve_law
+
+    law, values = coefficients.law, coefficients.values
+    loss, demand = np.broadcast_arrays(np.atleast_1d(np.asarray(loss, float)),
+                                       np.atleast_1d(np.asarray(inference_tokens, float)))
+    if law.uses_unique_tokens:
+        return [_verify_limited_row(law, values, float(a), float(b), dps, min_digits) for a, b in zip(loss, demand)]
+    solved = solve_law(law, values, loss, 6.0, 2.0 * demand)
+    results = []
+    for i in range(loss.size):
+        check = verify_law_optimum(law, values, float(loss[i]), 6.0, 2.0 * float(demand[i]), float(solved.params[i]),
+                                   float(solved.tokens[i]), dps, min_digits)
+        results.append({"loss": float(loss[i]), "inference_tokens": float(demand[i]),
+                        "params": float(solved.params[i]), "tokens": float(solved.tokens[i]),
+                        "coefficients": dict(values), "verification": check})
+    return results
+
+
+def random_law_losses(count: int, rng, coefficients):
+    """Random reachable losses of any law: its loss at N log-uniform in [1e8, 1e12] parameters and D = 20*N."""
+    import numpy as np
+
+    from .kernels import kernels
+
+    law = coefficients.law
+    params = 10 ** rng.uniform(8, 12, count)
+    if law.uses_unique_tokens:                  # unlimited unique data
+        from .data_limited import law_loss
+
+        return np.asarray(law_loss(law, coefficients.values, params, 20 * params), float)
+    return np.asarray(kernels(law).loss(params, 20 * params, *(coefficients.values[n] for n in law.names)), float)
+
+
+def _verify_limited_row(law: Law, values: dict, loss: float, demand: float, dps: int, min_digits: float) -> dict:
+    """One scenario of a law in U with unlimited unique data: the data-limited solver, verified in its regime."""
+    from .data_limited import solve_limited, verify_limited
+
+    optimum = solve_limited(law, values, loss, 6.0, 2.0 * demand)
+    check = verify_limited(law, values, loss, 6.0, 2.0 * demand, None, optimum, dps, min_digits)
+    check.setdefault("kkt_residual_relative", None)
+    minimum = not any("second-order" in f or "does not rise" in f for f in check["failures"])
+    check["second_order"] = {"ok": minimum}
+    return {"loss": loss, "inference_tokens": demand, "params": optimum.params, "tokens": optimum.tokens,
+            "coefficients": dict(values), "verification": check}
