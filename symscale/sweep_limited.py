@@ -1,0 +1,112 @@
+"""Sweep rows solved by the data-limited solver: a law in U (muennighoff-2023) or hard limits on any law.
+
+:func:`symscale.laws.data_limited.solve_limited` solves one scenario at a time (it scans the iso-loss curve,
+locates the kinks and brackets each regime's stationary point), so these sweeps cost milliseconds a row
+instead of the fast path's nanoseconds. Work that depends only on the loss (the training-optimal baseline)
+is done once per loss; :func:`estimate_seconds` times one scenario so the CLI can refuse grids that would
+take too long.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .errors import InputError
+
+LIMITED_EXTRA = ("epochs", "effective_tokens", "effective_params", "regime", "at_kink")
+
+
+def limited_columns(loss: np.ndarray, inference_tokens: np.ndarray, weights: tuple, coefficients, limits,
+                    models) -> dict[str, np.ndarray]:
+    """baseline_*, optimal_*, the limit columns and ratio_* of rows (loss, demand) with their (k_train, k_inf).
+
+    ``models(params, tokens)`` gives the model object whose attributes are the table's model keys
+    (a ComputeModel or a CostModel at these rows' demand); ``limits`` is a Limits (None: no limits).
+    """
+    from .laws.data_limited import UNLIMITED, effective, has_unique_tokens, solve_limited
+    from .laws.limits import Limits
+
+    law, values = coefficients.law, dict(coefficients.values)
+    limits = Limits() if limits is None else limits
+    given = any(v is not None for v in (limits.unique_tokens, limits.max_epochs, limits.max_params))
+    k_train, k_inf = (np.broadcast_to(np.asarray(w, float), loss.shape) for w in weights)
+    rows = loss.size
+    out = {k: np.empty(rows) for k in ("bp", "bd", "p", "d", "obj", "regime", "kink", "fp", "fd", "fobj")}
+    mu = {"max_tokens": np.zeros(rows), "max_params": np.zeros(rows)}
+    active = {"max_tokens": np.zeros(rows), "max_params": np.zeros(rows)}
+    baselines: dict[float, tuple[float, float]] = {}
+    for i in range(rows):
+        target = float(loss[i])
+        if target not in baselines:
+            base = _solve(solve_limited, law, values, target, float(k_train[i]), 0.0, Limits(), inference_tokens[i])
+            baselines[target] = (base.params, base.tokens)
+        out["bp"][i], out["bd"][i] = baselines[target]
+        opt = _solve(solve_limited, law, values, target, float(k_train[i]), float(k_inf[i]), limits,
+                     inference_tokens[i])
+        out["p"][i], out["d"][i], out["obj"][i] = opt.params, opt.tokens, opt.objective
+        out["regime"][i], out["kink"][i] = opt.regime, opt.where == "kink"
+        for c in opt.constraints:
+            mu[c.name][i], active[c.name][i] = c.multiplier, c.active
+        free = (_solve(solve_limited, law, values, target, float(k_train[i]), float(k_inf[i]), Limits(),
+                       inference_tokens[i]) if given else opt)
+        out["fp"][i], out["fd"][i], out["fobj"][i] = free.params, free.tokens, free.objective
+    baseline, optimal = models(out["bp"], out["bd"]), models(out["p"], out["d"])
+    return _columns(baseline, optimal, out, mu, active, law, values, limits, given,
+                    UNLIMITED if limits.unique_tokens is None else limits.unique_tokens, effective,
+                    has_unique_tokens(law))
+
+
+def _solve(solve_limited, law, values, loss, k_train, k_inf, limits, demand):
+    try:
+        return solve_limited(law, values, loss, k_train, k_inf, limits)
+    except InputError as exc:
+        raise InputError(f"sweep row with loss {loss:g} and {float(demand):g} inference tokens: {exc}") from None
+
+
+def _columns(baseline, optimal, out, mu, active, law, values, limits, given, unique, effective, in_u) -> dict:
+    from .sweep import MODEL_KEYS
+
+    keys = MODEL_KEYS + tuple(k for k in ("train_cost", "prefill_cost", "decode_cost", "inference_cost",
+                                          "total_cost") if hasattr(optimal, k))
+    columns: dict[str, np.ndarray] = {}
+    if limits.unique_tokens is not None:
+        columns["unique_tokens"] = np.full(out["p"].shape, float(limits.unique_tokens))
+    for side, model in (("baseline", baseline), ("optimal", optimal)):
+        for key in keys:
+            columns[f"{side}_{key}"] = np.asarray(getattr(model, key), dtype=float).ravel()
+    if limits.unique_tokens is not None:
+        columns["optimal_epochs"] = out["d"] / limits.unique_tokens
+    if in_u:
+        pieces = [effective(law, values, n, d, unique) for n, d in zip(out["p"], out["d"])]
+        columns["optimal_effective_tokens"] = np.array([p["D_eff"] for p in pieces], dtype=float)
+        columns["optimal_effective_params"] = np.array([p["N_eff"] for p in pieces], dtype=float)
+    columns["optimal_regime"] = out["regime"]
+    columns["optimal_at_kink"] = out["kink"].astype(float)
+    for name in ("max_tokens", "max_params"):
+        if (limits.max_tokens if name == "max_tokens" else limits.max_params) is not None:
+            columns[f"{name}_active"] = active[name]
+            columns[f"{name}_multiplier"] = mu[name]
+    if given:
+        total = "total_cost" if "total_cost" in keys else "total_flops"
+        repeats = (np.zeros(out["p"].shape, bool) if not (in_u and limits.unique_tokens is not None)
+                   else out["fd"] > limits.unique_tokens * (1 + 1e-12))
+        columns["limit_binds"] = (repeats | (active["max_tokens"] > 0) | (active["max_params"] > 0)).astype(float)
+        columns["unlimited_params"], columns["unlimited_tokens"] = out["fp"], out["fd"]
+        columns[f"unlimited_{total}"] = out["fobj"]
+        columns["ratio_limit"] = out["obj"] / out["fobj"]
+    for key in ("params", "tokens", "total_flops") + (("total_cost",) if "total_cost" in keys else ()):
+        columns[f"ratio_{key}"] = columns[f"optimal_{key}"] / columns[f"baseline_{key}"]
+    return columns
+
+
+def estimate_seconds(grid, sample: int = 2) -> float:
+    """Seconds to solve the whole grid, from the time of ``sample`` rows solved after a warm-up row."""
+    from .sweep import grid_rows
+
+    grid_rows(grid, 0, 1)                          # builds and caches the law's regimes and kernels
+    rows = min(sample, grid.rows)
+    began = time.perf_counter()
+    grid_rows(grid, 0, rows)
+    return (time.perf_counter() - began) / rows * grid.rows
