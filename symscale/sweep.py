@@ -133,7 +133,7 @@ def score_losses(scores: np.ndarray, name: str, coefficients) -> tuple[np.ndarra
 
     losses, warnings = [], []
     for score in np.asarray(scores, dtype=float).ravel():
-        target = target_from(f"{name}={score!r}", coefficients)
+        target = target_from(f"{name}={float(score)!r}", coefficients)
         losses.append(target.loss)
         warnings += [w for w in target.warnings if w not in warnings]
     return np.asarray(losses, dtype=float), warnings

@@ -1,0 +1,62 @@
+"""Score maps beyond solve: sweep --target-score, fit-score --with-law for any law, plot rollout."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+CORE = "eval_gauntlet/core_average"
+
+
+@pytest.fixture(scope="module")
+def law_and_map(tmp_path_factory):
+    """The Chinchilla law and the core-average map fitted on the paper's runs in one call (no bootstrap)."""
+    from click.testing import CliRunner
+
+    from symscale.cli import main
+
+    path = tmp_path_factory.mktemp("score_sweep") / "fit.json"
+    result = CliRunner().invoke(main, ["fit-score", "--runs", "sardana-2024", "--score-col", CORE, "--with-law",
+                                       "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_sweep_target_score_rows_are_the_loss_sweep_of_the_implied_losses(run_cli, law_and_map):
+    m = json.loads(law_and_map.read_text())["score_maps"]["core_average"]
+    code, out, err = run_cli("sweep", "--coefficients", law_and_map, "--target-score", "core_average=0.25,0.28",
+                             "--inference-tokens", "1e12,1e13", "--digits", "17")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [float(r["target_score"]) for r in rows] == [0.25, 0.25, 0.28, 0.28]
+    for row in rows:
+        score = float(row["target_score"])
+        implied = -np.log((m["eps"] - (1 - score)) / m["k"]) / m["gamma"]
+        assert float(row["loss"]) == pytest.approx(implied, rel=1e-9)
+    losses = ",".join(repr(float(rows[i]["loss"])) for i in (0, 2))
+    code, plain, _ = run_cli("sweep", "--coefficients", law_and_map, "--loss", losses, "--inference-tokens",
+                             "1e12,1e13", "--digits", "17")
+    for row, by_loss in zip(rows, csv.DictReader(io.StringIO(plain))):
+        for key in ("optimal_params", "optimal_tokens", "baseline_params", "ratio_total_flops"):
+            assert float(row[key]) == pytest.approx(float(by_loss[key]), rel=1e-9)
+
+
+def test_sweep_target_score_json_names_the_map_and_refuses_bad_scores(run_cli, law_and_map):
+    code, out, err = run_cli("sweep", "--coefficients", law_and_map, "--target-score", "core_average=0.2:0.3:3",
+                             "--inference-tokens", "1e12", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["quality"] == {"kind": "target_score", "count": 3, "name": "core_average"}
+    assert [r["target_score"] for r in data["rows"]] == pytest.approx([0.2, 0.25, 0.3])
+    code, _, err = run_cli("sweep", "--coefficients", law_and_map, "--target-score", "core_average=0.999",
+                           "--inference-tokens", "1e12")
+    assert code == 2 and "core_average" in err
+    code, _, err = run_cli("sweep", "--coefficients", law_and_map, "--target-score", "nope=0.3",
+                           "--inference-tokens", "1e12")
+    assert code == 2 and "no score map 'nope'" in err
+    code, _, err = run_cli("sweep", "--target-score", "0.3", "--inference-tokens", "1e12")
+    assert code == 2 and "NAME=GRID" in err
