@@ -52,9 +52,9 @@ def test_sweep_target_score_json_names_the_map_and_refuses_bad_scores(run_cli, l
     data = json.loads(out)
     assert data["quality"] == {"kind": "target_score", "count": 3, "name": "core_average"}
     assert [r["target_score"] for r in data["rows"]] == pytest.approx([0.2, 0.25, 0.3])
-    code, _, err = run_cli("sweep", "--coefficients", law_and_map, "--target-score", "core_average=0.999",
+    code, _, err = run_cli("sweep", "--coefficients", law_and_map, "--target-score", "core_average=1.5",
                            "--inference-tokens", "1e12")
-    assert code == 2 and "core_average" in err
+    assert code == 2 and "a score is a rate in [0, 1]" in err
     code, _, err = run_cli("sweep", "--coefficients", law_and_map, "--target-score", "nope=0.3",
                            "--inference-tokens", "1e12")
     assert code == 2 and "no score map 'nope'" in err
