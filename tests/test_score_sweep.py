@@ -60,3 +60,39 @@ def test_sweep_target_score_json_names_the_map_and_refuses_bad_scores(run_cli, l
     assert code == 2 and "no score map 'nope'" in err
     code, _, err = run_cli("sweep", "--target-score", "0.3", "--inference-tokens", "1e12")
     assert code == 2 and "NAME=GRID" in err
+
+
+def _without_seconds(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("extra", [(), ("--holdout-above", "2e9", "--bootstrap", "6", "--seed", "2")])
+def test_plot_rollout_json_has_the_numbers_of_fit(run_cli, tmp_path, extra):
+    pytest.importorskip("matplotlib")
+    image = tmp_path / "rollout.png"
+    code, out, err = run_cli("plot", "rollout", "--runs", "sardana-2024", *extra, "-o", image, "--json")
+    assert code == 0, err
+    drawn = json.loads(out)
+    assert drawn["figure"] == "rollout" and drawn["output"] == str(image)
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out, _ = run_cli("fit", "--runs", "sardana-2024", *(extra or ("--rollout",)), "--json")
+    assert code == 0
+    assert drawn["data"] == _without_seconds(json.loads(out))
+    from symscale.cli.cmd_plot_rollout import rollout_points
+
+    points = rollout_points(drawn["data"])
+    for p in points:  # what is drawn: predicted against observed, relative error from those two
+        assert p["relative_error"] == pytest.approx((p["predicted"] - p["observed"]) / p["observed"], rel=1e-12)
+    if extra:
+        assert len(points) == 8 and all("prediction_ci95" in p for p in points)
+    else:
+        assert len(points) == sum(step["n_held_out"] for step in drawn["data"]["rollout"])
+
+
+def test_plot_rollout_errors(run_cli, tmp_path):
+    code, _, err = run_cli("plot", "rollout", "--runs", "sardana-2024", "--rollout", "--holdout-above", "2e9", "-o",
+                           tmp_path / "r.png")
+    assert code == 2 and "not both" in err
+    code, _, err = run_cli("plot", "rollout", "--runs", "sardana-2024", "-o", tmp_path / "r.txt")
+    assert code == 2 and "*.png or *.svg" in err
+    assert not (tmp_path / "r.txt").exists()
