@@ -96,3 +96,46 @@ def test_plot_rollout_errors(run_cli, tmp_path):
     code, _, err = run_cli("plot", "rollout", "--runs", "sardana-2024", "-o", tmp_path / "r.txt")
     assert code == 2 and "*.png or *.svg" in err
     assert not (tmp_path / "r.txt").exists()
+
+
+def test_fit_score_with_another_law_shares_the_replicates(run_cli, tmp_path):
+    """--with-law --law kaplan-2020: law replicate b and map replicate b come from the same resampled runs."""
+    from symscale import fit as F
+    from symscale.laws import fit as LF
+    from symscale.laws.registry import get
+    from symscale.scores import bootstrap_counts, bootstrap_map, fit_score_map, load_score_data
+
+    path = tmp_path / "kaplan.json"
+    code, out, err = run_cli("fit-score", "--runs", "sardana-2024", "--score-col", CORE, "--with-law", "--law",
+                             "kaplan-2020", "--bootstrap", "8", "--seed", "3", "--out", path, "--json")
+    assert code == 0, err
+    saved = json.loads(path.read_text())
+    assert saved["law"] == "kaplan-2020" and set(saved["coefficients"]) == {"alpha_N", "alpha_D", "N_c", "D_c"}
+    runs = F.load_runs("sardana-2024", "Parameters", "Tokens", "Smoothed Loss")
+    law = LF.fit_law(runs, LF.setup(get("kaplan-2020")))
+    for name, value in law.values.items():
+        assert saved["coefficients"][name] == pytest.approx(value, rel=1e-9)
+    boot = LF.bootstrap_law(runs, law, 8, 3)
+    for name, samples in boot.samples.items():
+        assert saved["bootstrap"][name] == pytest.approx(list(samples), rel=1e-9)
+    data = load_score_data("sardana-2024", CORE, None)
+    own = bootstrap_map(data, fit_score_map(data), 8, 3)
+    assert saved["score_maps"]["core_average"]["bootstrap"]["k"] == pytest.approx(list(own["k"]), rel=1e-9)
+    counts = bootstrap_counts(len(runs), 8, 3)  # replicate b of the law minimises the objective weighted by b
+    objective = LF.Objective(law.setup, runs, law.delta)
+    for b in range(8):
+        theta = np.array([np.log(saved["bootstrap"][n][b]) if log else saved["bootstrap"][n][b]
+                          for n, log in zip(law.setup.law.names, law.setup.log_scale)])
+        base = objective.values(theta[None, :], counts[b][None, :])[0]
+        for j in range(theta.size):
+            for step in (1e-4, -1e-4):
+                moved = theta.copy()
+                moved[j] += step
+                assert base <= objective.values(moved[None, :], counts[b][None, :])[0] * (1 + 1e-12)
+    code, out, err = run_cli("solve", "--coefficients", path, "--target-score", "core_average=0.28",
+                             "--inference-tokens", "2e12", "--json")
+    assert code == 0, err
+    ci = json.loads(out)["target_score"]["optimal_ci95"]
+    assert ci["law_samples"] == "joint (same replicate indices)" and ci["n_solved"] == 8
+    code, _, err = run_cli("fit-score", "--runs", "sardana-2024", "--score-col", CORE, "--law", "kaplan-2020")
+    assert code == 2 and "add --with-law" in err
