@@ -337,20 +337,14 @@ def solve_limited(law: Law, values: dict, loss: float, k_train: float, k_inf: fl
                   limits: Limits | None = None) -> LimitedOptimum:
     """Minimise k_train*N*D + k_inf*N on L(N, D[, U]) = loss within the limits (one scenario)."""
     limits = Limits() if limits is None else limits
-    unique = limits.unique_tokens if limits.unique_tokens is not None else UNLIMITED
-    curve = _Curve(law, values, unique)
+    curve, lo, hi, pieces = _prepared(law, tuple(sorted((k, float(v)) for k, v in values.items())), float(loss),
+                                      limits)
     rho = k_inf / k_train
     with np.errstate(all="ignore"):
-        lo, hi = _interval(curve, law, loss, limits)
-        grid = _grid(lo, hi, unique, limits)
-        y = curve.ln_params(grid, loss)
-        which = curve.regime_at(np.exp(y), np.exp(grid))
-        cuts = _kinks(curve, loss, grid, which)
-        pieces = _pieces(curve, loss, lo, hi, cuts, grid, which)
         candidates = []           # (x, where, regime)
         minima = 0
-        for a, b, regime, xs in pieces:
-            roots = _stationary_points(curve, loss, rho, regime, a, b, xs)
+        for a, b, regime, inner, h in pieces:
+            roots = _stationary_points(curve, loss, rho, regime, inner, h)
             minima += len(roots)
             candidates += [(x, "stationary", regime) for x in roots]
             candidates += [(a, "low", regime), (b, "high", regime)]
@@ -366,6 +360,30 @@ def solve_limited(law: Law, values: dict, loss: float, k_train: float, k_inf: fl
                                    lo, hi, regime)
     return LimitedOptimum(float(np.exp(ys[best])), float(np.exp(x_best)), float(np.exp(objective[best])),
                           curve.regimes[regime].index, where, len(candidates), minima, constraints)
+
+
+@lru_cache(maxsize=64)
+def _prepared(law: Law, items: tuple, loss: float, limits: Limits) -> tuple:
+    """What does not depend on the demand: the curve, its feasible interval in ln D and its smooth pieces, each
+    with its scan points (nudged off the kinks) and the demand-free part of F2 there, h = ln a_N - ln a_D + x.
+
+    Cached, so the scenarios of a sweep that share a loss and limits scan and cut the curve once.
+    """
+    unique = limits.unique_tokens if limits.unique_tokens is not None else UNLIMITED
+    curve = _Curve(law, dict(items), unique)
+    with np.errstate(all="ignore"):
+        lo, hi = _interval(curve, law, loss, limits)
+        grid = _grid(lo, hi, unique, limits)
+        y = curve.ln_params(grid, loss)
+        which = curve.regime_at(np.exp(y), np.exp(grid))
+        cuts = _kinks(curve, loss, grid, which)
+        pieces = []
+        for a, b, regime, xs in _pieces(curve, loss, lo, hi, cuts, grid, which):
+            inner = xs.copy()
+            inner[0] = a + EDGE * max(1.0, abs(a)) if len(inner) > 2 else a
+            inner[-1] = b - EDGE * max(1.0, abs(b)) if len(inner) > 2 else b
+            pieces.append((a, b, regime, inner, _h(curve, loss, regime, inner)))
+    return curve, lo, hi, tuple(pieces)
 
 
 def _interval(curve: _Curve, law: Law, loss: float, limits: Limits) -> tuple[float, float]:
@@ -481,22 +499,26 @@ def _pieces(curve: _Curve, loss: float, lo: float, hi: float, cuts: list, grid: 
     return pieces
 
 
-def _f2(curve: _Curve, loss: float, rho: float, regime: int, x):
-    """The regime's stationarity residual along the curve: > 0 where the objective rises with D."""
+def _h(curve: _Curve, loss: float, regime: int, x):
+    """The demand-free part of the stationarity residual along the curve: ln a_N - ln a_D + x."""
     x = np.asarray(x, float)
     n = np.exp(curve.ln_params(x, loss))
     a_n, a_d = curve.regime_elasticities(regime, n, np.exp(x))
-    return np.log(a_n) - np.log(a_d) + x - np.logaddexp(x, math.log(rho) if rho > 0 else -np.inf)
+    return np.log(a_n) - np.log(a_d) + x
 
 
-def _stationary_points(curve, loss, rho, regime, a, b, xs) -> list[float]:
-    """Roots of F2 rising from - to + inside (a, b): local minima of the objective on this piece."""
+def _f2(curve: _Curve, loss: float, rho: float, regime: int, x):
+    """The regime's stationarity residual along the curve: > 0 where the objective rises with D."""
+    x = np.asarray(x, float)
+    return _h(curve, loss, regime, x) - np.logaddexp(x, math.log(rho) if rho > 0 else -np.inf)
+
+
+def _stationary_points(curve, loss, rho, regime, inner, h) -> list[float]:
+    """Roots of F2 rising from - to + between the scan points ``inner`` (h: _h there): local minima of the
+    objective on this piece."""
     from scipy.optimize import brentq
 
-    inner = xs.copy()
-    inner[0] = a + EDGE * max(1.0, abs(a)) if len(inner) > 2 else a
-    inner[-1] = b - EDGE * max(1.0, abs(b)) if len(inner) > 2 else b
-    f = _f2(curve, loss, rho, regime, inner)
+    f = h - np.logaddexp(inner, math.log(rho) if rho > 0 else -np.inf)
     roots = []
     for j in np.flatnonzero((f[:-1] < 0) & (f[1:] >= 0)):
         roots.append(float(brentq(lambda x: float(_f2(curve, loss, rho, regime, x)), inner[j], inner[j + 1],
