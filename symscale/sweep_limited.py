@@ -3,8 +3,8 @@
 :func:`symscale.laws.data_limited.solve_limited` solves one scenario at a time (it scans the iso-loss curve,
 locates the kinks and brackets each regime's stationary point), so these sweeps cost milliseconds a row
 instead of the fast path's nanoseconds. Work that depends only on the loss (the training-optimal baseline)
-is done once per loss; :func:`estimate_seconds` times one scenario so the CLI can refuse grids that would
-take too long.
+and the scan of each loss's iso-loss curve (symscale.laws.data_limited caches it) are done once per loss;
+:func:`estimate_seconds` times a few rows so the CLI can refuse grids that would take too long.
 """
 
 from __future__ import annotations
@@ -79,9 +79,9 @@ def _columns(baseline, optimal, out, mu, active, law, values, limits, given, uni
     if limits.unique_tokens is not None:
         columns["optimal_epochs"] = out["d"] / limits.unique_tokens
     if in_u:
-        pieces = [effective(law, values, n, d, unique) for n, d in zip(out["p"], out["d"])]
-        columns["optimal_effective_tokens"] = np.array([p["D_eff"] for p in pieces], dtype=float)
-        columns["optimal_effective_params"] = np.array([p["N_eff"] for p in pieces], dtype=float)
+        pieces = effective(law, values, out["p"], out["d"], unique)
+        columns["optimal_effective_tokens"] = np.asarray(pieces["D_eff"], dtype=float)
+        columns["optimal_effective_params"] = np.asarray(pieces["N_eff"], dtype=float)
     columns["optimal_regime"] = out["regime"]
     columns["optimal_at_kink"] = out["kink"].astype(float)
     for name in ("max_tokens", "max_params"):
@@ -102,11 +102,21 @@ def _columns(baseline, optimal, out, mu, active, law, values, limits, given, uni
 
 
 def estimate_seconds(grid, sample: int = 2) -> float:
-    """Seconds to solve the whole grid, from the time of ``sample`` rows solved after a warm-up row."""
+    """CPU seconds to solve the whole grid (a busy machine does not inflate it): a warm-up row, then ``sample``
+    rows of that loss timed (the cost a row) and the first row of another loss (the cost of scanning a new
+    loss's curve, paid once per loss)."""
     from .sweep import grid_rows
 
-    grid_rows(grid, 0, 1)                          # builds and caches the law's regimes and kernels
-    rows = min(sample, grid.rows)
-    began = time.perf_counter()
+    per_loss = grid.demand.size
+    grid_rows(grid, 0, 1)                          # builds the law's regimes and kernels, and loss 0's curve
+    rows = min(sample, per_loss)
+    began = time.process_time()
     grid_rows(grid, 0, rows)
-    return (time.perf_counter() - began) / rows * grid.rows
+    per_row = (time.process_time() - began) / rows
+    new_loss = 0.0
+    if grid.quality.size > 1:
+        start = (grid.quality.size - 1) * per_loss
+        began = time.process_time()
+        grid_rows(grid, start, start + 1)
+        new_loss = max(time.process_time() - began - per_row, 0.0)
+    return per_row * grid.rows + new_loss * grid.quality.size

@@ -593,19 +593,27 @@ def unique_tokens_for_loss(law: Law, values: dict, loss: float) -> float:
     return math.exp(b)
 
 
-def effective(law: Law, values: dict, params: float, tokens: float, unique: float) -> dict[str, float]:
-    """The law's named pieces (e.g. U_D, N_opt, D_eff, N_eff) at one model, from their formulas."""
+@lru_cache(maxsize=16)
+def _derived_kernels(law: Law) -> tuple:
+    """((name, numpy function of (N, D, *coefficients, U)), ...) of the law's named pieces."""
     import sympy as sp
 
     from .parse import parse
 
-    out = {}
     names = tuple(n for n in law.names if n != "U")
-    for key, text in law.derived:
-        fn = sp.lambdify([sp.Symbol(s, positive=True) for s in ("N", "D", *names, "U")], parse(text, names),
-                         modules="numpy")
-        with np.errstate(all="ignore"):
-            out[key] = float(fn(params, tokens, *(float(values[n]) for n in names), unique))
+    symbols = [sp.Symbol(s, positive=True) for s in ("N", "D", *names, "U")]
+    return tuple((key, sp.lambdify(symbols, parse(text, names), modules="numpy")) for key, text in law.derived)
+
+
+def effective(law: Law, values: dict, params, tokens, unique) -> dict:
+    """The law's named pieces (e.g. U_D, N_opt, D_eff, N_eff) at models (floats or arrays), from their formulas."""
+    names = tuple(n for n in law.names if n != "U")
+    cs = [float(values[n]) for n in names]
+    out = {}
+    with np.errstate(all="ignore"):
+        for key, fn in _derived_kernels(law):
+            value = np.asarray(fn(params, tokens, *cs, unique), dtype=float)
+            out[key] = float(value) if value.ndim == 0 else np.broadcast_to(value, np.shape(params)).copy()
     return out
 
 
