@@ -76,7 +76,7 @@ def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs)
     Columns: loss, [chinchilla_params], inference_tokens, [requests], baseline_* and optimal_* (params,
     tokens, tokens_per_param, train/inference/total FLOPs, and costs for --objective cost), ratio_*.
     With --unique-tokens/--max-epochs/--max-params or a law in U (muennighoff-2023) each scenario is solved by
-    the data-limited solver (milliseconds a scenario; grids estimated to take over 10 minutes are refused),
+    the data-limited solver (milliseconds a scenario; grids estimated over 10 CPU-minutes are refused),
     and the columns add epochs, effective tokens and params, the regime, each limit's state and multiplier,
     and the optimum without the limits.
 
@@ -154,7 +154,7 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
 
 
 MAX_LIMITED_SECONDS = 600.0
-"""A sweep solved by the data-limited solver (one scenario at a time) is refused above this estimated time."""
+"""A sweep solved by the data-limited solver (one scenario at a time) is refused above this estimated CPU time."""
 
 
 def _limited(coefficients, limits) -> bool:
@@ -168,17 +168,17 @@ def _limited(coefficients, limits) -> bool:
 
 
 def check_limited_time(grid) -> None:
-    """Refuse a data-limited sweep whose estimated time (one scenario timed) is above MAX_LIMITED_SECONDS."""
+    """Refuse a data-limited sweep whose estimated CPU time (a few rows timed) is above MAX_LIMITED_SECONDS."""
     from ..sweep_limited import estimate_seconds
 
     seconds = estimate_seconds(grid)
     if seconds > MAX_LIMITED_SECONDS:
         per_row = seconds / grid.rows
         raise InputError(f"a sweep of {grid.rows} scenarios with the data-limited solver (--unique-tokens, "
-                         f"--max-epochs, --max-params or a law in U) would take about {seconds / 60:.0f} minutes "
+                         f"--max-epochs, --max-params or a law in U) would take about {seconds / 60:.0f} CPU-minutes "
                          f"({per_row * 1e3:.1f} ms a scenario, solved one at a time); at most about "
                          f"{int(MAX_LIMITED_SECONDS / per_row)} scenarios fit in {MAX_LIMITED_SECONDS / 60:.0f} "
-                         "minutes: narrow the grid or split it")
+                         "CPU-minutes: narrow the grid or split it")
 
 
 def _quality_axis(kind: str, text: str, log: bool, coefficients):
