@@ -111,7 +111,7 @@ def test_sweep_cost_objective_with_max_params_for(run_cli):
 
 @pytest.mark.parametrize("args, message", [
     (("--loss", "2.1", "--inference-tokens", "1e12", "--unique-tokens", "1e11"), "needs --max-epochs K"),
-    (("--law", "muennighoff-2023", "--loss", "2.1:2.3:200", "--inference-tokens", "1e10:1e14:200",
+    (("--law", "muennighoff-2023", "--loss", "2.1:2.3:500", "--inference-tokens", "1e10:1e14:500",
       "--unique-tokens", "1e11"), "would take about"),
     (("--law", "muennighoff-2023", "--loss", "1.9", "--inference-tokens", "1e12", "--unique-tokens", "1e11"),
      "unreachable"),
@@ -119,3 +119,25 @@ def test_sweep_cost_objective_with_max_params_for(run_cli):
 def test_limited_sweep_errors(run_cli, args, message):
     code, _, err = run_cli("sweep", *args)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_the_time_estimate_is_near_the_cpu_time_taken():
+    """estimate_seconds (a few rows timed) predicts the CPU time of the whole grid within a factor of 4."""
+    import time
+
+    from symscale.laws.limits import Limits
+    from symscale.laws.registry import get
+    from symscale.laws.values import law_coefficients
+    from symscale.sweep import grid_rows, sweep_grid
+    from symscale.sweep_limited import estimate_seconds
+
+    coefficients = law_coefficients(get("chinchilla"))
+    grid = sweep_grid([2.01, 2.03, 2.05, 2.07, 2.09, 2.11, 2.13, 2.15], [1e10, 1e11, 1e12, 1e13, 1e14],
+                      coefficients=coefficients, limits=Limits(1e11, 4.0))
+    assert grid.limited and grid.rows == 40
+    estimate = estimate_seconds(grid)
+    began = time.process_time()
+    rows = grid_rows(grid, 0, grid.rows)
+    taken = time.process_time() - began
+    assert 0.25 < estimate / taken < 4
+    assert rows["optimal_tokens"].max() <= 4e11 * (1 + 1e-12)
