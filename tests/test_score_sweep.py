@@ -52,6 +52,12 @@ def test_sweep_target_score_json_names_the_map_and_refuses_bad_scores(run_cli, l
     data = json.loads(out)
     assert data["quality"] == {"kind": "target_score", "count": 3, "name": "core_average"}
     assert [r["target_score"] for r in data["rows"]] == pytest.approx([0.2, 0.25, 0.3])
+    code, out, err = run_cli("sweep", "--coefficients", law_and_map, "--target-score", "core_average=0.33,0.35",
+                             "--inference-tokens", "1e12")
+    assert code == 0 and len(out.splitlines()) == 3
+    warnings = [line for line in err.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 2 and all("lies above the fitted range" in w for w in warnings)
+    assert "score 0.33 " in warnings[0] and "score 0.35 " in warnings[1]
     code, _, err = run_cli("sweep", "--coefficients", law_and_map, "--target-score", "core_average=1.5",
                            "--inference-tokens", "1e12")
     assert code == 2 and "a score is a rate in [0, 1]" in err
