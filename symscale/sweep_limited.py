@@ -1,10 +1,10 @@
 """Sweep rows solved by the data-limited solver: a law in U (muennighoff-2023) or hard limits on any law.
 
-:func:`symscale.laws.data_limited.solve_limited` solves one scenario at a time (it scans the iso-loss curve,
-locates the kinks and brackets each regime's stationary point), so these sweeps cost milliseconds a row
-instead of the fast path's nanoseconds. Work that depends only on the loss (the training-optimal baseline)
-and the scan of each loss's iso-loss curve (symscale.laws.data_limited caches it) are done once per loss;
-:func:`estimate_seconds` times a few rows so the CLI can refuse grids that would take too long.
+:func:`symscale.laws.data_limited.solve_limited_many` scans each loss's iso-loss curve once (its kinks and
+regimes) and brackets and refines the stationary points of all the demands of that loss together, so a row
+costs about a millisecond and a new loss some tens of milliseconds (the fast path of laws without limits:
+nanoseconds a row). The training-optimal baseline is solved once per loss. :func:`estimate_seconds` times a
+few rows so the CLI can refuse grids that would take too long.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import numpy as np
 
 from .errors import InputError
 
-LIMITED_EXTRA = ("epochs", "effective_tokens", "effective_params", "regime", "at_kink")
-
 
 def limited_columns(loss: np.ndarray, inference_tokens: np.ndarray, weights: tuple, coefficients, limits,
                     models) -> dict[str, np.ndarray]:
@@ -25,7 +23,7 @@ def limited_columns(loss: np.ndarray, inference_tokens: np.ndarray, weights: tup
     ``models(params, tokens)`` gives the model object whose attributes are the table's model keys
     (a ComputeModel or a CostModel at these rows' demand); ``limits`` is a Limits (None: no limits).
     """
-    from .laws.data_limited import UNLIMITED, effective, has_unique_tokens, solve_limited
+    from .laws.data_limited import UNLIMITED, effective, has_unique_tokens
     from .laws.limits import Limits
 
     law, values = coefficients.law, dict(coefficients.values)
@@ -36,33 +34,33 @@ def limited_columns(loss: np.ndarray, inference_tokens: np.ndarray, weights: tup
     out = {k: np.empty(rows) for k in ("bp", "bd", "p", "d", "obj", "regime", "kink", "fp", "fd", "fobj")}
     mu = {"max_tokens": np.zeros(rows), "max_params": np.zeros(rows)}
     active = {"max_tokens": np.zeros(rows), "max_params": np.zeros(rows)}
-    baselines: dict[float, tuple[float, float]] = {}
-    for i in range(rows):
-        target = float(loss[i])
-        if target not in baselines:
-            base = _solve(solve_limited, law, values, target, float(k_train[i]), 0.0, Limits(), inference_tokens[i])
-            baselines[target] = (base.params, base.tokens)
-        out["bp"][i], out["bd"][i] = baselines[target]
-        opt = _solve(solve_limited, law, values, target, float(k_train[i]), float(k_inf[i]), limits,
-                     inference_tokens[i])
-        out["p"][i], out["d"][i], out["obj"][i] = opt.params, opt.tokens, opt.objective
-        out["regime"][i], out["kink"][i] = opt.regime, opt.where == "kink"
-        for c in opt.constraints:
-            mu[c.name][i], active[c.name][i] = c.multiplier, c.active
-        free = (_solve(solve_limited, law, values, target, float(k_train[i]), float(k_inf[i]), Limits(),
-                       inference_tokens[i]) if given else opt)
-        out["fp"][i], out["fd"][i], out["fobj"][i] = free.params, free.tokens, free.objective
+    for target in np.unique(loss):
+        at = np.flatnonzero(loss == target)
+        where = (float(target), float(inference_tokens[at[0]]))
+        (base,) = _solve(law, values, where, k_train[at[:1]], np.zeros(1), Limits())
+        out["bp"][at], out["bd"][at] = base.params, base.tokens
+        optima = _solve(law, values, where, k_train[at], k_inf[at], limits)
+        free = _solve(law, values, where, k_train[at], k_inf[at], Limits()) if given else optima
+        for i, opt, unlimited in zip(at, optima, free):
+            out["p"][i], out["d"][i], out["obj"][i] = opt.params, opt.tokens, opt.objective
+            out["regime"][i], out["kink"][i] = opt.regime, opt.where == "kink"
+            for c in opt.constraints:
+                mu[c.name][i], active[c.name][i] = c.multiplier, c.active
+            out["fp"][i], out["fd"][i], out["fobj"][i] = unlimited.params, unlimited.tokens, unlimited.objective
     baseline, optimal = models(out["bp"], out["bd"]), models(out["p"], out["d"])
     return _columns(baseline, optimal, out, mu, active, law, values, limits, given,
                     UNLIMITED if limits.unique_tokens is None else limits.unique_tokens, effective,
                     has_unique_tokens(law))
 
 
-def _solve(solve_limited, law, values, loss, k_train, k_inf, limits, demand):
+def _solve(law, values, where: tuple[float, float], k_train, k_inf, limits) -> list:
+    """solve_limited_many at one loss; an unreachable loss is one InputError naming the row."""
+    from .laws.data_limited import solve_limited_many
+
     try:
-        return solve_limited(law, values, loss, k_train, k_inf, limits)
+        return solve_limited_many(law, values, where[0], k_train, k_inf, limits)
     except InputError as exc:
-        raise InputError(f"sweep row with loss {loss:g} and {float(demand):g} inference tokens: {exc}") from None
+        raise InputError(f"sweep row with loss {where[0]:g} and {where[1]:g} inference tokens: {exc}") from None
 
 
 def _columns(baseline, optimal, out, mu, active, law, values, limits, given, unique, effective, in_u) -> dict:
@@ -101,22 +99,26 @@ def _columns(baseline, optimal, out, mu, active, law, values, limits, given, uni
     return columns
 
 
-def estimate_seconds(grid, sample: int = 2) -> float:
-    """CPU seconds to solve the whole grid (a busy machine does not inflate it): a warm-up row, then ``sample``
-    rows of that loss timed (the cost a row) and the first row of another loss (the cost of scanning a new
-    loss's curve, paid once per loss)."""
+def estimate_seconds(grid, sample: int = 32) -> float:
+    """CPU seconds to solve the whole grid (a busy machine does not inflate it), from a few timed calls: one row
+    and ``sample`` rows of the first loss (a row's cost, and a loss's fixed cost once its curve is scanned), and
+    the first row of another loss (the scan of a new loss's curve)."""
     from .sweep import grid_rows
 
     per_loss = grid.demand.size
     grid_rows(grid, 0, 1)                          # builds the law's regimes and kernels, and loss 0's curve
+    one = _timed(grid_rows, grid, 0, 1)
     rows = min(sample, per_loss)
-    began = time.process_time()
-    grid_rows(grid, 0, rows)
-    per_row = (time.process_time() - began) / rows
-    new_loss = 0.0
+    per_row = max(_timed(grid_rows, grid, 0, rows) - one, 0.0) / (rows - 1) if rows > 1 else one
+    fixed = max(one - per_row, 0.0)
+    new_curve = 0.0
     if grid.quality.size > 1:
         start = (grid.quality.size - 1) * per_loss
-        began = time.process_time()
-        grid_rows(grid, start, start + 1)
-        new_loss = max(time.process_time() - began - per_row, 0.0)
-    return per_row * grid.rows + new_loss * grid.quality.size
+        new_curve = max(_timed(grid_rows, grid, start, start + 1) - one, 0.0)
+    return per_row * grid.rows + (fixed + new_curve) * grid.quality.size
+
+
+def _timed(fn, *args) -> float:
+    began = time.process_time()
+    fn(*args)
+    return time.process_time() - began
