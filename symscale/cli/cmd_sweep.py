@@ -76,7 +76,7 @@ def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs)
     Columns: loss, [chinchilla_params], inference_tokens, [requests], baseline_* and optimal_* (params,
     tokens, tokens_per_param, train/inference/total FLOPs, and costs for --objective cost), ratio_*.
     With --unique-tokens/--max-epochs/--max-params or a law in U (muennighoff-2023) each scenario is solved by
-    the data-limited solver (milliseconds a scenario; grids estimated over 10 CPU-minutes are refused),
+    the data-limited solver (about 1 ms a scenario; grids estimated over 10 CPU-minutes are refused),
     and the columns add epochs, effective tokens and params, the regime, each limit's state and multiplier,
     and the optimum without the limits.
 
@@ -154,7 +154,7 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
 
 
 MAX_LIMITED_SECONDS = 600.0
-"""A sweep solved by the data-limited solver (one scenario at a time) is refused above this estimated CPU time."""
+"""A sweep solved by the data-limited solver (about 1 ms a row) is refused above this estimated CPU time."""
 
 
 def _limited(coefficients, limits) -> bool:
@@ -176,7 +176,7 @@ def check_limited_time(grid) -> None:
         per_row = seconds / grid.rows
         raise InputError(f"a sweep of {grid.rows} scenarios with the data-limited solver (--unique-tokens, "
                          f"--max-epochs, --max-params or a law in U) would take about {seconds / 60:.0f} CPU-minutes "
-                         f"({per_row * 1e3:.1f} ms a scenario, solved one at a time); at most about "
+                         f"({per_row * 1e3:.2f} ms a scenario with the data-limited solver); at most about "
                          f"{int(MAX_LIMITED_SECONDS / per_row)} scenarios fit in {MAX_LIMITED_SECONDS / 60:.0f} "
                          "CPU-minutes: narrow the grid or split it")
 
