@@ -176,7 +176,7 @@ def check_limited_time(grid) -> None:
         per_row = seconds / grid.rows
         raise InputError(f"a sweep of {grid.rows} scenarios with the data-limited solver (--unique-tokens, "
                          f"--max-epochs, --max-params or a law in U) would take about {seconds / 60:.0f} CPU-minutes "
-                         f"({per_row * 1e3:.2f} ms a scenario with the data-limited solver); at most about "
+                         f"({per_row * 1e3:.2f} ms a scenario); at most about "
                          f"{int(MAX_LIMITED_SECONDS / per_row)} scenarios fit in {MAX_LIMITED_SECONDS / 60:.0f} "
                          "CPU-minutes: narrow the grid or split it")
 
