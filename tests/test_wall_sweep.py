@@ -111,7 +111,7 @@ def test_sweep_cost_objective_with_max_params_for(run_cli):
 
 @pytest.mark.parametrize("args, message", [
     (("--loss", "2.1", "--inference-tokens", "1e12", "--unique-tokens", "1e11"), "needs --max-epochs K"),
-    (("--law", "muennighoff-2023", "--loss", "2.1:2.3:3000", "--inference-tokens", "1e10:1e14:3000",
+    (("--law", "muennighoff-2023", "--loss", "2.1:2.3:10000", "--inference-tokens", "1e10:1e14:10000",
       "--unique-tokens", "1e11"), "would take about"),
     (("--law", "muennighoff-2023", "--loss", "1.9", "--inference-tokens", "1e12", "--unique-tokens", "1e11"),
      "unreachable"),
