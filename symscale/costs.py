@@ -49,6 +49,7 @@ class Gpu:
     peaks: dict
     price: float | None
     source: str
+    memory_gb: float | None = None   # memory per GPU in GB (10^9 bytes), as the datasheet names it
 
     def peak(self, dtype: str) -> float:
         """Peak dense FLOP/s for ``dtype``; an unsupported type is an error listing the supported ones."""
@@ -71,7 +72,8 @@ def normalise_dtype(dtype: str) -> str:
 def _gpu_of_row(row: dict) -> Gpu:
     peaks = {key: float(row[key]) for key in DTYPES if row[key].strip()}
     price = float(row["price_per_hour"]) if row["price_per_hour"].strip() else None
-    return Gpu(row["name"], peaks, price, row["source"])
+    memory = (row.get("memory_gb") or "").strip()
+    return Gpu(row["name"], peaks, price, row["source"], float(memory) if memory else None)
 
 
 @lru_cache(maxsize=1)
@@ -89,6 +91,17 @@ def gpu(name: str) -> Gpu:
         known = ", ".join(g.name for g in table.values())
         raise InputError(f"unknown GPU {name!r}; the catalog (data/gpus.csv) has {known}")
     return table[key]
+
+
+BYTES_PER_PARAM = {"bf16": 2, "fp16": 2, "fp8": 1, "int8": 1}
+
+
+def params_fitting(name: str, dtype: str) -> float:
+    """The most parameters whose weights fit in one GPU's memory at ``dtype`` (memory / bytes per parameter)."""
+    card = gpu(name)
+    if card.memory_gb is None:
+        raise InputError(f"{card.name} has no memory size in data/gpus.csv; give --max-params N instead")
+    return card.memory_gb * 1e9 / BYTES_PER_PARAM[normalise_dtype(dtype)]
 
 
 def cost_per_flop(price_per_hour, peak_flops) -> np.ndarray:

@@ -21,7 +21,7 @@ from .coefficients import Coefficients, resolve
 from .errors import InputError
 from .parallel import chunked, parallel_map
 
-QUALITY_KINDS = ("loss", "chinchilla_params")
+QUALITY_KINDS = ("loss", "chinchilla_params", "target_score")
 DEMAND_KINDS = ("inference_tokens", "requests")
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
 COST_KEYS = ("train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost")
@@ -127,6 +127,18 @@ def losses_for(values: np.ndarray, kind: str, coefficients: Coefficients) -> np.
     raise InputError(f"unknown quality kind {kind!r}; use one of {', '.join(QUALITY_KINDS)}")
 
 
+def score_losses(scores: np.ndarray, name: str, coefficients) -> tuple[np.ndarray, list[str]]:
+    """The losses a score map of the coefficients predicts for target scores, and the warnings (each once)."""
+    from .scores import target_from
+
+    losses, warnings = [], []
+    for score in np.asarray(scores, dtype=float).ravel():
+        target = target_from(f"{name}={float(score)!r}", coefficients)
+        losses.append(target.loss)
+        warnings += [w for w in target.warnings if w not in warnings]
+    return np.asarray(losses, dtype=float), warnings
+
+
 # Hardware of the paper's Figure 6 and Table 3 (App. B.2 and B.3), as CostSettings keywords.
 PAPER_COST_SETTINGS = {
     "train_gpu": "A100-80GB", "train_dtype": "bf16", "train_gpu_cost": 1.50,
@@ -181,6 +193,8 @@ class SweepGrid:
     coefficients: object
     settings: object
     tokens_per_request: float | None
+    limits: object = None          # a Limits, or None: solved by the data-limited solver when set
+    limited: bool = False          # a law in U or hard limits: one scenario at a time (symscale.sweep_limited)
 
     @property
     def rows(self) -> int:
@@ -189,8 +203,12 @@ class SweepGrid:
 
 def sweep_grid(quality, demand, *, quality_kind: str = "loss", demand_kind: str = "inference_tokens",
                objective: str = "compute", coefficients=None, settings=None,
-               tokens_per_request: float | None = None) -> SweepGrid:
-    """The grid of ``sweep_table`` with its axes checked, ready to be solved row range by row range."""
+               tokens_per_request: float | None = None, limits=None, losses=None) -> SweepGrid:
+    """The grid of ``sweep_table`` with its axes checked, ready to be solved row range by row range.
+
+    ``limits`` (a symscale.laws.limits.Limits) or a law in U routes the rows to the data-limited solver;
+    ``losses`` gives the target losses of a quality axis that is not a loss (e.g. target scores).
+    """
     coefficients = resolve(coefficients)
     quality = np.asarray(quality, dtype=float).ravel()
     demand = np.asarray(demand, dtype=float).ravel()
@@ -198,9 +216,13 @@ def sweep_grid(quality, demand, *, quality_kind: str = "loss", demand_kind: str 
         raise InputError(f"unknown demand kind {demand_kind!r}; use one of {', '.join(DEMAND_KINDS)}")
     if objective not in ("compute", "cost"):
         raise InputError(f"unknown objective {objective!r}; use compute or cost")
-    losses = losses_for(quality, quality_kind, coefficients)
+    if losses is None:
+        losses = losses_for(quality, quality_kind, coefficients)
+    losses = np.asarray(losses, dtype=float).ravel()
+    limited = bool(coefficients.law.uses_unique_tokens or (limits is not None and any(
+        v is not None for v in (limits.unique_tokens, limits.max_epochs, limits.max_params))))
     return SweepGrid(quality, losses, demand, quality_kind, demand_kind, objective, coefficients, settings,
-                     tokens_per_request)
+                     tokens_per_request, limits, limited)
 
 
 def grid_rows(grid: SweepGrid, start: int, stop: int) -> dict[str, np.ndarray]:
@@ -211,11 +233,51 @@ def grid_rows(grid: SweepGrid, start: int, stop: int) -> dict[str, np.ndarray]:
     if grid.quality_kind != "loss":
         columns[grid.quality_kind] = grid.quality[q_index]
     demand = grid.demand[d_index]
-    if grid.objective == "compute":
+    if grid.limited:
+        columns.update(_limited_rows(columns["loss"], demand, grid))
+    elif grid.objective == "compute":
         columns.update(_compute_columns(columns["loss"], demand, grid.demand_kind, grid.tokens_per_request,
                                         grid.coefficients))
     else:
         columns.update(_cost_columns(columns["loss"], demand, grid.demand_kind, grid.settings, grid.coefficients))
+    return columns
+
+
+def _limited_rows(loss, demand, grid: SweepGrid) -> dict[str, np.ndarray]:
+    """Demand columns and the data-limited solver's columns (symscale.sweep_limited) for these rows."""
+    from .solve import ComputeModel, check_non_negative
+    from .sweep_limited import limited_columns
+
+    check_non_negative(grid.demand_kind.replace("_", " "), demand)
+    columns: dict[str, np.ndarray] = {}
+    if grid.objective == "compute":
+        from .flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
+
+        if grid.demand_kind == "requests":
+            if grid.tokens_per_request is None or not grid.tokens_per_request > 0:
+                raise InputError("a demand in requests needs tokens per request (> 0) for the compute objective")
+            columns["requests"] = demand
+            demand = demand * grid.tokens_per_request
+        columns["inference_tokens"] = demand
+        weights = (float(TRAIN_FLOPS_PER_PARAM_TOKEN), INFERENCE_FLOPS_PER_PARAM_TOKEN * demand)
+
+        def models(params, tokens):
+            return ComputeModel(params, tokens, demand)
+    else:
+        from .costs import CostSettings, model_costs
+        from .solve import Allocation
+
+        settings = grid.settings if grid.settings is not None else CostSettings()
+        per_request = settings.input_tokens + settings.output_tokens
+        requests = demand if grid.demand_kind == "requests" else demand / per_request
+        priced = _with_requests(settings, requests)
+        columns.update(requests=requests, inference_tokens=requests * per_request)
+        weights = tuple(np.asarray(w, dtype=float) for w in priced.weights())
+
+        def models(params, tokens):
+            return model_costs(Allocation(params, tokens), priced)
+    columns.update(limited_columns(loss, columns["inference_tokens"], weights, grid.coefficients, grid.limits,
+                                   models))
     return columns
 
 

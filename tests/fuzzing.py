@@ -35,7 +35,8 @@ TIMEOUT = 20.0
 SEED = 18
 LONG_STRING = "x" * 10_000
 SENTINEL = "previous content, must survive a failed run\n"
-HEAVY = {"closed-form", "verify", "check-proof", "derive", "plot fig2", "plot fig6", "plot scenario", "plot data-wall"}
+HEAVY = {"closed-form", "verify", "check-proof", "derive", "plot fig2", "plot fig6", "plot scenario", "plot data-wall",
+         "plot rollout"}
 
 # Baselines: one valid, quick invocation per command (name -> value; True for a flag), the hostile value
 # replaces one of them or is added. A command without a baseline fails ``test_every_command_has_a_baseline``.
@@ -48,7 +49,9 @@ BASELINES: dict[str, list[dict]] = {
     "calc": [{"params": "7e9", "tokens": "1e12"}, {"params": "7e9", "tokens": "1e12", "with_cost": True},
              {"chinchilla": True, "loss": "2.0"}],
     "sweep": [{"loss": "1.9:2.1:3", "inference_tokens": "1e9:1e12:3", "output": "out.csv"},
-              {"loss": "1.9:2.1:3", "requests": "1e8:1e10:3", "objective": "cost", "output": "out.csv"}],
+              {"loss": "1.9:2.1:3", "requests": "1e8:1e10:3", "objective": "cost", "output": "out.csv"},
+              {"loss": "2.05,2.1", "inference_tokens": "1e12", "unique_tokens": "1e12", "max_epochs": "1",
+               "output": "out.csv"}],
     "budget": [{"flops": "1e24", "inference_tokens": "2e12"}, {"dollars": "5e6", "requests": "1e10"}],
     "breakeven": [{"chinchilla_params": "70B", "saving": "0.1"},
                   {"loss_range": ("1.9", "2.2"), "points": "3", "size_ratio": "0.5"}],
@@ -71,6 +74,7 @@ BASELINES: dict[str, list[dict]] = {
     "plot data-wall": [{"output": "w.png", "law_spec": "muennighoff-2023", "loss": "2.3", "inference_tokens": "1e12",
                         "unique_tokens_grid": "1e10,1e12"}],
     "unique-tokens": [{"law_spec": "muennighoff-2023", "loss": "2.2"}],
+    "plot rollout": [{"output": "r.png", "runs_csv": "sardana-2024", "no_lmfit": True}],
 }
 
 NUMBERS = ["", " ", "-1", "+1", "0", "-0", "1e-320", "5e-324", "1e308", "1.7976931348623157e308", "1e400",

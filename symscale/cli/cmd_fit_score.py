@@ -26,14 +26,17 @@ from .common import CliError, emit_json, fmt, render_table
               help="Resample runs N times and refit each map (the law fit's replicate indices for the same seed).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (>= 0) for --bootstrap.")
 @click.option("--with-law", is_flag=True,
-              help="Also fit the Chinchilla law to the same runs in this call (same bootstrap replicates, so law "
-              "and map uncertainties are carried jointly) and write both to --out.")
+              help="Also fit the law (--law; Chinchilla's by default) to the same runs in this call (same bootstrap "
+              "replicates, so law and map uncertainties are carried jointly) and write both to --out.")
+@click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
+              help="With --with-law: the law to fit, a registered law or a formula in N and D, as `fit --law` "
+              "[default: chinchilla].")
 @click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
               help="Coefficients file to write the maps into (under score_maps): an existing file from "
               "`symscale fit --out` is updated; a new file needs --with-law.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fit_score(runs_arg, runs_opt, score_cols, error_cols, params_col, tokens_col, loss_col, n_boot, seed, with_law,
-              out, as_json) -> None:
+              law_spec, out, as_json) -> None:
     """Fit Err(L) = eps - k*exp(-gamma*L) from loss to a downstream error rate (Err = 1 - score).
 
     Example: symscale fit-score --runs sardana-2024 --score-col eval_gauntlet/core_average --with-law
@@ -50,6 +53,11 @@ def fit_score(runs_arg, runs_opt, score_cols, error_cols, params_col, tokens_col
         raise CliError("give the training runs: --runs FILE.csv or a bundled dataset such as sardana-2024")
     if not score_cols and not error_cols:
         raise CliError("give --score-col COLUMN (or --error-col COLUMN) to fit")
+    if law_spec is not None and not with_law:
+        raise CliError(f"--law {law_spec} is the law fitted with --with-law; add --with-law")
+    from ..laws.registry import resolve_law
+
+    law = resolve_law(law_spec)
     existing = _existing(out, with_law)
     runs = F.load_runs(runs_csv, params_col, tokens_col, loss_col)
     if n_boot:
@@ -68,7 +76,7 @@ def fit_score(runs_arg, runs_opt, score_cols, error_cols, params_col, tokens_col
         if n_boot:
             bootstrap_map(data, m, n_boot, seed, joint="law fit of this call" if with_law else None)
         maps[m.name] = m
-    law_data = _fit_law(F, runs, n_boot, seed, out) if with_law else None
+    law_data = _fit_law(F, runs, n_boot, seed, law) if with_law else None
     if out:
         _write(out, existing, maps, law_data)
     data = {"score_maps": {name: _summary(m) for name, m in maps.items()}, "out": out}
@@ -102,13 +110,20 @@ def _existing(out: str | None, with_law: bool) -> dict | None:
     return data
 
 
-def _fit_law(F, runs, n_boot: int, seed, out) -> dict:
-    """The Chinchilla fit of the same runs, with the bootstrap drawn from the same seed as the maps."""
+def _fit_law(F, runs, n_boot: int, seed, law) -> dict:
+    """The law's fit of the same runs, with the bootstrap drawn from the same seed as the maps (the same
+    multinomial replicate weights for Chinchilla's fit and for any other law's)."""
     from ..ranges import FittedRange
 
     try:
-        result = F.fit(runs, name="fit")
-        boot = F.bootstrap(runs, result.theta, n_boot, seed) if n_boot else None
+        if law.is_chinchilla:
+            result = F.fit(runs, name="fit")
+            boot = F.bootstrap(runs, result.theta, n_boot, seed) if n_boot else None
+        else:
+            from ..laws import fit as LF
+
+            result = LF.fit_law(runs, LF.setup(law))
+            boot = LF.bootstrap_law(runs, result, n_boot, seed) if n_boot else None
     except F.FitError as exc:
         from .cmd_fit import FitFailed
 
@@ -117,7 +132,7 @@ def _fit_law(F, runs, n_boot: int, seed, out) -> dict:
     summary = result.summary()
     if boot is not None:
         summary["bootstrap"] = boot.summary()
-    return {"result": result, "boot": boot, "fitted": fitted, "summary": summary}
+    return {"result": result, "boot": boot, "fitted": fitted, "summary": summary, "law": law}
 
 
 def _write(out: str, existing: dict | None, maps: dict, law_data: dict | None) -> None:
@@ -126,10 +141,17 @@ def _write(out: str, existing: dict | None, maps: dict, law_data: dict | None) -
     from ..coefficients import Coefficients, save_coefficients
 
     if law_data is not None:
-        result, boot = law_data["result"], law_data["boot"]
-        c = result.coefficients
-        coeffs = Coefficients(**c.as_dict(), name=c.name, source=c.source,
-                              samples=None if boot is None else boot.samples, fitted_range=law_data["fitted"])
+        result, boot, law = law_data["result"], law_data["boot"], law_data["law"]
+        samples = None if boot is None else boot.samples
+        if law.is_chinchilla:
+            c = result.coefficients
+            coeffs = Coefficients(**c.as_dict(), name=c.name, source=c.source, samples=samples,
+                                  fitted_range=law_data["fitted"])
+        else:
+            from ..laws.values import LawCoefficients
+
+            coeffs = LawCoefficients(law, result.values, name="fit", source=result.source, samples=samples,
+                                     fitted_range=law_data["fitted"])
         extra = {"fit": {"objective": result.objective, "n_runs": result.n_runs, "stderr": result.stderr},
                  "score_maps": {name: m.as_dict() for name, m in maps.items()}}
         save_coefficients(coeffs, out, extra, converged=None if boot is None else boot.converged)

@@ -305,7 +305,7 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
     """Parse the options left in ``kwargs``, solve for the chosen objective, optionally verify."""
     from .limit_options import limits_from_options, uses_limits
 
-    limits = limits_from_options(kwargs)
+    limits = limits_from_options(kwargs, objective)
     coefficients = coefficients_from_options(kwargs)
     loss, reference = quality_from_options(kwargs, coefficients)
     demand = demand_spec_from_options(kwargs)

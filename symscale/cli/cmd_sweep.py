@@ -13,6 +13,7 @@ from ..errors import InputError
 from .cmd_solve import coefficient_block
 from .common import POSITIVE, coefficient_options, coefficients_from_options, is_terminal
 from .cost_options import hardware_options, paper_settings_option, pop_hardware
+from .limit_options import limit_options
 
 
 def _one_of(kwargs: dict, names: tuple[str, ...], what: str) -> tuple[str, str]:
@@ -40,6 +41,9 @@ def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[
               help="Target losses: start:stop:count or a,b,c (e.g. 1.9:2.6:50).")
 @click.option("--chinchilla-params", default=None, metavar="GRID",
               help="Qualities as Chinchilla-optimal model sizes (e.g. 1B,7B,13B,30B,70B or 1e9:1e11:20 --log).")
+@click.option("--target-score", default=None, metavar="NAME=GRID",
+              help="Qualities as downstream scores of the score map NAME in --coefficients FILE (`symscale "
+              "fit-score`), e.g. core_average=0.2:0.3:11 or core_average=0.25,0.3.")
 @click.option("--inference-tokens", default=None, metavar="GRID",
               help="Lifetime inference tokens: start:stop:count or a,b,c (e.g. 1e9:1e14:100 --log).")
 @click.option("--requests", default=None, metavar="GRID", help="Lifetime inference requests (instead of tokens).")
@@ -57,6 +61,7 @@ def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[
               help="compute: total FLOPs (Eq. 3); cost: dollars with hardware settings (Eq. 6).")
 @hardware_options
 @coefficient_options
+@limit_options
 @click.option("-o", "--output", default=None, metavar="FILE",
               help="Write the table to FILE (*.csv, *.json, or *.parquet with symscale[parquet]).")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of CSV (on stdout, or whatever -o names).")
@@ -66,10 +71,14 @@ def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[
 def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs) -> None:
     """Solve a grid of scenarios (quality x demand) in vectorised chunks; write one row per scenario.
 
-    Quality: --loss or --chinchilla-params; demand: --inference-tokens or --requests. Each is a range
-    start:stop:count (linear; geometric with --log) or a comma-separated list, with k/M/B/T suffixes.
+    Quality: --loss, --chinchilla-params or --target-score NAME=GRID; demand: --inference-tokens or --requests.
+    Each is a range start:stop:count (linear; geometric with --log) or a comma-separated list, with k/M/B/T suffixes.
     Columns: loss, [chinchilla_params], inference_tokens, [requests], baseline_* and optimal_* (params,
     tokens, tokens_per_param, train/inference/total FLOPs, and costs for --objective cost), ratio_*.
+    With --unique-tokens/--max-epochs/--max-params or a law in U (muennighoff-2023) each scenario is solved by
+    the data-limited solver (0.15-0.6 ms a scenario, 50 ms a loss; grids estimated over 10 CPU-minutes are refused),
+    and the columns add epochs, effective tokens and params, the regime, each limit's state and multiplier,
+    and the optimum without the limits.
 
     Example: symscale sweep --loss 1.9:2.6:1000 --inference-tokens 1e9:1e14:1000 --log-demand -o grid.csv
     """
@@ -82,6 +91,8 @@ def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs)
     if to_file:
         check_output_path(output, "--output")
     grid, meta = sweep_from_options(kwargs, output if to_file else None, fmt, digits)
+    for warning in meta.pop("warnings", []):
+        click.echo(f"Warning: {warning}", err=True)
     with contextlib.ExitStack() as stack:
         opened = atomic_write(output, "wb") if fmt == "parquet" else atomic_write(output, newline="")
         handle = stack.enter_context(opened) if to_file else sys.stdout
@@ -108,26 +119,81 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
     anything is allocated.
     """
     from ..sweep import check_sweep_size, parse_grid, sweep_grid
+    from .limit_options import limits_from_options
 
-    coefficients = coefficients_from_options(kwargs)
     objective = kwargs.pop("objective")
+    limits = limits_from_options(kwargs, objective)
+    coefficients = coefficients_from_options(kwargs)
     log_all = kwargs.pop("log")
     log_quality, log_demand = kwargs.pop("log_quality") or log_all, kwargs.pop("log_demand") or log_all
-    q_kind, q_text = _one_of(kwargs, ("loss", "chinchilla_params"), "quality")
+    q_kind, q_text = _one_of(kwargs, ("loss", "chinchilla_params", "target_score"), "quality")
     d_kind, d_text = _one_of(kwargs, ("inference_tokens", "requests"), "demand")
     per_request, settings = _demand_split(kwargs, objective)
-    quality = parse_grid(q_text, log_quality, "--" + q_kind.replace("_", "-"))
+    quality, losses, score = _quality_axis(q_kind, q_text, log_quality, coefficients)
     demand = parse_grid(d_text, log_demand, "--" + d_kind.replace("_", "-"))
-    check_sweep_size(quality.size, demand.size, columns=_column_count(q_kind, d_kind, objective), output=output,
-                     fmt=fmt, digits=digits, streamed=True)
+    limited = _limited(coefficients, limits)
+    check_sweep_size(quality.size, demand.size, columns=_column_count(q_kind, d_kind, objective) + 14 * limited,
+                     output=output, fmt=fmt, digits=digits, streamed=True)
     grid = sweep_grid(quality, demand, quality_kind=q_kind, demand_kind=d_kind, objective=objective,
-                        coefficients=coefficients, settings=settings, tokens_per_request=per_request)
+                      coefficients=coefficients, settings=settings, tokens_per_request=per_request,
+                      limits=limits, losses=losses)
+    if grid.limited:
+        check_limited_time(grid)
     meta = {"objective": objective, "coefficients": coefficient_block(coefficients),
             "quality": {"kind": q_kind, "count": int(quality.size)},
             "demand": {"kind": d_kind, "count": int(demand.size)}}
+    if score is not None:
+        meta["quality"].update(name=score[0])
+        meta["warnings"] = score[1]
+    if limited:
+        meta["limits"] = {"unique_tokens": limits.unique_tokens, "max_epochs": limits.max_epochs,
+                          "max_params": limits.max_params}
     if objective == "cost":
         meta["settings"] = _settings_dict(settings)
     return grid, meta
+
+
+MAX_LIMITED_SECONDS = 600.0
+"""A sweep solved by the data-limited solver (under 1 ms a row) is refused above this estimated CPU time."""
+
+
+def _limited(coefficients, limits) -> bool:
+    """Whether the rows need the data-limited solver (and that --unique-tokens has a use with this law)."""
+    law = coefficients.law
+    if limits.unique_tokens is not None and limits.max_epochs is None and not law.uses_unique_tokens:
+        raise InputError(f"--unique-tokens {limits.unique_tokens:g} needs --max-epochs K with the law {law.name} "
+                         "(it has no repetition term; the law muennighoff-2023 has one)")
+    return bool(coefficients.law.uses_unique_tokens or any(
+        v is not None for v in (limits.unique_tokens, limits.max_epochs, limits.max_params)))
+
+
+def check_limited_time(grid) -> None:
+    """Refuse a data-limited sweep whose estimated CPU time (a few rows timed) is above MAX_LIMITED_SECONDS."""
+    from ..sweep_limited import estimate_seconds
+
+    seconds = estimate_seconds(grid)
+    if seconds > MAX_LIMITED_SECONDS:
+        per_row = seconds / grid.rows
+        raise InputError(f"a sweep of {grid.rows} scenarios with the data-limited solver (--unique-tokens, "
+                         f"--max-epochs, --max-params or a law in U) would take about {seconds / 60:.0f} CPU-minutes "
+                         f"({per_row * 1e3:.2f} ms a scenario); at most about "
+                         f"{int(MAX_LIMITED_SECONDS / per_row)} scenarios fit in {MAX_LIMITED_SECONDS / 60:.0f} "
+                         "CPU-minutes: narrow the grid or split it")
+
+
+def _quality_axis(kind: str, text: str, log: bool, coefficients):
+    """(values, target losses or None, (score name, warnings) or None) of the quality axis."""
+    from ..sweep import parse_grid, score_losses
+
+    if kind != "target_score":
+        return parse_grid(text, log, "--" + kind.replace("_", "-")), None, None
+    name, sep, values = str(text).partition("=")
+    if not sep or not name.strip():
+        raise InputError(f"--target-score {text!r}: write NAME=GRID, e.g. core_average=0.2:0.3:11 or "
+                         "core_average=0.25,0.3")
+    scores = parse_grid(values, log, "--target-score")
+    losses, warnings = score_losses(scores, name.strip(), coefficients)
+    return scores, losses, (name.strip(), warnings)
 
 
 def _column_count(q_kind: str, d_kind: str, objective: str) -> int:

@@ -150,10 +150,23 @@ class Fitting:
 def run_checks(law, runs, options: dict, checks: dict) -> None:
     """``fit`` with holdout/rollout/controls: fit, report, write --out."""
     from ..laws.fit_problem import parametrisation  # noqa: F401  (imports sympy once, before timing)
+
+    began = time.perf_counter()
+    kind, data = out_of_sample(law, runs, options, checks)
+    if kind == "holdout":
+        _emit({**data, "seconds": time.perf_counter() - began}, options, render_holdout)
+    elif kind == "rollout":
+        _emit({**data, "seconds": time.perf_counter() - began}, options, render_rollout)
+    else:
+        _controlled_fit(law, runs, data, options, began)
+
+
+def out_of_sample(law, runs, options: dict, checks: dict) -> tuple[str, object]:
+    """('holdout' | 'rollout', the report without its time) for those checks, else ('fit', the configured Fitting)."""
+    from ..laws.fit_problem import parametrisation  # noqa: F401  (imports sympy once, before timing)
     from ..rollout import Fitter, holdout, rollout
     from .cmd_fit_law import parse_bounds, parse_starts
 
-    began = time.perf_counter()
     controls = controls_of(law, checks)
     fitting = Fitting(law, controls, options["delta"], not options["no_lmfit"], parse_starts(options["starts"]),
                       parse_bounds(options["bounds"]))
@@ -173,17 +186,12 @@ def run_checks(law, runs, options: dict, checks: dict) -> None:
         if checks.get("holdout_tpp_above") is not None:
             held |= runs.tokens / runs.params > checks["holdout_tpp_above"] * (1 + 1e-12)
             what.append(f"--holdout-tokens-per-param-above {checks['holdout_tpp_above']:g}")
-        data = {"law": law.name, "controls": controls.describe(),
-                **holdout(fitter, runs, held, n_boot, seed, " and ".join(what)),
-                "seconds": time.perf_counter() - began}
-        _emit(data, options, render_holdout)
-        return
+        return "holdout", {"law": law.name, "controls": controls.describe(),
+                           **holdout(fitter, runs, held, n_boot, seed, " and ".join(what))}
     if checks.get("rollout"):
-        data = {"law": law.name, "controls": controls.describe(), "rollout": rollout(fitter, runs, n_boot, seed),
-                "seconds": time.perf_counter() - began}
-        _emit(data, options, render_rollout)
-        return
-    _controlled_fit(law, runs, fitting, options, began)
+        return "rollout", {"law": law.name, "controls": controls.describe(),
+                           "rollout": rollout(fitter, runs, n_boot, seed)}
+    return "fit", fitting
 
 
 def _emit(data: dict, options: dict, render: Callable) -> None:

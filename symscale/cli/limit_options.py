@@ -16,6 +16,7 @@ from ..errors import InputError
 from .common import POSITIVE, fmt, pct, render_table
 
 LIMIT_KEYS = ("unique_tokens", "max_epochs", "max_params")
+DEFAULT_INFERENCE_DTYPE = "fp8"   # as the cost objective's default inference data type
 
 
 def unique_tokens_option(func: Callable) -> Callable:
@@ -27,6 +28,10 @@ def unique_tokens_option(func: Callable) -> Callable:
 
 def limit_options(func: Callable) -> Callable:
     """--unique-tokens, --max-epochs and --max-params (hard limits for any law)."""
+    func = click.option("--max-params-for", default=None, metavar="GPU",
+                        help="Deployment limit from the hardware catalog: the weights must fit in one GPU's memory "
+                        "at --inference-dtype (default fp8; 1 byte a parameter for fp8/int8, 2 for bf16/fp16), "
+                        "e.g. H100 at fp8: N <= 8e10.")(func)
     func = click.option("--max-params", type=POSITIVE, default=None, metavar="N",
                         help="Deployment limit: at most N parameters (N <= N_max, an inequality constraint).")(func)
     func = click.option("--max-epochs", type=POSITIVE, default=None, metavar="K",
@@ -34,17 +39,35 @@ def limit_options(func: Callable) -> Callable:
     return unique_tokens_option(func)
 
 
-def limits_from_options(kwargs: dict):
-    """Pop the limit options (absent keys count as not given) and check that they fit together."""
+def limits_from_options(kwargs: dict, objective: str = "compute"):
+    """Pop the limit options (absent keys count as not given) and check that they fit together.
+
+    --max-params-for GPU reads --inference-dtype (and, for the compute objective, consumes it).
+    """
     from ..laws.limits import Limits
 
     unique, epochs, params = (kwargs.pop(key, None) for key in LIMIT_KEYS)
+    gpu_name = kwargs.pop("max_params_for", None)
+    if gpu_name is not None:
+        params = _params_for(gpu_name, params, kwargs, objective)
     if epochs is not None and unique is None:
         raise InputError(f"--max-epochs {epochs:g} needs --unique-tokens (D <= K*U)")
     if epochs is not None and not math.isfinite(epochs * unique):
         raise InputError(f"--max-epochs {epochs:g} x --unique-tokens {unique:g}: the token limit K*U is beyond "
                          "floating-point range; give a smaller K or U")
     return Limits(unique, epochs, params)
+
+
+def _params_for(gpu_name: str, params: float | None, kwargs: dict, objective: str) -> float:
+    """N_max of --max-params-for GPU: one GPU's memory over the bytes per parameter of the inference dtype."""
+    from ..costs import params_fitting
+
+    if params is not None:
+        raise InputError(f"give --max-params {params:g} or --max-params-for {gpu_name}, not both")
+    dtype = kwargs.get("inference_dtype")
+    if objective == "compute" and "inference_dtype" in kwargs:
+        kwargs["inference_dtype"] = None  # read here: not a cost option for the compute objective
+    return params_fitting(gpu_name, dtype or DEFAULT_INFERENCE_DTYPE)
 
 
 def uses_limits(coefficients, limits) -> bool:

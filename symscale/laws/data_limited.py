@@ -336,26 +336,51 @@ class LimitedOptimum:
 def solve_limited(law: Law, values: dict, loss: float, k_train: float, k_inf: float,
                   limits: Limits | None = None) -> LimitedOptimum:
     """Minimise k_train*N*D + k_inf*N on L(N, D[, U]) = loss within the limits (one scenario)."""
+    return solve_limited_many(law, values, loss, k_train, np.asarray([k_inf], dtype=float), limits)[0]
+
+
+def solve_limited_many(law: Law, values: dict, loss: float, k_train, k_inf,
+                       limits: Limits | None = None) -> list[LimitedOptimum]:
+    """:func:`solve_limited` for many demands at one loss: the curve is scanned and cut once, and every
+    scenario's stationary points are bracketed and refined together (a scenario's answer does not depend on
+    the others: each root is refined on its own bracket)."""
     limits = Limits() if limits is None else limits
-    unique = limits.unique_tokens if limits.unique_tokens is not None else UNLIMITED
-    curve = _Curve(law, values, unique)
-    rho = k_inf / k_train
+    curve, lo, hi, pieces = _prepared(law, tuple(sorted((k, float(v)) for k, v in values.items())), float(loss),
+                                      limits)
+    k_inf = np.atleast_1d(np.asarray(k_inf, dtype=float))
+    k_train = np.broadcast_to(np.asarray(k_train, dtype=float), k_inf.shape)
     with np.errstate(all="ignore"):
-        lo, hi = _interval(curve, law, loss, limits)
-        grid = _grid(lo, hi, unique, limits)
-        y = curve.ln_params(grid, loss)
-        which = curve.regime_at(np.exp(y), np.exp(grid))
-        cuts = _kinks(curve, loss, grid, which)
-        pieces = _pieces(curve, loss, lo, hi, cuts, grid, which)
-        candidates = []           # (x, where, regime)
-        minima = 0
-        for a, b, regime, xs in pieces:
-            roots = _stationary_points(curve, loss, rho, regime, a, b, xs)
-            minima += len(roots)
-            candidates += [(x, "stationary", regime) for x in roots]
-            candidates += [(a, "low", regime), (b, "high", regime)]
-        xs = np.array([c[0] for c in candidates])
-        ys = curve.ln_params(xs, loss)
+        rho = k_inf / k_train
+        ln_rho = np.where(rho > 0, np.log(np.where(rho > 0, rho, 1.0)), -np.inf)
+        roots = [_stationary_points(curve, loss, ln_rho, regime, inner, h) for _, _, regime, inner, h in pieces]
+        ends = np.array([e for a, b, *_ in pieces for e in (a, b)], dtype=float)
+        y_ends = curve.ln_params(ends, loss)
+        root_x = np.concatenate([x for _, x in roots]) if roots else np.empty(0)
+        y_roots = curve.ln_params(root_x, loss) if root_x.size else root_x
+    out, at = [], 0
+    by_piece = []
+    for rows, x in roots:
+        by_piece.append((rows, x, y_roots[at:at + x.size]))
+        at += x.size
+    for i in range(k_inf.size):
+        out.append(_best(curve, law, loss, float(k_train[i]), float(k_inf[i]), limits, lo, hi, pieces, by_piece,
+                         ends, y_ends, i))
+    return out
+
+
+def _best(curve, law, loss, k_train, k_inf, limits, lo, hi, pieces, by_piece, ends, y_ends, i) -> LimitedOptimum:
+    """Scenario i's candidates in order (each piece's stationary points, then its two ends), and the lowest."""
+    candidates, ys, minima = [], [], 0     # (x, where, regime)
+    for p, (_, _, regime, _, _) in enumerate(pieces):
+        rows, x, y = by_piece[p]
+        mine = np.flatnonzero(rows == i)
+        minima += mine.size
+        candidates += [(float(x[j]), "stationary", regime) for j in mine]
+        ys += [float(y[j]) for j in mine]
+        candidates += [(float(ends[2 * p]), "low", regime), (float(ends[2 * p + 1]), "high", regime)]
+        ys += [float(y_ends[2 * p]), float(y_ends[2 * p + 1])]
+    with np.errstate(all="ignore"):
+        xs, ys = np.array([c[0] for c in candidates]), np.array(ys)
         objective = ys + np.log(k_train * np.exp(xs) + k_inf)
         best = int(np.nanargmin(objective))
     x_best, kind, regime = candidates[best]
@@ -366,6 +391,30 @@ def solve_limited(law: Law, values: dict, loss: float, k_train: float, k_inf: fl
                                    lo, hi, regime)
     return LimitedOptimum(float(np.exp(ys[best])), float(np.exp(x_best)), float(np.exp(objective[best])),
                           curve.regimes[regime].index, where, len(candidates), minima, constraints)
+
+
+@lru_cache(maxsize=64)
+def _prepared(law: Law, items: tuple, loss: float, limits: Limits) -> tuple:
+    """What does not depend on the demand: the curve, its feasible interval in ln D and its smooth pieces, each
+    with its scan points (nudged off the kinks) and the demand-free part of F2 there, h = ln a_N - ln a_D + x.
+
+    Cached, so the scenarios of a sweep that share a loss and limits scan and cut the curve once.
+    """
+    unique = limits.unique_tokens if limits.unique_tokens is not None else UNLIMITED
+    curve = _Curve(law, dict(items), unique)
+    with np.errstate(all="ignore"):
+        lo, hi = _interval(curve, law, loss, limits)
+        grid = _grid(lo, hi, unique, limits)
+        y = curve.ln_params(grid, loss)
+        which = curve.regime_at(np.exp(y), np.exp(grid))
+        cuts = _kinks(curve, loss, grid, which)
+        pieces = []
+        for a, b, regime, xs in _pieces(curve, loss, lo, hi, cuts, grid, which):
+            inner = xs.copy()
+            inner[0] = a + EDGE * max(1.0, abs(a)) if len(inner) > 2 else a
+            inner[-1] = b - EDGE * max(1.0, abs(b)) if len(inner) > 2 else b
+            pieces.append((a, b, regime, inner, _h(curve, loss, regime, inner)))
+    return curve, lo, hi, tuple(pieces)
 
 
 def _interval(curve: _Curve, law: Law, loss: float, limits: Limits) -> tuple[float, float]:
@@ -462,8 +511,9 @@ def _leave(curve: _Curve, loss: float, regime: int, a: float, b: float) -> float
         return float(np.min(np.broadcast_arrays(*conditions(n, np.exp(x), *curve.cs), n)[:-1]))
 
     fa, fb = margin(a), margin(b)
-    if fa * fb < 0:
-        return float(brentq(margin, a, b, xtol=1e-15, rtol=1e-15))
+    if fa * fb < 0:  # noise in the margin at rounding level can keep Brent from its tolerance: keep its best point
+        root, _ = brentq(margin, a, b, xtol=1e-15, rtol=1e-15, maxiter=400, full_output=True, disp=False)
+        return float(root)
     return float(a if fa <= 0 else b)
 
 
@@ -481,27 +531,63 @@ def _pieces(curve: _Curve, loss: float, lo: float, hi: float, cuts: list, grid: 
     return pieces
 
 
-def _f2(curve: _Curve, loss: float, rho: float, regime: int, x):
-    """The regime's stationarity residual along the curve: > 0 where the objective rises with D."""
+def _h(curve: _Curve, loss: float, regime: int, x):
+    """The demand-free part of the stationarity residual along the curve: ln a_N - ln a_D + x."""
     x = np.asarray(x, float)
     n = np.exp(curve.ln_params(x, loss))
     a_n, a_d = curve.regime_elasticities(regime, n, np.exp(x))
-    return np.log(a_n) - np.log(a_d) + x - np.logaddexp(x, math.log(rho) if rho > 0 else -np.inf)
+    return np.log(a_n) - np.log(a_d) + x
 
 
-def _stationary_points(curve, loss, rho, regime, a, b, xs) -> list[float]:
-    """Roots of F2 rising from - to + inside (a, b): local minima of the objective on this piece."""
-    from scipy.optimize import brentq
+def _f2(curve: _Curve, loss: float, ln_rho, regime: int, x):
+    """The regime's stationarity residual along the curve: > 0 where the objective rises with D."""
+    x = np.asarray(x, float)
+    return _h(curve, loss, regime, x) - np.logaddexp(x, ln_rho)
 
-    inner = xs.copy()
-    inner[0] = a + EDGE * max(1.0, abs(a)) if len(inner) > 2 else a
-    inner[-1] = b - EDGE * max(1.0, abs(b)) if len(inner) > 2 else b
-    f = _f2(curve, loss, rho, regime, inner)
-    roots = []
-    for j in np.flatnonzero((f[:-1] < 0) & (f[1:] >= 0)):
-        roots.append(float(brentq(lambda x: float(_f2(curve, loss, rho, regime, x)), inner[j], inner[j + 1],
-                                  xtol=1e-15, rtol=1e-15)) if f[j + 1] > 0 else float(inner[j + 1]))
-    return roots
+
+def _stationary_points(curve, loss, ln_rho: np.ndarray, regime, inner, h) -> tuple[np.ndarray, np.ndarray]:
+    """(scenario index, x) of every root of F2 rising from - to + between the scan points ``inner`` (h: _h
+    there), for each scenario's ln rho: the local minima of its objective on this piece."""
+    f = h[None, :] - np.logaddexp(inner[None, :], ln_rho[:, None])
+    rows, js = np.nonzero((f[:, :-1] < 0) & (f[:, 1:] >= 0))
+    x = inner[js + 1].copy()                          # F2 exactly 0 at the right scan point: that is the root
+    refine = f[rows, js + 1] > 0
+    if refine.any():
+        x[refine] = _bracketed_roots(lambda t, sel: _f2(curve, loss, ln_rho[rows[refine][sel]], regime, t),
+                                     inner[js[refine]], inner[js[refine] + 1])
+    return rows, x
+
+
+def _bracketed_roots(fn, a: np.ndarray, b: np.ndarray, iterations: int = 200) -> np.ndarray:
+    """Roots of fn in brackets [a, b] with fn(a) < 0 < fn(b), each refined on its own (Illinois false position
+    with a bisection step when it stalls) until the bracket is at rounding level; ``fn(x, selection)``
+    evaluates the functions of the selected brackets."""
+    a, b = a.astype(float).copy(), b.astype(float).copy()
+    every = np.arange(a.size)
+    fa, fb = fn(a, every), fn(b, every)
+    x = 0.5 * (a + b)
+    side = np.zeros(a.size, dtype=np.int8)            # which end moved last: -1 a, +1 b
+    active = np.flatnonzero(np.abs(b - a) > 4e-16 * (1.0 + np.abs(x)))
+    for step in range(iterations):
+        if active.size == 0:
+            break
+        aa, bb, fa_, fb_ = a[active], b[active], fa[active], fb[active]
+        trial = bb - fb_ * (bb - aa) / (fb_ - fa_)
+        halve = (step % 4 == 3) | ~np.isfinite(trial) | (trial <= aa) | (trial >= bb)
+        trial = np.where(halve, 0.5 * (aa + bb), trial)
+        ft = fn(trial, active)
+        x[active] = trial
+        low = ft < 0
+        high = ft > 0
+        a[active] = np.where(low, trial, aa)
+        fa[active] = np.where(low, ft, np.where(high & (side[active] == 1), 0.5 * fa_, fa_))
+        b[active] = np.where(high, trial, bb)
+        fb[active] = np.where(high, ft, np.where(low & (side[active] == -1), 0.5 * fb_, fb_))
+        side[active] = np.where(low, -1, np.where(high, 1, 0))
+        done = (ft == 0) | ~np.isfinite(ft) | (b[active] - a[active] <= 4e-16 * (1.0 + np.abs(trial)))
+        x[active[done & ~(ft == 0)]] = 0.5 * (a[active[done & ~(ft == 0)]] + b[active[done & ~(ft == 0)]])
+        active = active[~done]
+    return x
 
 
 def _classify(curve, law, loss, k_train, k_inf, limits, x, y, kind, lo, hi, regime):
@@ -571,19 +657,27 @@ def unique_tokens_for_loss(law: Law, values: dict, loss: float) -> float:
     return math.exp(b)
 
 
-def effective(law: Law, values: dict, params: float, tokens: float, unique: float) -> dict[str, float]:
-    """The law's named pieces (e.g. U_D, N_opt, D_eff, N_eff) at one model, from their formulas."""
+@lru_cache(maxsize=16)
+def _derived_kernels(law: Law) -> tuple:
+    """((name, numpy function of (N, D, *coefficients, U)), ...) of the law's named pieces."""
     import sympy as sp
 
     from .parse import parse
 
-    out = {}
     names = tuple(n for n in law.names if n != "U")
-    for key, text in law.derived:
-        fn = sp.lambdify([sp.Symbol(s, positive=True) for s in ("N", "D", *names, "U")], parse(text, names),
-                         modules="numpy")
-        with np.errstate(all="ignore"):
-            out[key] = float(fn(params, tokens, *(float(values[n]) for n in names), unique))
+    symbols = [sp.Symbol(s, positive=True) for s in ("N", "D", *names, "U")]
+    return tuple((key, sp.lambdify(symbols, parse(text, names), modules="numpy")) for key, text in law.derived)
+
+
+def effective(law: Law, values: dict, params, tokens, unique) -> dict:
+    """The law's named pieces (e.g. U_D, N_opt, D_eff, N_eff) at models (floats or arrays), from their formulas."""
+    names = tuple(n for n in law.names if n != "U")
+    cs = [float(values[n]) for n in names]
+    out = {}
+    with np.errstate(all="ignore"):
+        for key, fn in _derived_kernels(law):
+            value = np.asarray(fn(params, tokens, *cs, unique), dtype=float)
+            out[key] = float(value) if value.ndim == 0 else np.broadcast_to(value, np.shape(params)).copy()
     return out
 
 
