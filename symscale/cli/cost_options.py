@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from ..costs import DEFAULTS, CostSettings
+from ..costs import DEFAULTS, DTYPES, INFERENCE_DTYPE_ORDER, CostSettings
 from .common import POSITIVE, Number
 from .options import Demand, _stack, demand_options, demand_spec_from_options
 
@@ -32,19 +32,20 @@ def hardware_options(func: Callable) -> Callable:
     return _stack(func, [
         click.option("--train-gpu", default=None, metavar="GPU", help=_gpu_help("train")),
         click.option("--train-dtype", default=None, metavar="DTYPE",
-                     help=f"Training data type: bf16, fp16, fp8, int8 [default: {DEFAULTS['train_dtype']}]."),
+                     help=f"Training data type: {', '.join(DTYPES)} [default: {DEFAULTS['train_dtype']}]."),
         click.option("--train-gpu-cost", type=POSITIVE, default=None, metavar="DOLLARS", help=_price_help("train")),
         click.option("--train-peak-flops", type=POSITIVE, default=None, metavar="FLOPS",
-                     help="Bypass the catalog: peak FLOP/s of the training GPU (needs --train-gpu-cost "
-                     "unless --train-gpu names a priced GPU)."),
+                     help="Bypass the catalog: peak FLOP/s of the training GPU; needs --train-gpu-cost, or "
+                     "--train-gpu naming a priced GPU whose price is then used (the default GPU is not assumed)."),
         click.option("--inference-gpu", default=None, metavar="GPU", help=_gpu_help("inference")),
         click.option("--inference-dtype", default=None, metavar="DTYPE",
-                     help=f"Inference data type [default: {DEFAULTS['inference_dtype']}; A100s have no fp8: "
-                     "use int8 or bf16]."),
+                     help=f"Inference data type: {', '.join(DTYPES)} [default: the GPU's fastest of "
+                     f"{', '.join(INFERENCE_DTYPE_ORDER)} (H100: fp8, A100: int8)]."),
         click.option("--inference-gpu-cost", type=POSITIVE, default=None, metavar="DOLLARS",
                      help=_price_help("inference")),
         click.option("--inference-peak-flops", type=POSITIVE, default=None, metavar="FLOPS",
-                     help="Bypass the catalog: peak FLOP/s of the inference GPU."),
+                     help="Bypass the catalog: peak FLOP/s of the inference GPU; needs --inference-gpu-cost, or "
+                     "--inference-gpu naming a priced GPU."),
         click.option("--train-mfu", type=MFU, default=None,
                      help=f"Training model-FLOPs utilisation, in (0, 1] [default: {DEFAULTS['train_mfu']:g}]."),
         click.option("--prefill-mfu", type=MFU, default=None,
@@ -127,3 +128,34 @@ def describe_settings(settings: dict) -> list[str]:
 def _hardware(phase: dict) -> str:
     name = " ".join(part for part in (phase["gpu"], phase["dtype"]) if part) or "custom GPU"
     return f"{name} at {phase['peak_flops']:.4g} FLOP/s peak, ${phase['price_per_hour']:.2f}/GPU-hour"
+
+
+OBJECTIVE_HELP = ("compute: fewest lifetime FLOPs (paper Eq. 3); cost: fewest lifetime dollars (Eq. 6), priced with "
+                  "the hardware, price, MFU and input/output-token options, which need it.")
+
+
+def objective_option(help_text: str = OBJECTIVE_HELP) -> Callable:
+    """--objective compute|cost [default: compute]: the one way to ask for dollars."""
+    return click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute",
+                        show_default=True, help=help_text)
+
+
+COST_ONLY_KEYS = HARDWARE_KEYS + ("paper_settings", "input_tokens", "output_tokens")
+
+
+def refuse_cost_options(kwargs: dict, demand: Demand | None = None) -> None:
+    """Under the compute objective: pop the cost-only options and refuse any that was given, naming it."""
+    from ..errors import InputError
+
+    given = [key for key in HARDWARE_KEYS if kwargs.pop(key, None) is not None]
+    if kwargs.pop("paper_settings", False):
+        given.append("paper_settings")
+    for key in ("input_tokens", "output_tokens"):
+        value = kwargs.pop(key, None) if demand is None else getattr(demand, key)
+        if value is not None:
+            given.append(key)
+    if given:
+        names = ", ".join("--" + key.replace("_", "-") for key in given)
+        what = "is an option" if len(given) == 1 else "are options"
+        raise InputError(f"{names} {what} of the cost objective (hardware, price, MFU, input/output tokens): "
+                         "add --objective cost")
