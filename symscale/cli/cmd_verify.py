@@ -24,7 +24,7 @@ from .common import (
     emit_json,
     parse_number,
 )
-from .cost_options import cost_options, cost_settings_from_options, pop_hardware
+from .cost_options import cost_options, cost_settings_from_options, objective_option, refuse_cost_options
 from .options import demand_options, demand_spec_from_options, loss_from_options, quality_options
 
 DPS = click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, show_default=True,
@@ -201,8 +201,8 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
 @click.option("--beta", "beta_text", required=True, metavar="P/Q",
               help="Rational token exponent: 1/2, 0.5, 2, 1/3, ... (denominator at most 1000).")
 @click.option("--loss", type=POSITIVE, default=1.947, show_default=True, help="Target loss.")
-@click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
-              help="compute: rho = D_inf/3; cost: rho = k_inf/k_train from the hardware and demand options.")
+@objective_option("compute: rho = D_inf/3; cost: rho = k_inf/k_train from the hardware, price, MFU and "
+                  "input/output-token options (which need it).")
 @cost_options
 @click.option("--k-train", type=POSITIVE, default=None, help="Give the objective's weights directly (with --k-inf).")
 @click.option("--k-inf", type=NON_NEGATIVE, default=None, help="Inference weight (rho = k_inf/k_train).")
@@ -220,41 +220,48 @@ def closed_form_command(beta_text, loss, objective, k_train, k_inf, dps, as_json
 
     Degree <= 4: D* in radicals, checked against the float solver and mpmath. Degree 5 and 6: the
     Galois group of the exact instance decides whether any expression in radicals exists. Demand
-    defaults to 2e12 inference tokens (compute) or the cost defaults of `solve --objective cost`.
+    is 0 unless given (as in `solve`), for both objectives; the JSON states it (`inference_tokens`).
     """
     from ..closed_forms import analyse, parse_beta, render
 
     beta = parse_beta(beta_text)
     kwargs["beta"] = None
     base = coefficients_from_options(kwargs)
-    rho = _closed_form_rho(objective, k_train, k_inf, kwargs)
+    rho, demand = _closed_form_rho(objective, k_train, k_inf, kwargs)
     result = analyse(beta, loss, rho, base.alpha, base.A, base.B, base.E, dps=dps)
     if as_json:
-        emit_json({**result.as_dict(), "loss": loss, "rho": float(rho),
+        emit_json({**result.as_dict(), "loss": loss, "rho": float(rho), "objective": objective,
+                   "inference_tokens": demand,
                    "coefficients": {"alpha": base.alpha, "A": base.A, "B": base.B, "E": base.E}})
     else:
-        click.echo(render(result))
+        said = "given by --k-train/--k-inf" if demand is None else f"{demand:.6g} tokens"
+        click.echo(f"Lifetime inference demand: {said}; rho = k_inf/k_train = {float(rho):.6g}\n" + render(result))
 
 
 def _closed_form_rho(objective: str, k_train, k_inf, kwargs: dict):
-    """rho = k_inf / k_train as an exact rational, from explicit weights or the objective's options."""
+    """(rho = k_inf / k_train as an exact rational, lifetime inference tokens or None) from explicit weights or
+    the objective's options (demand 0 unless given)."""
     from ..closed_forms import exact
     from ..flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
 
     demand = demand_spec_from_options(kwargs)
     if (k_train is None) != (k_inf is None):
         raise InputError("give both --k-train and --k-inf, or neither")
-    if k_train is not None:
-        pop_hardware(kwargs)
-        return _checked_rho(exact(k_inf) / exact(k_train), f"--k-inf {k_inf:g} / --k-train {k_train:g}")
     if objective == "cost":
-        k_train, k_inf = cost_settings_from_options(kwargs, demand, force=True).weights()
-        return _checked_rho(exact(float(k_inf)) / exact(float(k_train)), "k_inf / k_train from the cost options")
-    if pop_hardware(kwargs):
-        raise InputError("hardware options apply to the cost objective: add --objective cost")
-    tokens = demand.lifetime_tokens(default=2e12)
+        if k_train is not None:
+            raise InputError("--k-train/--k-inf give the weights directly: leave out --objective cost")
+        settings = cost_settings_from_options(kwargs, demand, force=True)
+        k_train, k_inf = settings.weights()
+        return (_checked_rho(exact(float(k_inf)) / exact(float(k_train)), "k_inf / k_train from the cost options"),
+                float(settings.inference_tokens))
+    refuse_cost_options(kwargs, demand)
+    if k_train is not None:
+        if demand.inference_tokens is not None or demand.requests is not None:
+            raise InputError("--k-train/--k-inf give the weights directly: leave out the demand options")
+        return _checked_rho(exact(k_inf) / exact(k_train), f"--k-inf {k_inf:g} / --k-train {k_train:g}"), None
+    tokens = demand.lifetime_tokens()
     rho = exact(INFERENCE_FLOPS_PER_PARAM_TOKEN) * exact(tokens) / exact(TRAIN_FLOPS_PER_PARAM_TOKEN)  # no overflow
-    return _checked_rho(rho, f"2 x inference tokens {tokens:g} / 6")
+    return _checked_rho(rho, f"2 x inference tokens {tokens:g} / 6"), float(tokens)
 
 
 def _checked_rho(rho, source: str):
