@@ -48,7 +48,8 @@ class FitFailed(click.ClickException):
     help="Resample runs N times with replacement and refit: standard errors and 95% intervals "
     "(2 to 20000 replicates).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (>= 0) for --bootstrap.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random seed (>= 0) for --bootstrap; the same seed gives the same replicates.")
 @click.option(
     "-o", "--output", "--out", "out",
     type=click.Path(dir_okay=False),

@@ -24,7 +24,8 @@ from .common import CliError, emit_json, fmt, render_table
 @click.option("--loss-col", default="Smoothed Loss", show_default=True, help="Column with final loss L.")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0, metavar="N",
               help="Resample runs N times and refit each map (the law fit's replicate indices for the same seed).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (>= 0) for --bootstrap.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random seed (>= 0) for --bootstrap; the same seed gives the same replicates.")
 @click.option("--with-law", is_flag=True,
               help="Also fit the Chinchilla law to the same runs in this call (same bootstrap replicates, so law "
               "and map uncertainties are carried jointly) and write both to --out.")

@@ -125,7 +125,9 @@ def _duration(seconds: float) -> str:
 @DPS
 @click.option("--min-digits", type=click.FloatRange(0, 17), default=10.0, show_default=True,
               help="Agreeing significant digits the float solution must reach.")
-@click.option("--all", "show_all", is_flag=True, help="List every scenario, not only failures (and up to 20 rows).")
+@click.option("--all", "show_all", is_flag=True,
+              help="List every scenario in the table; without it the table lists the failing scenarios only "
+              "(none when all pass), however many there are.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, seed, dps, min_digits, show_all,
                    as_json, **kwargs) -> None:
@@ -184,7 +186,7 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
         f"  largest KKT residual (relative, at the precise optimum): {summary['max_kkt_residual_relative']:.2e}",
         f"  every optimum a constrained minimum: {'yes' if summary['all_minima'] else 'NO'}",
     ]
-    shown = results if show_all or len(results) <= 20 else [r for r in results if not r["verification"]["ok"]]
+    shown = results if show_all else [r for r in results if not r["verification"]["ok"]]
     if shown:
         rows = [(f"{r['loss']:.4f}", f"{r['inference_tokens']:.3e}", f"{r['params']:.6e}", f"{r['tokens']:.6e}",
                  f"{r['verification']['digits']['params']:.1f}", f"{r['verification']['digits']['tokens']:.1f}",
@@ -193,6 +195,8 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
                 for r in shown]
         header = ("loss", "inference", "params", "tokens", "digits N", "digits D", "KKT rel", "result")
         lines += ["", render_table(rows, header)]
+    elif not show_all:
+        lines.append("  (no failures to list; --all lists every scenario)")
     return "\n".join(lines)
 
 
