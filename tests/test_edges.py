@@ -158,5 +158,5 @@ def test_deprecated_name_with_an_error_is_still_one_line(run_cli):
     code, _, err = run_cli("budget", "--total-flops", "1e24", "--dollars", "1e308", "--inference-tokens", "2e12")
     assert code == 2 and len(err.strip().splitlines()) == 1
     code, _, err = run_cli("budget", "--compute", "1e24", "--inference-tokens", "2e12")
-    assert code == 0 and err.strip().splitlines() == ["Note: --compute is renamed --total-flops; the old name will be "
-                                                      "removed"]
+    assert code == 0 and err.strip().splitlines() == ["Note: --compute is deprecated, use --total-flops; the old name "
+                                                      "will be removed"]
