@@ -35,7 +35,7 @@ ROWS = [
       for c, args in [("calc", ("--params", "7e9", "--tokens", "1e12")),
                       ("budget", ("--total-flops", "1e24", "--inference-tokens", "2e12")),
                       ("breakeven", ("--loss", "2.0", "--saving", "0.1")),
-                      ("overhead", ("--loss", "2.0", "--fraction", "0.5"))]],
+                      ("overhead", ("--loss", "2.0", "--size-ratio", "0.5"))]],
     ("boot sweep", ("sweep", "--coefficients", "{in}/boot_high_E.json", "--loss", "1.9:2.1:3",
                     "--inference-tokens", "1e9:1e12:3"), {0}),
     # 2. every bad input is exit 2 with one line
@@ -77,7 +77,7 @@ ROWS = [
     *[(f"stdout full {c[0]}", c, {2}, None, True) for c in [
         ("solve", *S), ("calc", "--params", "7e9", "--tokens", "1e12"), ("budget", "--total-flops", "1e24"),
         ("breakeven", "--chinchilla-params", "70B", "--saving", "0.1"),
-        ("overhead", "--chinchilla-params", "70B", "--fraction", "0.5"),
+        ("overhead", "--chinchilla-params", "70B", "--size-ratio", "0.5"),
         ("sweep", "--loss", "2", "--inference-tokens", "1e12"), ("reproduce", "claims"), ("derive",),
         ("verify", "--random", "2"), ("closed-form", "--beta", "1/2"), ("check-proof", "--step", "7"),
         (*FIT,)]],
@@ -98,13 +98,13 @@ ROWS = [
     ("fit delta 1e308", (*FIT, "--delta", "1e308"), {0, 2}),
     ("fit delta 1e-320", (*FIT, "--delta", "1e-320"), {0, 2}),
     ("sweep product", ("sweep", "--loss", "1.9:2.6:10000000", "--inference-tokens", "1e9:1e14:10000000"), {2}),
-    ("plot grid 1e7", ("plot", "fig2", "-o", "f.png", "--loss-grid", "1.9:2.6:10000000"), {2}),
+    ("plot grid 1e7", ("plot", "fig2", "-o", "f.png", "--loss", "1.9:2.6:10000000"), {2}),
     ("fit bootstrap 1e6", (*FIT, "--bootstrap", "1000000"), {2}),
     ("verify random 1e6", ("verify", "--random", "1000000"), {2}),
     ("calc tokens 1e308", ("calc", "--params", "70e9", "--tokens", "1e308"), {2}),
     ("calc per request 1e308", ("calc", "--params", "70e9", "--tokens", "1e12", "--requests", "1e10",
                                 "--tokens-per-request", "1e308", "--json"), {2}),
-    ("plot demand 0", ("plot", "fig2", "-o", "f.png", "--loss-grid", "1.9:2.6:3", "--inference-tokens", "0"), {0, 2}),
+    ("plot demand 0", ("plot", "fig2", "-o", "f.png", "--loss", "1.9:2.6:3", "--inference-tokens", "0"), {0, 2}),
     ("bare symscale", (), {0}),
     ("reproduce no target", ("reproduce",), {2}),
     # 3. a failed run leaves the previous file untouched
@@ -143,7 +143,7 @@ def test_edge_case(row, inputs, tmp_path):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (("plot", "fig6", "--output", "f.png", "--loss-grid", "1000", "--requests", "1e5:1e9:4"), "at least 2 values"),
+    (("plot", "fig6", "--output", "f.png", "--loss", "1000", "--requests", "1e5:1e9:4"), "at least 2 values"),
     (("check-proof", "--inference-tokens", "1e308", "--step", "7"), "bounded here to demand"),
     (("verify", "--loss", "1.9:2.1:2", "--inference-tokens", ",".join(["2.0"] * 10000)), "at most"),
 ])
