@@ -154,7 +154,7 @@ def test_sweep_output_is_the_same_as_stdout(run_cli, tmp_path):
     (*SWEEP, "-o", "/dev/full"),
     (*SWEEP, "--json", "-o", "/dev/full"),
     ("plot", "fig2", "--loss", "1.9:2.6:4", "--inference-tokens", "1e9:1e12:4", "-o", "/dev/full"),
-    ("fit", str(RUNS_CSV), "--no-lmfit", "--out", "/dev/full"),
+    ("fit", str(RUNS_CSV), "--no-lmfit", "-o", "/dev/full"),
 ])
 def test_dev_full_is_no_space_left(run_cli, args):
     if args[0] == "plot":

@@ -40,10 +40,10 @@ ROWS = [
                     "--inference-tokens", "1e9:1e12:3"), {0}),
     # 2. every bad input is exit 2 with one line
     ("400-digit A", ("solve", "--coefficients", "{in}/bigint.json", *S), {2}),
-    ("fit out missing dir", (*FIT, "--out", "/nonexistent_dir/x.json"), {2}),
-    ("fit out /proc", (*FIT, "--out", "/proc/x.json"), {2}),
-    ("fit out below a file", (*FIT, "--out", "infile/x.json"), {2}),
-    ("fit out /dev/full", (*FIT, "--out", "/dev/full"), {2}),
+    ("fit out missing dir", (*FIT, "-o", "/nonexistent_dir/x.json"), {2}),
+    ("fit out /proc", (*FIT, "-o", "/proc/x.json"), {2}),
+    ("fit out below a file", (*FIT, "-o", "infile/x.json"), {2}),
+    ("fit out /dev/full", (*FIT, "-o", "/dev/full"), {2}),
     ("sweep out /dev/full", ("sweep", "--loss", "1.9:2.1:3", "--inference-tokens", "1e9:1e12:3",
                              "-o", "/dev/full"), {2}),
     ("plot out /dev/full", ("plot", "scenario", "--loss", "2", "--inference-tokens", "1e12", "-o", "/dev/full"), {2}),
@@ -70,7 +70,7 @@ ROWS = [
     ("long runs path", ("fit", LONG_STRING + ".csv"), {2}),
     ("long verify csv", ("verify", "--csv", LONG_STRING), {2}),
     ("long reproduce runs", ("reproduce", "table1", "--runs", LONG_STRING), {2}),
-    ("long fit out", (*FIT, "--out", LONG_STRING + ".json"), {2}),
+    ("long fit out", (*FIT, "-o", LONG_STRING + ".json"), {2}),
     ("long sweep out", ("sweep", "--loss", "2", "--inference-tokens", "1e12", "-o", LONG_STRING), {2}),
     ("long plot out", ("plot", "scenario", "--loss", "2", "--inference-tokens", "1e12",
                        "-o", LONG_STRING + ".png"), {2}),
@@ -110,7 +110,7 @@ ROWS = [
     # 3. a failed run leaves the previous file untouched
     ("sweep bad input keeps file", ("sweep", "--loss", "2:1:x", "--inference-tokens", "1e12", "-o", "out.csv"), {2},
      None, False, ("out.csv",)),
-    ("fit bad input keeps file", (*FIT, "--delta", "nan", "--out", "c.json"), {2}, None, False, ("c.json",)),
+    ("fit bad input keeps file", (*FIT, "--delta", "nan", "-o", "c.json"), {2}, None, False, ("c.json",)),
     ("plot bad input keeps file", ("plot", "scenario", "--loss", "0.5", "--inference-tokens", "1e12", "-o", "f.png"),
      {2}, None, False, ("f.png",)),
 ]

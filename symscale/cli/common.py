@@ -73,7 +73,7 @@ def coefficient_options(func: Callable) -> Callable:
             metavar="PRESET|FILE.json",
             help="Law coefficients: a preset from data/coefficients.csv (chinchilla, chinchilla-rounded, "
             "sardana-le100, sardana-le250, sardana-le500, sardana-all, epoch-2024) or a JSON file "
-            "such as the one `symscale fit --out` writes.",
+            "such as the one `symscale fit --output` writes.",
         ),
         *[coefficient_option(key) for key in NAMES],
         click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
