@@ -72,7 +72,9 @@ def render_calc(report: dict) -> str:
         f"Final training loss:     {report['loss']:.6f}",
         f"Training FLOPs:          {N.flops(report['train_flops'])}",
     ]
-    if report["inference_tokens"]:
+    if not report["inference_tokens"]:
+        lines.append("Inference tokens:        0 (no demand given)")
+    else:
         lines += [
             f"Inference tokens:        {N.count(report['inference_tokens'])}",
             f"Inference FLOPs:         {N.flops(report['inference_flops'])}",

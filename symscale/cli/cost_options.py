@@ -17,14 +17,26 @@ HARDWARE_KEYS = ("train_gpu", "train_dtype", "train_gpu_cost", "train_peak_flops
                  "decode_mfu")
 
 
+COST = "Cost objective: "
+
+
 def _gpu_help(role: str) -> str:
-    return (f"{ROLE_LABEL[role]} accelerator: a name from the GPU catalog, any case (`symscale hardware` "
-            f"lists it) [default: {DEFAULTS[role + '_gpu']}].")
+    return (f"{COST}{ROLE_LABEL[role].lower()} accelerator: a name from the GPU catalog, any case "
+            f"(`symscale hardware` lists it) [default: {DEFAULTS[role + '_gpu']}].")
 
 
 def _price_help(role: str) -> str:
-    return (f"{ROLE_LABEL[role]} price in dollars per GPU-hour [default: the catalog price (`symscale hardware`); "
-            "GPUs without one need this option].")
+    return (f"{COST}{ROLE_LABEL[role].lower()} price in dollars per GPU-hour [default: the catalog price "
+            "(`symscale hardware`); GPUs without one need this option].")
+
+
+def _peak_help(role: str) -> str:
+    return (f"{COST}bypass the catalog with the peak FLOP/s of the {role} GPU; needs --{role}-gpu-cost, or "
+            f"--{role}-gpu naming a priced GPU whose price is then used (the default GPU is not assumed).")
+
+
+def _mfu_help(what: str, key: str) -> str:
+    return f"{COST}{what}, in (0, 1] [default: {DEFAULTS[key]:g}]."
 
 
 def hardware_options(func: Callable) -> Callable:
@@ -32,26 +44,23 @@ def hardware_options(func: Callable) -> Callable:
     return _stack(func, [
         click.option("--train-gpu", default=None, metavar="GPU", help=_gpu_help("train")),
         click.option("--train-dtype", default=None, metavar="DTYPE",
-                     help=f"Training data type: {', '.join(DTYPES)} [default: {DEFAULTS['train_dtype']}]."),
+                     help=f"{COST}training data type: {', '.join(DTYPES)} [default: {DEFAULTS['train_dtype']}]."),
         click.option("--train-gpu-cost", type=POSITIVE, default=None, metavar="DOLLARS", help=_price_help("train")),
-        click.option("--train-peak-flops", type=POSITIVE, default=None, metavar="FLOPS",
-                     help="Bypass the catalog: peak FLOP/s of the training GPU; needs --train-gpu-cost, or "
-                     "--train-gpu naming a priced GPU whose price is then used (the default GPU is not assumed)."),
+        click.option("--train-peak-flops", type=POSITIVE, default=None, metavar="FLOPS", help=_peak_help("train")),
         click.option("--inference-gpu", default=None, metavar="GPU", help=_gpu_help("inference")),
         click.option("--inference-dtype", default=None, metavar="DTYPE",
-                     help=f"Inference data type: {', '.join(DTYPES)} [default: the GPU's fastest of "
+                     help=f"{COST}inference data type: {', '.join(DTYPES)} [default: the GPU's fastest of "
                      f"{', '.join(INFERENCE_DTYPE_ORDER)} (H100: fp8, A100: int8)]."),
         click.option("--inference-gpu-cost", type=POSITIVE, default=None, metavar="DOLLARS",
                      help=_price_help("inference")),
         click.option("--inference-peak-flops", type=POSITIVE, default=None, metavar="FLOPS",
-                     help="Bypass the catalog: peak FLOP/s of the inference GPU; needs --inference-gpu-cost, or "
-                     "--inference-gpu naming a priced GPU."),
-        click.option("--train-mfu", type=MFU, default=None,
-                     help=f"Training model-FLOPs utilisation, in (0, 1] [default: {DEFAULTS['train_mfu']:g}]."),
+                     help=_peak_help("inference")),
+        click.option("--train-mfu", type=MFU, default=None, help=_mfu_help("training model-FLOPs utilisation",
+                                                                           "train_mfu")),
         click.option("--prefill-mfu", type=MFU, default=None,
-                     help=f"Utilisation on input (prompt) tokens [default: {DEFAULTS['prefill_mfu']:g}]."),
+                     help=_mfu_help("utilisation on input (prompt) tokens", "prefill_mfu")),
         click.option("--decode-mfu", type=MFU, default=None,
-                     help=f"Utilisation on output (generated) tokens [default: {DEFAULTS['decode_mfu']:g}]."),
+                     help=_mfu_help("utilisation on output (generated) tokens", "decode_mfu")),
     ])
 
 
