@@ -114,23 +114,30 @@ def split_options(func: Callable) -> Callable:
     return _stack(func, SPLIT_OPTIONS)
 
 
+COMPUTE_DEMAND_OPTIONS = [
+    click.option("--inference-tokens", type=NON_NEGATIVE, default=None, metavar="TOKENS",
+                 help="Compute objective: lifetime inference demand in tokens (input + output), e.g. 2e12 or "
+                 "2T [default: 0, no demand]."),
+    click.option("--requests", type=NON_NEGATIVE, default=None,
+                 help="Lifetime number of inference requests [default: 0, no demand]; with the compute "
+                 "objective give --tokens-per-request with it, with the cost objective --input-tokens and "
+                 "--output-tokens (or their defaults)."),
+    click.option("--requests-per-day", type=NON_NEGATIVE, default=None,
+                 help="Requests per day (with --days), instead of --requests."),
+    click.option("--days", type=POSITIVE, default=None, help="Days the model is served (with --requests-per-day)."),
+    click.option("--tokens-per-request", type=POSITIVE, default=None,
+                 help="Compute objective: mean tokens (input + output) per request."),
+]
+
+
+def compute_demand_options(func: Callable) -> Callable:
+    """The demand options of commands without a cost objective: tokens, or requests x tokens per request."""
+    return _stack(func, COMPUTE_DEMAND_OPTIONS)
+
+
 def demand_options(func: Callable) -> Callable:
     """Lifetime inference demand: --inference-tokens, or requests (lifetime or per day x days) x tokens per request."""
-    return _stack(func, [
-        click.option("--inference-tokens", type=NON_NEGATIVE, default=None, metavar="TOKENS",
-                     help="Compute objective: lifetime inference demand in tokens (input + output), e.g. 2e12 or "
-                     "2T [default: 0, no demand]."),
-        click.option("--requests", type=NON_NEGATIVE, default=None,
-                     help="Lifetime number of inference requests [default: 0, no demand]; with the compute "
-                     "objective give --tokens-per-request with it, with the cost objective --input-tokens and "
-                     "--output-tokens (or their defaults)."),
-        click.option("--requests-per-day", type=NON_NEGATIVE, default=None,
-                     help="Requests per day (with --days), instead of --requests."),
-        click.option("--days", type=POSITIVE, default=None, help="Days the model is served (with --requests-per-day)."),
-        click.option("--tokens-per-request", type=POSITIVE, default=None,
-                     help="Compute objective: mean tokens (input + output) per request."),
-        *SPLIT_OPTIONS,
-    ])
+    return _stack(func, COMPUTE_DEMAND_OPTIONS + SPLIT_OPTIONS)
 
 
 DEMAND_KEYS = ("inference_tokens", "requests", "requests_per_day", "days", "tokens_per_request",
