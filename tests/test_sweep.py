@@ -135,7 +135,9 @@ def test_cli_summary_on_stderr_when_writing_a_file(run_cli, tmp_path):
     (["--loss", "2", "--inference-tokens", "1e12", "-o", "x.txt"], "csv or"),
     (["--loss", "1.5", "--inference-tokens", "1e12"], "unreachable"),
     (["--loss", "2", "--inference-tokens", "-5"], ">= 0"),
-    (["--loss", "2", "--inference-tokens", "1e12", "--train-mfu", "0.4"], "need --objective cost"),
+    (["--loss", "2", "--inference-tokens", "1e12", "--train-mfu", "0.4"], "--train-mfu is an option of the cost"),
+    (["--loss", "2", "--requests", "1e9", "--input-tokens", "100"], "add --objective cost"),
+    (["--loss", "2", "--requests-per-day", "1e6"], "--requests-per-day needs --days"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(run_cli, args, message):
     code, _, err = run_cli("sweep", *args)
@@ -182,3 +184,13 @@ def test_parallel_writer_gives_the_same_bytes(monkeypatch):
     S.write_table(table, parallel)
     assert parallel.getvalue() == serial.getvalue()
     assert serial.getvalue().count("\n") == 30 * 40 + 1
+
+
+def test_cli_requests_per_day_times_days_is_a_requests_grid(run_cli):
+    args = ("sweep", "--loss", "1.9,2.0", "--tokens-per-request", "500", "--json")
+    code, per_day, _ = run_cli(*args, "--requests-per-day", "1e6:1e7:2", "--days", "365")
+    code2, lifetime, _ = run_cli(*args, "--requests", "3.65e8,3.65e9")
+    assert code == code2 == 0
+    import json
+
+    assert json.loads(per_day)["rows"] == json.loads(lifetime)["rows"]
