@@ -12,8 +12,6 @@ from .common import (
     coefficients_from_options,
     deprecated_alias,
     emit_json,
-    fmt,
-    pct,
     render_table,
 )
 from .cost_options import (
@@ -278,19 +276,20 @@ def _breakeven_row(result, demand_values, i: int, settings) -> dict:
 def render_breakeven(report: dict) -> str:
     """Plain-text rendering of a breakeven report."""
     target = report["target"]
-    what = (f"saves {pct(target['saving'])} of lifetime {'dollars' if report['objective'] == 'cost' else 'FLOPs'}"
-            if "saving" in target else f"has {pct(target['size_ratio'])} of the Chinchilla params")
+    what = (f"saves {N.ratio(target['saving'])} of lifetime {'dollars' if report['objective'] == 'cost' else 'FLOPs'}"
+            if "saving" in target else f"has {N.ratio(target['size_ratio'])} of the Chinchilla params")
     lines = [f"Demand at which the lifetime-optimal model {what}, against the Chinchilla-style model of the same loss"]
     if "settings" in report:
         lines += describe_settings(report["settings"])[1:]
     rows = report.get("results", [report])
     cost = report["objective"] == "cost"
     header = ("Loss", "Demand (tokens)", *(("Requests",) if cost else ()), "Params", "Tokens", "Saving", "Size ratio")
-    table = [(f"{r['loss']:.4f}", fmt(r["inference_tokens"]), *((fmt(r["requests"]),) if cost else ()),
-              fmt(r["params"]), fmt(r["tokens"]), pct(r["saving"]), pct(r["size_ratio"])) for r in rows]
+    table = [(f"{r['loss']:.4f}", N.count(r["inference_tokens"]), *((N.count(r["requests"]),) if cost else ()),
+              N.count(r["params"]), N.count(r["tokens"]), N.ratio(r["saving"]), N.ratio(r["size_ratio"]))
+             for r in rows]
     lines += ["", render_table(table, header), "",
-              f"Largest reachable saving (any demand, any loss): {pct(report['max_saving'])}; "
-              f"the optimum never shrinks below {pct(report['critical_fraction'])} of the Chinchilla size."]
+              f"Largest reachable saving (any demand, any loss): {N.ratio(report['max_saving'])}; "
+              f"the optimum never shrinks below {N.ratio(report['critical_fraction'])} of the Chinchilla size."]
     checks = [r["verification"] for r in rows if "verification" in r]
     if checks:
         ok = all(v["ok"] for v in checks)
@@ -420,8 +419,8 @@ def render_overhead(report: dict) -> str:
     total = ("Lifetime cost ratio",) if cost else ()
     header = ("Size ratio", "Params", "Tokens", "Token ratio", "Compute overhead", "Lifetime FLOPs ratio", *total)
     table = [(f"{r['size_ratio']:.4g}", N.count(r["model"]["params"]), N.count(r["model"]["tokens"]),
-              f"{r['token_ratio']:.4g}", pct(r["compute_overhead"]), pct(r["total_flops_ratio"]),
-              *((pct(r["total_cost_ratio"]),) if cost else ())) for r in rows]
+              f"{r['token_ratio']:.4g}", N.ratio(r["compute_overhead"]), N.ratio(r["total_flops_ratio"]),
+              *((N.ratio(r["total_cost_ratio"]),) if cost else ())) for r in rows]
     lines += ["", render_table(table, header), "",
               f"Critical size: {report['critical_fraction']:.4f} x Chinchilla ({N.count(report['critical_params'])} "
               "params); no amount of data reaches the loss below it.",
