@@ -194,3 +194,21 @@ def test_cli_requests_per_day_times_days_is_a_requests_grid(run_cli):
     import json
 
     assert json.loads(per_day)["rows"] == json.loads(lifetime)["rows"]
+
+
+def test_cli_quality_of_models_is_a_quality_axis(run_cli):
+    """--quality-of MODEL,N:D: each model's predicted loss, the same rows as --loss at those losses."""
+    import json
+
+    from symscale.solve import loss_of
+
+    code, out, err = run_cli("sweep", "--quality-of", "Llama-2-7B,13B:2T", "--inference-tokens", "1e12", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    losses = [float(loss_of(7e9, 2e12)), float(loss_of(13e9, 2e12))]
+    assert [m["name"] for m in data["quality"]["quality_of"]] == ["Llama-2-7B", "13B:2T"]
+    assert [row["loss"] for row in data["rows"]] == pytest.approx(losses, rel=1e-9)
+    code, out, _ = run_cli("sweep", "--loss", ",".join(repr(v) for v in losses), "--inference-tokens", "1e12", "--json")
+    assert json.loads(out)["rows"] == data["rows"]
+    code, _, err = run_cli("sweep", "--quality-of", "Nonexistent-1B", "--inference-tokens", "1e12")
+    assert code == 2 and err.count("\n") == 1

@@ -42,6 +42,9 @@ def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[
               help="Target losses: start:stop:count or a,b,c (e.g. 1.9:2.6:50).")
 @click.option("--chinchilla-params", default=None, metavar="GRID",
               help="Qualities as Chinchilla-optimal model sizes (e.g. 1B,7B,13B,30B,70B or 1e9:1e11:20 --log).")
+@click.option("--quality-of", default=None, metavar="MODEL,...",
+              help="Qualities as the predicted losses of published models or N:D pairs, comma-separated "
+              "(e.g. Llama-2-7B,Llama-2-13B,7B:2T), under the coefficients in use; rows carry the loss.")
 @click.option("--inference-tokens", default=None, metavar="GRID",
               help="Lifetime inference tokens: start:stop:count or a,b,c (e.g. 1e9:1e14:100 --log).")
 @click.option("--requests", default=None, metavar="GRID", help="Lifetime inference requests (instead of tokens).")
@@ -115,7 +118,7 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
     objective = kwargs.pop("objective")
     log_all = kwargs.pop("log")
     log_quality, log_demand = kwargs.pop("log_quality") or log_all, kwargs.pop("log_demand") or log_all
-    q_kind, q_text = _one_of(kwargs, ("loss", "chinchilla_params"), "quality")
+    q_kind, q_text = _one_of(kwargs, ("loss", "chinchilla_params", "quality_of"), "quality")
     days = kwargs.pop("days")
     d_kind, d_text = _one_of(kwargs, ("inference_tokens", "requests", "requests_per_day"), "demand")
     if (d_kind == "requests_per_day") != (days is not None):
@@ -126,17 +129,39 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
         d_kind, demand = "requests", demand * days
         if not np.all(np.isfinite(demand)):
             raise InputError(f"--requests-per-day {d_text} x --days {days:g} overflows floating-point range")
-    quality = parse_grid(q_text, log_quality, "--" + q_kind.replace("_", "-"))
+    models = None
+    if q_kind == "quality_of":
+        models, quality = _reference_losses(q_text, coefficients)
+        q_kind = "loss"
+    else:
+        quality = parse_grid(q_text, log_quality, "--" + q_kind.replace("_", "-"))
     check_sweep_size(quality.size, demand.size, columns=_column_count(q_kind, d_kind, objective), output=output,
                      fmt=fmt, digits=digits, streamed=True)
     grid = sweep_grid(quality, demand, quality_kind=q_kind, demand_kind=d_kind, objective=objective,
                         coefficients=coefficients, settings=settings, tokens_per_request=per_request)
     meta = {"objective": objective, "coefficients": coefficient_block(coefficients),
-            "quality": {"kind": q_kind, "count": int(quality.size)},
+            "quality": {"kind": q_kind, "count": int(quality.size),
+                        **({"quality_of": models} if models is not None else {})},
             "demand": {"kind": d_kind, "count": int(demand.size)}}
     if objective == "cost":
         meta["settings"] = _settings_dict(settings)
     return grid, meta
+
+
+def _reference_losses(text: str, coefficients) -> tuple[list[dict], np.ndarray]:
+    """The models of --quality-of (names or N:D, comma-separated) and their predicted losses."""
+    from ..reference import reference_model
+    from ..solve import loss_of
+
+    specs = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not specs:
+        raise InputError("--quality-of is empty; give model names or N:D pairs, comma-separated")
+    if len(specs) > 10_000:
+        raise InputError(f"--quality-of: {len(specs)} models is too many (at most 10000)")
+    models = [reference_model(spec) for spec in specs]
+    losses = np.array([float(loss_of(m.params, m.tokens, coefficients)) for m in models])
+    return [{"name": m.name, "params": float(m.params), "tokens": float(m.tokens), "loss": float(loss)}
+            for m, loss in zip(models, losses)], losses
 
 
 def _column_count(q_kind: str, d_kind: str, objective: str) -> int:
