@@ -174,3 +174,19 @@ def test_cli_old_loss_grid_name_and_scenario_demand_forms(run_cli, tmp_path):
     assert data["settings"] is None and data["coefficients"]["name"] == "chinchilla"
     code, out, _ = run_cli("plot", "scenario", "--loss", "2", "-o", tmp_path / "s.svg", "--json")
     assert code == 0 and json.loads(out)["data"]["demand"] == 0
+
+
+@pytest.mark.parametrize("objective, demand, key", [("compute", ("--inference-tokens", "2T"), "total_flops"),
+                                                    ("cost", ("--requests", "1e10"), "total_cost")])
+def test_cli_scenario_marks_the_quality_of_model(run_cli, tmp_path, objective, demand, key):
+    """--quality-of: the user's model is on the plotted curve's data with solve's figures for it."""
+    import json
+
+    args = ("--objective", objective, "--quality-of", "Llama-2-7B", *demand)
+    code, out, err = run_cli("plot", "scenario", *args, "-o", tmp_path / "r.png", "--json")
+    assert code == 0, err
+    data = json.loads(out)["data"]
+    solved = json.loads(run_cli("solve", *args, "--json")[1])
+    assert data["reference"]["name"] == "Llama-2-7B"
+    assert data["reference"][key] == pytest.approx(solved["reference"][key], rel=1e-12)
+    assert data["optimal"][key] == pytest.approx(solved["optimal"][key], rel=1e-9)

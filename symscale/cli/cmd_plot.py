@@ -16,7 +16,7 @@ from .cost_options import (
     pop_hardware,
     refuse_cost_options,
 )
-from .options import demand_spec_from_options, loss_from_options, quality_options, split_options
+from .options import demand_spec_from_options, quality_from_options, quality_options, split_options
 
 OUTPUT = click.option("-o", "--output", required=True, metavar="FILE.png|FILE.svg",
                       help="Image to write (PNG or SVG, from the extension).")
@@ -170,7 +170,9 @@ def scenario(output: str, objective: str, as_json: bool, **kwargs) -> None:
 
     _check_output(output)
     coefficients = coefficients_from_options(kwargs)
-    loss = loss_from_options(kwargs, coefficients)
+    loss, extra = quality_from_options(kwargs, coefficients)
+    for warning in getattr(extra, "warnings", None) or []:
+        click.echo(f"Warning: {warning}", err=True)
     demand = demand_spec_from_options(kwargs)
     if objective == "cost":
         requests = demand.cost_demand()[0]
@@ -180,8 +182,27 @@ def scenario(output: str, objective: str, as_json: bool, **kwargs) -> None:
         refuse_cost_options(kwargs, demand)
         settings, amount = None, demand.lifetime_tokens()
     curve = scenario_curve(loss, amount, objective, coefficients, settings)
+    if hasattr(extra, "params") and hasattr(extra, "name"):  # --quality-of: the user's own model, marked too
+        from dataclasses import replace
+
+        curve = replace(curve, reference=_reference_point(extra, amount, settings))
     _done(save(figure_scenario(curve, coefficients, settings), output), "scenario", curve, as_json, coefficients,
           settings)
+
+
+def _reference_point(model, amount: float, settings) -> dict:
+    """The --quality-of model's lifetime total at the scenario's demand (FLOPs, or dollars with ``settings``)."""
+    from ..solve import Allocation, ComputeModel
+
+    point = {"name": model.name, "params": float(model.params), "tokens": float(model.tokens)}
+    if settings is None:
+        return {**point, "total_flops": float(ComputeModel(model.params, model.tokens, amount).total_flops)}
+    from dataclasses import replace
+
+    from ..costs import model_costs
+
+    costs = model_costs(Allocation(model.params, model.tokens), replace(settings, requests=amount))
+    return {**point, "total_cost": float(costs.total_cost)}
 
 
 COMMANDS = [plot]
