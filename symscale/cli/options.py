@@ -45,8 +45,8 @@ _OTHER_QUALITIES = [
                  help="Quality of the Chinchilla-optimal model for a training budget of FLOPS (e.g. 1e24)."),
     click.option("--quality-of", default=None, metavar="MODEL|N:D",
                  help="Quality of a published model (data/reference_models.csv, any case: Llama-2-7B, "
-                 "Chinchilla-70B, ...) or of N params trained on D tokens (7B:2T), under the coefficients in use; "
-                 "solve then reports that model beside the optimum."),
+                 "Chinchilla-70B, ...) or of N params trained on D tokens (7B:2T), under the coefficients in use "
+                 "(solve and plot scenario also show that model beside the optimum)."),
     click.option("--target-score", default=None, metavar="NAME=VALUE",
                  help="A downstream score, e.g. core_average=0.30, turned into the loss predicted by the score "
                  "map NAME of --coefficients FILE (`symscale fit-score`)."),
