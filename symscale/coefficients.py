@@ -166,7 +166,7 @@ def load_coefficients(path: str | Path, include_unconverged: bool = False) -> Co
 
 
 def _load_coefficients(path: str | Path, include_unconverged: bool = False) -> Coefficients:
-    """Read a coefficients JSON file (as written by ``symscale fit --out``).
+    """Read a coefficients JSON file (as written by ``symscale fit --output``).
 
     The file is one object with keys alpha, beta, A, B, E (numbers), optionally ``name``,
     ``source`` and ``bootstrap`` (an object of equal-length lists, one per coefficient, and

@@ -37,6 +37,8 @@ DEFAULTS = {
     "train_mfu": 0.5, "prefill_mfu": 0.5, "decode_mfu": 0.01,
     "requests": 1e10, "input_tokens": 70.0, "output_tokens": 215.0,
 }
+INFERENCE_DTYPE_ORDER = ("fp8", "int8", "bf16", "fp16")
+"""Without --inference-dtype, inference runs in the first of these the GPU supports (H100: fp8, A100: int8)."""
 _DTYPE_ALIASES = {"bfloat16": "bf16", "float16": "fp16", "half": "fp16", "float8": "fp8", "i8": "int8"}
 
 
@@ -140,10 +142,18 @@ def resolve_phase(role: str, gpu_name=None, dtype=None, price=None, peak=None) -
         price = price if price is not None else part.price
         return _checked_phase(role, price, peak, part.name if part else None, None)
     part = gpu(gpu_name if gpu_name is not None else DEFAULTS[f"{role}_gpu"])
-    dtype = normalise_dtype(dtype if dtype is not None else DEFAULTS[f"{role}_dtype"])
+    dtype = normalise_dtype(dtype if dtype is not None else default_dtype(role, part))
     if price is None and part.price is None:
         raise InputError(f"{part.name} has no documented price in data/gpus.csv; pass {opt}-gpu-cost")
     return _checked_phase(role, part.price if price is None else price, part.peak(dtype), part.name, dtype)
+
+
+def default_dtype(role: str, part: Gpu) -> str:
+    """The data type used when none is given: bf16 for training; for inference the GPU's first of
+    INFERENCE_DTYPE_ORDER (so every catalog GPU works without --inference-dtype)."""
+    if role != "inference":
+        return DEFAULTS[f"{role}_dtype"]
+    return next((key for key in INFERENCE_DTYPE_ORDER if key in part.peaks), DEFAULTS["inference_dtype"])
 
 
 def _checked_phase(role: str, price, peak, gpu_name, dtype) -> Phase:
@@ -170,7 +180,7 @@ def check_mfu(name: str, value) -> np.ndarray:
 class CostSettings:
     """Hardware, utilisation and demand of the cost objective; numeric fields may be numpy arrays.
 
-    GPU and dtype None mean the defaults (H100 bf16 for training, H100 fp8 for inference); a price
+    GPU None means H100; dtype None bf16 for training and the GPU's fastest inference type (H100 fp8); a price
     None means the catalog price; a peak given bypasses the catalog. Demand is lifetime requests
     with mean input and output tokens per request.
     """

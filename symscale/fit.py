@@ -65,7 +65,7 @@ DELTA_RANGE = (1e-8, 100.0)
 above 100 it is least squares for any residual ln(predicted/observed) the law can produce."""
 
 MAX_BOOTSTRAP = 20_000
-"""At most this many replicates (about 4 CPU minutes for the 47 paper runs, and a 3 MB --out file)."""
+"""At most this many replicates (about 4 CPU minutes for the 47 paper runs, and a 3 MB --output file)."""
 _SECONDS_PER_REPLICATE_RUN = 2.5e-4  # measured: about 12 ms of CPU per replicate of the 47 paper runs
 
 
@@ -87,7 +87,7 @@ def check_bootstrap(n: int, n_runs: int, seed: int | None = None) -> None:
         hours = n * n_runs * _SECONDS_PER_REPLICATE_RUN / 3600
         megabytes = n * 140 / 1e6
         raise InputError(f"--bootstrap {n} is more than the {MAX_BOOTSTRAP} replicates allowed: it would take "
-                         f"about {hours:.1f} CPU hours and a {megabytes:.0f} MB --out file")
+                         f"about {hours:.1f} CPU hours and a {megabytes:.0f} MB --output file")
 
 
 # ----------------------------------------------------------------------------- lmfit polish
@@ -449,7 +449,7 @@ class Bootstrap:
             "method": "runs resampled with replacement; each replicate refit by batched Newton from the "
             "best point (vectorised in numpy, chunks spread over every core); standard errors and percentile "
             "intervals over the converged replicates only (those that did not converge within 300 Newton steps, "
-            "mostly with the optimum on the boundary E -> 0, are excluded and counted; the --out file marks them)",
+            "mostly with the optimum on the boundary E -> 0, are excluded and counted; the --output file marks them)",
         }
 
 

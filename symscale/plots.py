@@ -95,6 +95,7 @@ class ScenarioCurve:
     total: np.ndarray
     baseline: dict
     optimal: dict
+    reference: dict | None = None  # the model of --quality-of (name, params, tokens, total), on the same curve
 
 
 def scenario_curve(loss: float, demand: float, objective: str = "compute", coefficients=None, settings=None,
@@ -271,9 +272,13 @@ def figure_scenario(curve: ScenarioCurve, coefficients=None, settings=None):
     ax.plot(curve.params, curve.total, color="black", lw=2, label=f"lifetime total ({unit})")
     ax.plot(curve.params, curve.train, color="tab:blue", lw=1.2, ls="--", label="training")
     ax.plot(curve.params, curve.inference, color="tab:orange", lw=1.2, ls="--", label="inference")
-    for side, colour, marker in (("baseline", "tab:red", "s"), ("optimal", "tab:green", "o")):
+    sides = (("baseline", "tab:red", "s"), ("optimal", "tab:green", "o"), ("reference", "tab:purple", "D"))
+    for side, colour, marker in sides:
         point = getattr(curve, side)
-        name = _baseline_name(coefficients) if side == "baseline" else "optimal"
+        if point is None:
+            continue
+        names = {"baseline": _baseline_name(coefficients), "optimal": "optimal"}
+        name = names.get(side) or point.get("name", "reference")
         ax.plot(point["params"], point[key], marker, color=colour, ms=9, zorder=5,
                 label=f"{name}: {point['params'] / 1e9:.3g}B params on {point['tokens'] / 1e12:.3g}T tokens, "
                 f"{point[key]:.3g} {unit}")

@@ -364,7 +364,7 @@ def target_from(spec: str, coefficients) -> ScoreTarget:
         known = ", ".join(maps) or "none"
         raise InputError(f"--target-score {spec}: the coefficients {coefficients.name!r} hold no score map {name!r} "
                          f"(score maps: {known}); fit one with `symscale fit-score --runs RUNS --score-col COLUMN "
-                         "--out FILE` and give --coefficients FILE")
+                         "--output FILE` and give --coefficients FILE")
     m = maps[name]
     reason = m.refusal()
     if reason:

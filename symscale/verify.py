@@ -279,14 +279,13 @@ def verify_compute_solution(solution, coefficients: Coefficients | str | None = 
 
 
 def verify_batch(loss, inference_tokens, coefficients=None, dps: int = DEFAULT_DPS,
-                 min_digits: float = DEFAULT_MIN_DIGITS) -> list[dict]:
+                 min_digits: float = DEFAULT_MIN_DIGITS, settings=None) -> list[dict]:
     """Solve scenarios with the float solver (vectorised) and verify each at high precision.
 
-    ``coefficients`` is one spec for all rows or a list with one Coefficients per row.
+    ``coefficients`` is one spec for all rows or a list with one Coefficients per row. With cost
+    ``settings`` (a CostSettings) the second argument is lifetime requests and the objective is dollars.
     """
     import numpy as np
-
-    from .solve import solve_compute_optimal
 
     loss = np.atleast_1d(np.asarray(loss, dtype=float))
     demand = np.atleast_1d(np.asarray(inference_tokens, dtype=float))
@@ -297,15 +296,39 @@ def verify_batch(loss, inference_tokens, coefficients=None, dps: int = DEFAULT_D
         groups.setdefault(_coefficient_tuple(c), []).append(i)
     results: list[dict] = [{}] * loss.size
     for cs, rows in groups.items():
-        spec = Coefficients(*cs)
-        solved = solve_compute_optimal(loss[rows], demand[rows], spec)
+        params, tokens, k_train, k_inf, tokens_used = _float_optima(loss[rows], demand[rows], Coefficients(*cs),
+                                                                    settings)
         for j, i in enumerate(rows):
-            check = verify_optimum(loss[i], 6, 2 * to_mp(float(demand[i])), float(solved.params[j]),
-                                   float(solved.tokens[j]), cs, dps, min_digits)
-            results[i] = {"loss": float(loss[i]), "inference_tokens": float(demand[i]),
-                          "params": float(solved.params[j]), "tokens": float(solved.tokens[j]),
+            check = verify_optimum(loss[i], k_train[j], k_inf[j], float(params[j]), float(tokens[j]), cs, dps,
+                                   min_digits)
+            row = {"loss": float(loss[i]), "inference_tokens": float(tokens_used[j])}
+            if settings is not None:
+                row["requests"] = float(demand[i])
+            results[i] = {**row, "params": float(params[j]), "tokens": float(tokens[j]),
                           "coefficients": dict(zip(NAMES, cs)), "verification": check}
     return results
+
+
+def _float_optima(loss, demand, spec, settings) -> tuple:
+    """(params, tokens, k_train, k_inf, inference tokens) of the float solver for one coefficient group."""
+    import numpy as np
+
+    if settings is None:
+        from .solve import solve_compute_optimal
+
+        solved = solve_compute_optimal(loss, demand, spec)
+        k_inf = [2 * to_mp(float(d)) for d in demand]
+        return solved.params, solved.tokens, [6] * len(loss), k_inf, demand
+    from dataclasses import replace
+
+    from .costs import solve_cost_optimal
+
+    priced = replace(settings, requests=np.asarray(demand, float))
+    solved = solve_cost_optimal(loss, priced, spec)
+    k_train, k_inf = (np.broadcast_to(np.asarray(w, float), loss.shape) for w in priced.weights())
+    tokens_used = np.broadcast_to(np.asarray(priced.inference_tokens, float), loss.shape)
+    return (np.ravel(solved.optimal.params), np.ravel(solved.optimal.tokens), [float(w) for w in k_train],
+            [float(w) for w in k_inf], tokens_used)
 
 
 def summarise(results: list[dict]) -> dict:

@@ -153,8 +153,8 @@ def test_sweep_output_is_the_same_as_stdout(run_cli, tmp_path):
 @pytest.mark.parametrize("args", [
     (*SWEEP, "-o", "/dev/full"),
     (*SWEEP, "--json", "-o", "/dev/full"),
-    ("plot", "fig2", "--loss-grid", "1.9:2.6:4", "--inference-tokens", "1e9:1e12:4", "-o", "/dev/full"),
-    ("fit", str(RUNS_CSV), "--no-lmfit", "--out", "/dev/full"),
+    ("plot", "fig2", "--loss", "1.9:2.6:4", "--inference-tokens", "1e9:1e12:4", "-o", "/dev/full"),
+    ("fit", str(RUNS_CSV), "--no-lmfit", "-o", "/dev/full"),
 ])
 def test_dev_full_is_no_space_left(run_cli, args):
     if args[0] == "plot":
@@ -281,7 +281,7 @@ def test_broken_pipe_is_quiet():
      r"1e\+10 scenarios is more than one sweep writes \(at most 1e\+09 rows"),  # streamed: time, not memory
     (("sweep", "--loss", "1.9:2.6:10000000", "--inference-tokens", "1e9:1e14:10000000", "-o", "x.csv"),
      r"no space left on device \(a sweep of .* = 1e\+14 scenarios would write about"),
-    (("plot", "fig2", "--loss-grid", "1.9:2.6:10000000", "-o", "x.png"), r"1.6e\+09 cells is too many to draw"),
+    (("plot", "fig2", "--loss", "1.9:2.6:10000000", "-o", "x.png"), r"1.6e\+09 cells is too many to draw"),
     (("verify", "--random", "1000000"), r"1000000 scenarios at 50 digits would take about 50 min"),
     (("verify", "--loss", "1.9:2.6:10000", "--inference-tokens", "1e9:1e12:10000"), r"would take about"),
     (("verify", "--csv", "/dev/zero"), r"'/dev/zero' is not a text file"),

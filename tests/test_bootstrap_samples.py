@@ -227,7 +227,7 @@ def test_fit_then_solve_with_bootstrap_samples(tmp_path):
     out = tmp_path / "c.json"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "symscale"]
-    fit = subprocess.run([*cmd, "fit", RUNS, "--bootstrap", "40", "--seed", "0", "--out", out, "--quiet",
+    fit = subprocess.run([*cmd, "fit", RUNS, "--bootstrap", "40", "--seed", "0", "-o", out, "--quiet",
                           "--no-lmfit"], capture_output=True, text=True, env=env, timeout=300)
     assert fit.returncode == 0, fit.stderr
     stored = json.loads(out.read_text())["bootstrap"]

@@ -192,3 +192,29 @@ def test_bootstrap_intervals_for_the_cost_objective(run_cli, tmp_path):
     data = json.loads(out)
     low, high = data["uncertainty"]["ci95"]["total_cost_saving"]
     assert code == 0 and low < 1 - data["ratio"]["total_cost"] < high
+
+
+def test_outputs_state_the_demand_they_used(run_cli):
+    """No hidden demand: calc and overhead say 0 when none is given; closed-form states it too."""
+    code, out, _ = run_cli("calc", "--params", "7B", "--tokens", "1T")
+    assert code == 0 and "Inference tokens:        0 (no demand given)" in out
+    code, out, _ = run_cli("overhead", "--loss", "2.0", "--size-ratio", "0.5")
+    assert code == 0 and "Lifetime inference demand 0 tokens" in out
+    code, out, _ = run_cli("budget", "--total-flops", "1e24")
+    assert code == 0 and "lifetime inference demand 0 tokens" in out
+
+
+def test_derive_format_json_is_the_json_shorthand(run_cli):
+    code, out, _ = run_cli("derive", "--format", "json")
+    assert code == 0 and json.loads(out) == json.loads(run_cli("derive", "--json")[1])
+
+
+def test_verify_lists_failures_only_unless_all(run_cli, tmp_path):
+    """The same rule for 3 rows as for 28: without --all no passing row is listed; with --all every row is."""
+    small = tmp_path / "s.csv"
+    small.write_text("loss,inference_tokens\n1.947,2e12\n2.1,1e11\n2.0,0\n")
+    for args, rows in ((("--csv", small), 3), (("--loss", "1.9:2.2:4", "--inference-tokens", "1e9:1e12:7"), 28)):
+        code, out, _ = run_cli("verify", *args, "--dps", "20")
+        assert code == 0 and " ok" not in out and "--all lists every scenario" in out
+        code, out, _ = run_cli("verify", *args, "--dps", "20", "--all")
+        assert code == 0 and out.count(" ok") == rows

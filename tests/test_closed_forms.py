@@ -83,12 +83,14 @@ def test_parse_beta_rejects(text):
 
 
 def test_cli_json_and_errors():
-    out = CliRunner().invoke(main, ["closed-form", "--beta", "1/2", "--json"])
+    out = CliRunner().invoke(main, ["closed-form", "--beta", "1/2", "--inference-tokens", "2e12", "--json"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
+    assert data["inference_tokens"] == 2e12 and data["rho"] == pytest.approx(2e12 / 3, rel=1e-15)
     assert data["degree"] == 3 and data["solvable_by_radicals"] is True and data["galois_group"] is None
     assert data["radical"] and data["tokens"] == pytest.approx(data["tokens_numeric_solver"], rel=1e-12)
-    out = CliRunner().invoke(main, ["closed-form", "--beta", "1/4", "--json", "--dps", "30"])
+    out = CliRunner().invoke(main, ["closed-form", "--beta", "1/4", "--inference-tokens", "2e12", "--json",
+                                    "--dps", "30"])
     data = json.loads(out.output)
     assert data["galois_group"] == "S5" and data["solvable_by_radicals"] is False and data["tokens"] is None
     for bad in ("1/0", "abc", "-2"):
@@ -115,3 +117,14 @@ def test_closed_form_cost_objective_matches_solve():
                                              *hardware, "--json"]).stdout)
     assert closed["degree"] == 3
     assert closed["tokens"] == pytest.approx(solved["optimal"]["tokens"], rel=1e-12)
+
+
+def test_cli_demand_is_zero_unless_given():
+    """No hidden demand: without a demand option rho is 0 (Chinchilla's case), and the output says so."""
+    out = CliRunner().invoke(main, ["closed-form", "--beta", "1/2", "--json"])
+    data = json.loads(out.output)
+    assert out.exit_code == 0 and data["inference_tokens"] == 0 and data["rho"] == 0
+    out = CliRunner().invoke(main, ["closed-form", "--beta", "1/2"])
+    assert out.output.startswith("Lifetime inference demand: 0 tokens; rho = k_inf/k_train = 0\n")
+    help_text = " ".join(CliRunner().invoke(main, ["closed-form", "--help"]).output.split())
+    assert "2e12" not in help_text.replace("e.g. 2e12", "") and "Demand is 0 unless given" in help_text

@@ -33,7 +33,10 @@ def test_gpu_names_ignore_case_and_unknown_names_list_the_catalog():
 
 def test_unsupported_dtype_lists_the_supported_ones():
     with pytest.raises(InputError, match=r"A100-40GB has no fp8.*bf16, fp16, int8"):
-        CostSettings(inference_gpu="A100-40GB")          # the default inference dtype is fp8
+        CostSettings(inference_gpu="A100-40GB", inference_dtype="fp8")
+    assert CostSettings(inference_gpu="A100-40GB").inference.dtype == "int8"  # the default: the GPU's fastest
+    assert CostSettings(inference_gpu="A100-40GB").inference.peak == 6.24e14
+    assert CostSettings().inference.dtype == "fp8" and CostSettings().train.dtype == "bf16"
     with pytest.raises(InputError, match="unknown data type"):
         CostSettings(train_dtype="fp64")
 

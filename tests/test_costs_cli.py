@@ -12,7 +12,8 @@ README_COST = ("--loss", "1.947", "--requests", "1e10", "--input-tokens", "1000"
                "--train-gpu", "A100-80GB", "--train-gpu-cost", "1.40", "--inference-gpu", "A100-40GB",
                "--inference-dtype", "int8", "--inference-gpu-cost", "0.60",
                "--train-mfu", "0.5", "--prefill-mfu", "0.4", "--decode-mfu", "0.2")
-CALCULATOR = ("--params", "30e9", "--chinchilla", "--train-gpu-cost", "1.50", "--inference-gpu", "A100-40GB",
+CALCULATOR = ("--objective", "cost", "--params", "30e9", "--chinchilla", "--train-gpu-cost", "1.50",
+              "--inference-gpu", "A100-40GB",
               "--inference-dtype", "int8", "--inference-gpu-cost", "0.60", "--input-tokens", "500",
               "--output-tokens", "100", "--requests", "1e9")
 
@@ -63,7 +64,7 @@ def test_help_documents_options_and_defaults(run_cli):
                    "--input-tokens", "--output-tokens", "--train-peak-flops", "--inference-peak-flops",
                    "--objective"):
         assert option in flat
-    for default in ("default: H100", "default: bf16", "default: fp8", "default: 0.5", "default: 0.01",
+    for default in ("default: H100", "default: bf16", "H100: fp8, A100: int8", "default: 0.5", "default: 0.01",
                     "default: 70", "default: 215", "1e10", "`symscale hardware`"):
         assert default in flat, default
 
@@ -74,9 +75,13 @@ def test_requests_per_day_times_days(run_cli):
     assert code == 0 and json.loads(out)["settings"]["requests"] == pytest.approx(1e10)
 
 
-def test_compute_objective_accepts_input_and_output_tokens(run_cli):
-    code, out, _ = run_cli("solve", "--loss", "1.947", "--requests", "1e9", "--input-tokens", "1500",
-                           "--output-tokens", "500", "--json")
+def test_compute_objective_refuses_input_and_output_tokens(run_cli):
+    code, out, err = run_cli("solve", "--loss", "1.947", "--requests", "1e9", "--input-tokens", "1500",
+                             "--output-tokens", "500", "--json")
+    assert code == 2 and out == ""
+    assert err == ("Error: --input-tokens, --output-tokens are options of the cost objective "
+                   "(hardware, price, MFU, input/output tokens): add --objective cost\n")
+    code, out, _ = run_cli("solve", "--loss", "1.947", "--requests", "1e9", "--tokens-per-request", "2000", "--json")
     assert code == 0 and json.loads(out)["inference_tokens"] == pytest.approx(2e12)
     assert json.loads(out)["optimal"]["params"] == pytest.approx(2.418e10, rel=5e-4)
 
@@ -112,9 +117,9 @@ def test_calc_cost_calculator_at_default_prices_gives_the_printed_numbers(run_cl
 
 
 def test_calc_70b_on_10t_default_hardware(run_cli):
-    code, out, _ = run_cli("calc", "--params", "70e9", "--tokens", "10e12", "--cost")
+    code, out, _ = run_cli("calc", "--params", "70e9", "--tokens", "10e12", "--objective", "cost")
     assert code == 0 and "Training cost:           $4.72M" in out
-    data = json.loads(run_cli("calc", "--params", "70e9", "--tokens", "10e12", "--cost", "--json")[1])
+    data = json.loads(run_cli("calc", "--params", "70e9", "--tokens", "10e12", "--objective", "cost", "--json")[1])
     assert f"{data['train_cost']:.3e}" == "4.719e+06"
     assert data["train_gpu_hours"] == pytest.approx(4.719e6 / 2, rel=1e-3)  # $2.00 per H100-hour
 
@@ -134,7 +139,7 @@ def test_calc_without_cost_options_is_unchanged(run_cli):
     (("--input-tokens", "0"), "must be > 0"),
     (("--output-tokens", "-3"), "must be > 0"),
     (("--train-gpu", "V100"), "unknown GPU 'V100'; the catalog (data/gpus.csv) has A100-40GB"),
-    (("--inference-gpu", "A100-80GB"), "A100-80GB has no fp8 peak"),
+    (("--inference-gpu", "A100-80GB", "--inference-dtype", "fp8"), "A100-80GB has no fp8 peak"),
     (("--inference-dtype", "fp4"), "unknown data type 'fp4'"),
     (("--inference-gpu", "H200"), "no documented price"),
     (("--inference-tokens", "1e12"), "prices input and output tokens separately"),
@@ -157,3 +162,38 @@ def test_cost_path_does_not_import_sympy():
             "print('SYMPY', 'sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "SYMPY False" in out
+
+
+def test_calc_cost_is_a_deprecated_alias_of_the_cost_objective(run_cli):
+    args = ("calc", "--params", "70e9", "--tokens", "10e12")
+    new = run_cli(*args, "--objective", "cost", "--json")
+    code, out, err = run_cli(*args, "--cost", "--json")
+    assert code == 0 and out == new[1]
+    assert err == "Note: --cost is deprecated, use --objective cost; the old name will be removed\n"
+
+
+@pytest.mark.parametrize("command", [
+    ("solve", "--loss", "2.0"), ("calc", "--params", "7e9", "--tokens", "1e12"), ("budget", "--total-flops", "1e24"),
+    ("overhead", "--loss", "2.0", "--size-ratio", "0.5"), ("breakeven", "--loss", "2.0", "--saving", "0.1"),
+    ("closed-form", "--beta", "1/2"), ("sweep", "--loss", "2.0", "--inference-tokens", "1e12"),
+    ("plot", "scenario", "-o", "x.png", "--loss", "2.0"),
+])
+@pytest.mark.parametrize("option", [("--train-gpu", "H100"), ("--inference-dtype", "int8"), ("--decode-mfu", "0.1"),
+                                    ("--train-gpu-cost", "2"), ("--output-tokens", "100"), ("--paper-settings",)])
+def test_every_pricing_command_refuses_cost_options_without_the_cost_objective(run_cli, command, option,
+                                                                              tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(*command, *option)
+    name = option[0]
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"Error: {name} is an option of the cost objective")
+    assert err.endswith("add --objective cost\n")
+
+
+@pytest.mark.parametrize("gpu, dtype", [("A100-40GB", "int8"), ("A100-80GB", "int8"), ("H100", "fp8"), ("B200", "fp8")])
+def test_inference_dtype_defaults_to_the_gpus_fastest(run_cli, gpu, dtype):
+    args = ("solve", "--objective", "cost", "--loss", "2.0", "--inference-gpu", gpu, "--inference-gpu-cost", "1",
+            "--json")
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    assert json.loads(out)["settings"]["inference"]["dtype"] == dtype

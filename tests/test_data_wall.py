@@ -376,3 +376,16 @@ def test_verify_re_solves_in_the_regime(run_cli, args, where):
     v = report["verification"]
     assert v["ok"] and v["where"] == where and min(v["digits"].values()) >= 13
     assert float(v["params_precise"]) == pytest.approx(report["optimal"]["params"], rel=1e-13)
+
+
+def test_plot_data_wall_takes_every_compute_demand_form(run_cli, tmp_path):
+    """Requests per day x days x tokens per request give the same figure data as the tokens they make."""
+    import json
+
+    base = ("plot", "data-wall", "--law", "muennighoff-2023", "--loss", "2.1131", "--unique-tokens-grid", "1e11,1e12",
+            "--json", "-o", tmp_path / "w.png")
+    code, tokens, _ = run_cli(*base, "--inference-tokens", "3.65e12")
+    code2, days, _ = run_cli(*base, "--requests-per-day", "1e7", "--days", "365", "--tokens-per-request", "1000")
+    assert code == code2 == 0 and json.loads(tokens)["data"] == json.loads(days)["data"]
+    code, out, _ = run_cli(*base)
+    assert code == 0 and json.loads(out)["data"]["inference_tokens"] == 0

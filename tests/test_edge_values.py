@@ -62,7 +62,7 @@ ERRORS = [
     ("closed-form --beta 1/3 --k-train 1e-320 --k-inf 4e12", "rho = --k-inf 4e+12 / --k-train", ()),
     ("closed-form --beta 1 --objective cost --requests 1e9 --train-peak-flops 1e-320 --train-gpu-cost 1",
      "train cost per FLOP", ()),
-    ("closed-form --beta 1/2 --loss 1e308", "N*", ()),
+    ("closed-form --beta 1/2 --loss 1e308 --inference-tokens 2e12", "N*", ()),
     ("solve --objective cost --loss 2 --train-gpu-cost 1e-320", "train cost per FLOP", ()),
     ("overhead --loss 1e308 --params 7B --inference-tokens 2e12", "loss 1e+308", ()),
     ("overhead --loss 2 --fraction 1e300", "fraction 1e+300", ()),
@@ -144,7 +144,7 @@ def test_newton_stops_at_rounding_noise():
 def test_breakeven_of_a_tiny_model_reaches_the_saving():
     code, out, err = invoke("breakeven --chinchilla-params 1.69 --saving 0.1 --json")
     assert (code, err) == (0, "")
-    report = json.loads(out)
+    report = json.loads(out)["results"][0]
     loss, rho = report["loss"], report["rho"]
     n, d = precise_optimum(loss, 1.0, rho)
     n_c, d_c = precise_optimum(loss, 1.0, 0.0)

@@ -35,15 +35,15 @@ ROWS = [
       for c, args in [("calc", ("--params", "7e9", "--tokens", "1e12")),
                       ("budget", ("--total-flops", "1e24", "--inference-tokens", "2e12")),
                       ("breakeven", ("--loss", "2.0", "--saving", "0.1")),
-                      ("overhead", ("--loss", "2.0", "--fraction", "0.5"))]],
+                      ("overhead", ("--loss", "2.0", "--size-ratio", "0.5"))]],
     ("boot sweep", ("sweep", "--coefficients", "{in}/boot_high_E.json", "--loss", "1.9:2.1:3",
                     "--inference-tokens", "1e9:1e12:3"), {0}),
     # 2. every bad input is exit 2 with one line
     ("400-digit A", ("solve", "--coefficients", "{in}/bigint.json", *S), {2}),
-    ("fit out missing dir", (*FIT, "--out", "/nonexistent_dir/x.json"), {2}),
-    ("fit out /proc", (*FIT, "--out", "/proc/x.json"), {2}),
-    ("fit out below a file", (*FIT, "--out", "infile/x.json"), {2}),
-    ("fit out /dev/full", (*FIT, "--out", "/dev/full"), {2}),
+    ("fit out missing dir", (*FIT, "-o", "/nonexistent_dir/x.json"), {2}),
+    ("fit out /proc", (*FIT, "-o", "/proc/x.json"), {2}),
+    ("fit out below a file", (*FIT, "-o", "infile/x.json"), {2}),
+    ("fit out /dev/full", (*FIT, "-o", "/dev/full"), {2}),
     ("sweep out /dev/full", ("sweep", "--loss", "1.9:2.1:3", "--inference-tokens", "1e9:1e12:3",
                              "-o", "/dev/full"), {2}),
     ("plot out /dev/full", ("plot", "scenario", "--loss", "2", "--inference-tokens", "1e12", "-o", "/dev/full"), {2}),
@@ -70,14 +70,14 @@ ROWS = [
     ("long runs path", ("fit", LONG_STRING + ".csv"), {2}),
     ("long verify csv", ("verify", "--csv", LONG_STRING), {2}),
     ("long reproduce runs", ("reproduce", "table1", "--runs", LONG_STRING), {2}),
-    ("long fit out", (*FIT, "--out", LONG_STRING + ".json"), {2}),
+    ("long fit out", (*FIT, "-o", LONG_STRING + ".json"), {2}),
     ("long sweep out", ("sweep", "--loss", "2", "--inference-tokens", "1e12", "-o", LONG_STRING), {2}),
     ("long plot out", ("plot", "scenario", "--loss", "2", "--inference-tokens", "1e12",
                        "-o", LONG_STRING + ".png"), {2}),
     *[(f"stdout full {c[0]}", c, {2}, None, True) for c in [
         ("solve", *S), ("calc", "--params", "7e9", "--tokens", "1e12"), ("budget", "--total-flops", "1e24"),
         ("breakeven", "--chinchilla-params", "70B", "--saving", "0.1"),
-        ("overhead", "--chinchilla-params", "70B", "--fraction", "0.5"),
+        ("overhead", "--chinchilla-params", "70B", "--size-ratio", "0.5"),
         ("sweep", "--loss", "2", "--inference-tokens", "1e12"), ("reproduce", "claims"), ("derive",),
         ("verify", "--random", "2"), ("closed-form", "--beta", "1/2"), ("check-proof", "--step", "7"),
         (*FIT,)]],
@@ -98,19 +98,19 @@ ROWS = [
     ("fit delta 1e308", (*FIT, "--delta", "1e308"), {0, 2}),
     ("fit delta 1e-320", (*FIT, "--delta", "1e-320"), {0, 2}),
     ("sweep product", ("sweep", "--loss", "1.9:2.6:10000000", "--inference-tokens", "1e9:1e14:10000000"), {2}),
-    ("plot grid 1e7", ("plot", "fig2", "-o", "f.png", "--loss-grid", "1.9:2.6:10000000"), {2}),
+    ("plot grid 1e7", ("plot", "fig2", "-o", "f.png", "--loss", "1.9:2.6:10000000"), {2}),
     ("fit bootstrap 1e6", (*FIT, "--bootstrap", "1000000"), {2}),
     ("verify random 1e6", ("verify", "--random", "1000000"), {2}),
     ("calc tokens 1e308", ("calc", "--params", "70e9", "--tokens", "1e308"), {2}),
     ("calc per request 1e308", ("calc", "--params", "70e9", "--tokens", "1e12", "--requests", "1e10",
                                 "--tokens-per-request", "1e308", "--json"), {2}),
-    ("plot demand 0", ("plot", "fig2", "-o", "f.png", "--loss-grid", "1.9:2.6:3", "--inference-tokens", "0"), {0, 2}),
+    ("plot demand 0", ("plot", "fig2", "-o", "f.png", "--loss", "1.9:2.6:3", "--inference-tokens", "0"), {0, 2}),
     ("bare symscale", (), {0}),
     ("reproduce no target", ("reproduce",), {2}),
     # 3. a failed run leaves the previous file untouched
     ("sweep bad input keeps file", ("sweep", "--loss", "2:1:x", "--inference-tokens", "1e12", "-o", "out.csv"), {2},
      None, False, ("out.csv",)),
-    ("fit bad input keeps file", (*FIT, "--delta", "nan", "--out", "c.json"), {2}, None, False, ("c.json",)),
+    ("fit bad input keeps file", (*FIT, "--delta", "nan", "-o", "c.json"), {2}, None, False, ("c.json",)),
     ("plot bad input keeps file", ("plot", "scenario", "--loss", "0.5", "--inference-tokens", "1e12", "-o", "f.png"),
      {2}, None, False, ("f.png",)),
 ]
@@ -143,7 +143,7 @@ def test_edge_case(row, inputs, tmp_path):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (("plot", "fig6", "--output", "f.png", "--loss-grid", "1000", "--requests", "1e5:1e9:4"), "at least 2 values"),
+    (("plot", "fig6", "--output", "f.png", "--loss", "1000", "--requests", "1e5:1e9:4"), "at least 2 values"),
     (("check-proof", "--inference-tokens", "1e308", "--step", "7"), "bounded here to demand"),
     (("verify", "--loss", "1.9:2.1:2", "--inference-tokens", ",".join(["2.0"] * 10000)), "at most"),
 ])
@@ -158,5 +158,5 @@ def test_deprecated_name_with_an_error_is_still_one_line(run_cli):
     code, _, err = run_cli("budget", "--total-flops", "1e24", "--dollars", "1e308", "--inference-tokens", "2e12")
     assert code == 2 and len(err.strip().splitlines()) == 1
     code, _, err = run_cli("budget", "--compute", "1e24", "--inference-tokens", "2e12")
-    assert code == 0 and err.strip().splitlines() == ["Note: --compute is renamed --total-flops; the old name will be "
-                                                      "removed"]
+    assert code == 0 and err.strip().splitlines() == ["Note: --compute is deprecated, use --total-flops; the old name "
+                                                      "will be removed"]

@@ -155,7 +155,7 @@ def test_save_and_load_round_trip(tmp_path: Path, runs: F.Runs, result: F.FitRes
     out = tmp_path / "coeffs.json"
     res = CliRunner().invoke(
         main,
-        ["fit", str(RUNS), "--bootstrap", "20", "--seed", "1", "--out", str(out), "--quiet"],
+        ["fit", str(RUNS), "--bootstrap", "20", "--seed", "1", "-o", str(out), "--quiet"],
         standalone_mode=False,
     )
     assert res.exit_code == 0, res.output

@@ -38,7 +38,7 @@ def test_report_and_out(tmp_path: Path) -> None:
     from symscale.coefficients import resolve
 
     out = tmp_path / "c.json"
-    res = run("fit", str(RUNS), "--out", str(out))
+    res = run("fit", str(RUNS), "-o", str(out))
     assert res.exit_code == 0, res.output
     for text in ("[[Fit Statistics]]", "objective function = Huber on ln L", "runs               = 47",
                  "residuals", "best basin", "[[Variables]] (uncertainty: sandwich standard error)",
@@ -137,10 +137,10 @@ def test_six_distinct_points_are_enough(tmp_path: Path) -> None:
         (["--bootstrap", "5", "--seed", "-1"], ["--seed", "-1"]),
         (["--bootstrap", "1000000"], ["--bootstrap 1000000", "20000", "CPU hours"]),
         (["--bootstrap", "1"], ["at least 2 replicates"]),
-        (["--out", "/nonexistent_dir/x.json"], ["cannot write --out /nonexistent_dir/x.json: no such directory"]),
-        (["--out", "/proc/x.json"], ["cannot write --out /proc/x.json"]),
-        (["--out", __file__ + "/x.json"], ["not a directory"]),
-        (["--out", "/tmp/" + "a" * 300 + ".json"], ["file name too long"]),
+        (["-o", "/nonexistent_dir/x.json"], ["cannot write --output /nonexistent_dir/x.json: no such directory"]),
+        (["-o", "/proc/x.json"], ["cannot write --output /proc/x.json"]),
+        (["-o", __file__ + "/x.json"], ["not a directory"]),
+        (["-o", "/tmp/" + "a" * 300 + ".json"], ["file name too long"]),
     ],
 )
 def test_bad_fit_options_are_one_line(args, fragments) -> None:
@@ -155,7 +155,7 @@ def test_out_is_checked_before_the_fit(monkeypatch) -> None:
         raise AssertionError("the fit ran before --out was checked")
 
     monkeypatch.setattr(F, "fit", boom)
-    _one_line_error(run("fit", str(RUNS), "--out", "/nonexistent_dir/x.json"), "no such directory")
+    _one_line_error(run("fit", str(RUNS), "-o", "/nonexistent_dir/x.json"), "no such directory")
 
 
 def test_delta_at_the_edges_of_its_range_fits() -> None:
@@ -198,3 +198,16 @@ def test_bootstrap_report_excludes_unconverged_replicates_and_uses_log_scale_for
     res = run("fit", str(RUNS), "--bootstrap", "60", "--seed", "0", "--no-lmfit", "-q")
     assert f"{60 - int(keep.sum())} excluded (not converged)" in res.output
     assert "A:      35.3883      x/÷" in res.output and "ln A +/-" in res.output
+
+
+def test_out_is_a_deprecated_alias_of_output(run_cli, tmp_path):
+    """`fit --out` still writes the same file as `-o/--output`, with one note on stderr."""
+    new, old = tmp_path / "new.json", tmp_path / "old.json"
+    base = ("fit", "--runs", "sardana-2024", "--no-lmfit", "-q")
+    code, _, err = run_cli(*base, "-o", new)
+    assert code == 0 and "Note:" not in err
+    code, _, err = run_cli(*base, "--out", old)
+    assert code == 0 and err.endswith("Note: --out is deprecated, use -o/--output; the old name will be removed\n")
+    assert json.loads(old.read_text())["alpha"] == json.loads(new.read_text())["alpha"]
+    help_text = run_cli("fit", "--help")[1]
+    assert "--out " not in help_text and "--seed" in help_text and "default: 0" in " ".join(help_text.split())

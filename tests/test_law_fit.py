@@ -135,7 +135,7 @@ def test_fit_then_solve_round_trip_through_the_file(run_cli, tmp_path):
     path = tmp_path / "kaplan-form.json"
     starts = sum((["--start", f"{k}={v}"] for k, v in KAPLAN_STARTS.items()), [])
     code, out, err = run_cli("fit", str(csv), "--law", KAPLAN_FORM, *starts, "--bootstrap", "40", "--seed", "1",
-                             "--out", str(path), "--json", "--no-lmfit")
+                             "-o", str(path), "--json", "--no-lmfit")
     assert code == 0, err
     fitted = json.loads(out)
     saved = json.loads(path.read_text())

@@ -165,8 +165,8 @@ CUSTOM = ("--law", CHINCHILLA_TEXT, "--set", "alpha=0.336", "--set", "beta=0.283
 
 @pytest.mark.parametrize("command", [
     ("budget", "--total-flops", "1e24", "--inference-tokens", "2T"),
-    ("budget", "--total-dollars", "5e6", "--requests", "1e10"),
-    ("overhead", "--loss", "2.0", "--fraction", "0.5", "--inference-tokens", "1e12"),
+    ("budget", "--objective", "cost", "--total-dollars", "5e6", "--requests", "1e10"),
+    ("overhead", "--loss", "2.0", "--size-ratio", "0.5", "--inference-tokens", "1e12"),
     ("breakeven", "--loss", "2.0", "--saving", "0.1"),
     ("breakeven", "--loss", "2.0", "--size-ratio", "0.5", "--objective", "cost"),
 ])
@@ -176,9 +176,17 @@ def test_commands_generic_match_fast_path(run_cli, command):
     for key in ("loss", "params", "tokens", "rho", "critical_fraction", "max_saving"):
         if key in fast:
             assert generic[key] == pytest.approx(fast[key], rel=1e-9), key
-    for a, b in zip(fast.get("results", []), generic["results"] if "results" in generic else []):
-        assert b["model"]["tokens"] == pytest.approx(a["model"]["tokens"], rel=1e-10)
-        assert b["compute_overhead"] == pytest.approx(a["compute_overhead"], rel=1e-9)
+    for side in ("baseline", "optimal"):  # budget: solve's keys
+        for key in fast.get(side, {}):
+            assert generic[side][key] == pytest.approx(fast[side][key], rel=1e-9), (side, key)
+    assert len(fast.get("results", [])) == len(generic.get("results", []))
+    for a, b in zip(fast.get("results", []), generic.get("results", [])):
+        if "model" in a:  # overhead rows
+            assert b["model"]["tokens"] == pytest.approx(a["model"]["tokens"], rel=1e-10)
+            assert b["compute_overhead"] == pytest.approx(a["compute_overhead"], rel=1e-9)
+        else:  # breakeven rows
+            for key in ("inference_tokens", "params", "tokens", "saving", "size_ratio"):
+                assert b[key] == pytest.approx(a[key], rel=1e-9), key
 
 
 def test_solve_sensitivity_any_law(run_cli):
@@ -197,13 +205,13 @@ def test_text_names_the_training_optimal_baseline(run_cli):
                              "--verify")
     assert code == 0, err
     assert "Training-optimal" in out and "Chinchilla" not in out and "Verified at 50 digits: ok" in out
-    code, out, err = run_cli("overhead", "--loss", "2.0", "--fraction", "0.6", "--law", "kaplan-2020")
+    code, out, err = run_cli("overhead", "--loss", "2.0", "--size-ratio", "0.6", "--law", "kaplan-2020")
     assert code == 0 and "training-optimal under the law kaplan-2020" in out
 
 
 @pytest.mark.parametrize("command, message", [
     (("budget", "--total-flops", "1e3", "--inference-tokens", "1e3"), "too small for any model"),
-    (("overhead", "--loss", "2.0", "--fraction", "0.3"), "critical size is 0.47"),
+    (("overhead", "--loss", "2.0", "--size-ratio", "0.3"), "critical size is 0.47"),
     (("breakeven", "--loss", "2.0", "--size-ratio", "0.2"), "no demand gives a size ratio of 0.2"),
     (("breakeven", "--loss", "2.0", "--saving", "0.6"), "no demand gives a saving of 0.6"),
 ])
@@ -213,7 +221,7 @@ def test_unreachable_cases_exit_2_in_one_line(run_cli, command, message):
 
 
 def test_loss_below_a_custom_law_floor_exits_2(run_cli):
-    code, out, err = run_cli("overhead", "--loss", "1.5", "--fraction", "0.5", *CUSTOM)
+    code, out, err = run_cli("overhead", "--loss", "1.5", "--size-ratio", "0.5", *CUSTOM)
     assert code == 2 and out == "" and "unreachable" in err and len(err.strip().splitlines()) == 1, err
 
 
@@ -383,7 +391,7 @@ def test_muennighoff_breakeven_against_the_data_limited_solver(muennighoff):
 
 
 def test_muennighoff_outside_its_smooth_regime_exits_2(run_cli):
-    code, out, err = run_cli("overhead", "--loss", "2.3", "--fraction", "1.5", "--law", "muennighoff-2023")
+    code, out, err = run_cli("overhead", "--loss", "2.3", "--size-ratio", "1.5", "--law", "muennighoff-2023")
     assert code == 2 and out == "" and "leaves the regime" in err and len(err.strip().splitlines()) == 1
     code, out, err = run_cli("solve", "--loss", "2.3", "--inference-tokens", "1e12", "--law", "muennighoff-2023",
                              "--sensitivity", "--unique-tokens", "1e11")

@@ -64,7 +64,7 @@ def test_no_warning_inside_the_fitted_range(run_cli):
 
 def test_fit_records_its_runs_range(run_cli, tmp_path):
     path = tmp_path / "c.json"
-    code, _, _ = run_cli("fit", "--runs", "sardana-2024", "--cutoff", "100", "--out", str(path), "--no-lmfit",
+    code, _, _ = run_cli("fit", "--runs", "sardana-2024", "--cutoff", "100", "-o", str(path), "--no-lmfit",
                          "--json")
     fitted = json.loads(path.read_text())["fitted_range"]
     assert code == 0 and fitted["params"] == [151e6, 6.05e9] and fitted["tokens_per_param"] == [10.0, 100.0]

@@ -105,21 +105,25 @@ def test_scenario_figure_marks_both_points():
 
 def test_cli_writes_png_and_svg(run_cli, tmp_path):
     png, svg = tmp_path / "fig2.png", tmp_path / "fig6.svg"
-    code, _, err = run_cli("plot", "fig2", "-o", png, "--loss-grid", "1.9:2.5:12", "--inference-tokens", "1e9:1e13:15")
+    code, _, err = run_cli("plot", "fig2", "-o", png, "--loss", "1.9:2.5:12", "--inference-tokens", "1e9:1e13:15")
     assert code == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    code, _, err = run_cli("plot", "fig6", "-o", svg, "--loss-grid", "1.9:2.5:12", "--requests", "1e6:1e10:15",
+    code, _, err = run_cli("plot", "fig6", "-o", svg, "--loss", "1.9:2.5:12", "--requests", "1e6:1e10:15",
                            "--decode-mfu", "0.02")
     assert code == 0, err
     assert b"<svg" in svg.read_bytes()[:400]
     scenario = tmp_path / "s.png"
-    code, _, err = run_cli("plot", "scenario", "--chinchilla-params", "30B", "--requests", "1.5e9", "-o", scenario)
+    code, _, err = run_cli("plot", "scenario", "--objective", "cost", "--chinchilla-params", "30B",
+                           "--requests", "1.5e9",
+                           "-o", scenario)
     assert code == 0 and scenario.stat().st_size > 10_000, err
 
 
 @pytest.mark.parametrize("args, message", [
-    (["fig2", "-o", "x.jpg", "--loss-grid", "2", "--inference-tokens", "1e12"], "png or *.svg"),
-    (["scenario", "--loss", "2", "-o", "x.png"], "needs --inference-tokens"),
+    (["fig2", "-o", "x.jpg", "--loss", "2", "--inference-tokens", "1e12"], "png or *.svg"),
+    (["scenario", "--loss", "2", "--requests", "1e9", "-o", "x.png"], "requests need tokens per request"),
+    (["scenario", "--loss", "2", "--inference-tokens", "1e9", "--paper-settings", "-o", "x.png"],
+     "--paper-settings is an option of the cost objective"),
     (["scenario", "--loss", "1.2", "--inference-tokens", "1e12", "-o", "x.png"], "unreachable"),
 ])
 def test_cli_bad_input(run_cli, args, message):
@@ -146,9 +150,43 @@ def test_plot_json_reports_the_drawn_data(tmp_path):
     from symscale.plots import ratio_grid
 
     out = tmp_path / "f.png"
-    result = CliRunner().invoke(main, ["plot", "fig2", "-o", str(out), "--json", "--loss-grid", "1.9:2.2:3",
+    result = CliRunner().invoke(main, ["plot", "fig2", "-o", str(out), "--json", "--loss", "1.9:2.2:3",
                                        "--inference-tokens", "1e9:1e12:4"])
     data = json.loads(result.stdout)
     assert result.exit_code == 0 and out.is_file() and data["output"] == str(out)
     grid = ratio_grid(np.linspace(1.9, 2.2, 3), np.geomspace(1e9, 1e12, 4), "compute")
     np.testing.assert_allclose(data["data"]["total"], grid.total, rtol=1e-12)
+
+
+def test_cli_old_loss_grid_name_and_scenario_demand_forms(run_cli, tmp_path):
+    """--loss-grid still works (one note); plot scenario takes solve's demand forms and states what it used."""
+    import json
+
+    base = ("plot", "fig2", "--inference-tokens", "1e9:1e12:3", "--json")
+    code, new, _ = run_cli(*base, "-o", tmp_path / "a.png", "--loss", "1.9:2.2:3")
+    code_old, old, err = run_cli(*base, "-o", tmp_path / "a.png", "--loss-grid", "1.9:2.2:3")
+    assert code == code_old == 0 and json.loads(new)["data"] == json.loads(old)["data"]
+    assert err == "Note: --loss-grid is deprecated, use --loss GRID; the old name will be removed\n"
+    code, out, err = run_cli("plot", "scenario", "--loss", "2", "--requests-per-day", "1e6", "--days", "100",
+                             "--tokens-per-request", "500", "-o", tmp_path / "s.svg", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["objective"] == "compute" and data["data"]["demand"] == pytest.approx(5e10)
+    assert data["settings"] is None and data["coefficients"]["name"] == "chinchilla"
+    code, out, _ = run_cli("plot", "scenario", "--loss", "2", "-o", tmp_path / "s.svg", "--json")
+    assert code == 0 and json.loads(out)["data"]["demand"] == 0
+
+
+@pytest.mark.parametrize("objective, demand, key", [("compute", ("--inference-tokens", "2T"), "total_flops"),
+                                                    ("cost", ("--requests", "1e10"), "total_cost")])
+def test_cli_scenario_marks_the_quality_of_model(run_cli, tmp_path, objective, demand, key):
+    """--quality-of: the user's model is on the plotted curve's data with solve's figures for it."""
+    import json
+
+    args = ("--objective", objective, "--quality-of", "Llama-2-7B", *demand)
+    code, out, err = run_cli("plot", "scenario", *args, "-o", tmp_path / "r.png", "--json")
+    assert code == 0, err
+    data = json.loads(out)["data"]
+    solved = json.loads(run_cli("solve", *args, "--json")[1])
+    assert data["reference"]["name"] == "Llama-2-7B"
+    assert data["reference"][key] == pytest.approx(solved["reference"][key], rel=1e-12)
+    assert data["optimal"][key] == pytest.approx(solved["optimal"][key], rel=1e-9)

@@ -98,7 +98,7 @@ def test_readme_example_runs(command, run_cli, tmp_path, monkeypatch):
     args = shlex.split(command)[1:]
     if "fit.json" in args and "fit-score" not in args:  # written by the README's fit-score example
         assert run_cli("fit-score", "--runs", "sardana-2024", "--score-col", "eval_gauntlet/core_average",
-                       "--score-col", "mmlu_5_shot_avg", "--with-law", "--out", "fit.json")[0] == 0
+                       "--score-col", "mmlu_5_shot_avg", "--with-law", "-o", "fit.json")[0] == 0
     if "plot" in args:
         pytest.importorskip("matplotlib")
     code, out, err = run_cli(*args)

@@ -69,7 +69,7 @@ def test_rollout_predicts_each_size_from_the_smaller_ones(run_cli, runs):
     (["--holdout-above", "1e12"], "holds out no run"),
     (["--holdout-above", "2e8"], "left to fit"),
     (["--rollout", "--holdout-above", "2e9"], "not both"),
-    (["--holdout-above", "2e9", "--out", "x.json"], "--out"),
+    (["--holdout-above", "2e9", "-o", "x.json"], "-o"),
 ])
 def test_holdout_errors_are_one_line(run_cli, args, message):
     code, out, err = run_cli("fit", "--runs", "sardana-2024", *args)

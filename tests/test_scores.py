@@ -28,7 +28,7 @@ def joint_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("scores") / "fit.json"
     result = CliRunner().invoke(main, ["fit-score", "--runs", "sardana-2024", "--score-col", CORE, "--score-col",
                                        "mmlu_5_shot_avg", "--with-law", "--bootstrap", "20", "--seed", "3",
-                                       "--out", str(path)])
+                                       "-o", str(path)])
     assert result.exit_code == 0, result.output
     return path
 
@@ -103,8 +103,8 @@ def test_out_of_range_score_warns_and_unreachable_scores_exit_2(run_cli, joint_f
 
 def test_a_map_from_other_runs_than_the_law_warns(run_cli, tmp_path):
     path = tmp_path / "law.json"
-    assert run_cli("fit", "--runs", "sardana-2024", "--cutoff", "100", "--no-lmfit", "--out", path)[0] == 0
-    code, _, err = run_cli("fit-score", "--runs", "sardana-2024", "--score-col", CORE, "--out", path)
+    assert run_cli("fit", "--runs", "sardana-2024", "--cutoff", "100", "--no-lmfit", "-o", path)[0] == 0
+    code, _, err = run_cli("fit-score", "--runs", "sardana-2024", "--score-col", CORE, "-o", path)
     assert code == 0, err
     code, _, err = run_cli("solve", "--coefficients", path, "--target-score", "core_average=0.2")
     assert code == 0 and "may not describe the same loss" in err

@@ -135,7 +135,9 @@ def test_cli_summary_on_stderr_when_writing_a_file(run_cli, tmp_path):
     (["--loss", "2", "--inference-tokens", "1e12", "-o", "x.txt"], "csv or"),
     (["--loss", "1.5", "--inference-tokens", "1e12"], "unreachable"),
     (["--loss", "2", "--inference-tokens", "-5"], ">= 0"),
-    (["--loss", "2", "--inference-tokens", "1e12", "--train-mfu", "0.4"], "need --objective cost"),
+    (["--loss", "2", "--inference-tokens", "1e12", "--train-mfu", "0.4"], "--train-mfu is an option of the cost"),
+    (["--loss", "2", "--requests", "1e9", "--input-tokens", "100"], "add --objective cost"),
+    (["--loss", "2", "--requests-per-day", "1e6"], "--requests-per-day needs --days"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(run_cli, args, message):
     code, _, err = run_cli("sweep", *args)
@@ -182,3 +184,31 @@ def test_parallel_writer_gives_the_same_bytes(monkeypatch):
     S.write_table(table, parallel)
     assert parallel.getvalue() == serial.getvalue()
     assert serial.getvalue().count("\n") == 30 * 40 + 1
+
+
+def test_cli_requests_per_day_times_days_is_a_requests_grid(run_cli):
+    args = ("sweep", "--loss", "1.9,2.0", "--tokens-per-request", "500", "--json")
+    code, per_day, _ = run_cli(*args, "--requests-per-day", "1e6:1e7:2", "--days", "365")
+    code2, lifetime, _ = run_cli(*args, "--requests", "3.65e8,3.65e9")
+    assert code == code2 == 0
+    import json
+
+    assert json.loads(per_day)["rows"] == json.loads(lifetime)["rows"]
+
+
+def test_cli_quality_of_models_is_a_quality_axis(run_cli):
+    """--quality-of MODEL,N:D: each model's predicted loss, the same rows as --loss at those losses."""
+    import json
+
+    from symscale.solve import loss_of
+
+    code, out, err = run_cli("sweep", "--quality-of", "Llama-2-7B,13B:2T", "--inference-tokens", "1e12", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    losses = [float(loss_of(7e9, 2e12)), float(loss_of(13e9, 2e12))]
+    assert [m["name"] for m in data["quality"]["quality_of"]] == ["Llama-2-7B", "13B:2T"]
+    assert [row["loss"] for row in data["rows"]] == pytest.approx(losses, rel=1e-9)
+    code, out, _ = run_cli("sweep", "--loss", ",".join(repr(v) for v in losses), "--inference-tokens", "1e12", "--json")
+    assert json.loads(out)["rows"] == data["rows"]
+    code, _, err = run_cli("sweep", "--quality-of", "Nonexistent-1B", "--inference-tokens", "1e12")
+    assert code == 2 and err.count("\n") == 1

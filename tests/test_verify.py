@@ -94,3 +94,32 @@ def test_bad_input_is_one_line(args, message):
     out = CliRunner().invoke(main, args)
     assert out.exit_code == 2, out.output
     assert message in out.output and "Traceback" not in out.output
+
+
+def test_verify_cost_objective_checks_the_dollar_optimum(run_cli):
+    """--objective cost: demand in requests, the float cost optimum verified at high precision."""
+    import json
+
+    from symscale.costs import CostSettings, solve_cost_optimal
+
+    code, out, err = run_cli("verify", "--objective", "cost", "--loss", "1.9,2.0", "--requests", "1e8,1e10",
+                             "--paper-settings", "--dps", "30", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["summary"]["verified"] == 4 and data["summary"]["objective"] == "cost"
+    assert data["summary"]["settings"]["inference"]["gpu"] == "A100-40GB"
+    first = data["scenarios"][0]
+    assert first["requests"] == 1e8 and first["inference_tokens"] == pytest.approx(1e8 * 285)
+    settings = CostSettings(train_gpu="A100-80GB", train_gpu_cost=1.5, inference_gpu="A100-40GB",
+                            inference_dtype="int8", inference_gpu_cost=1.1, requests=1e8)
+    assert first["params"] == pytest.approx(float(solve_cost_optimal(1.9, settings).optimal.params), rel=1e-12)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--loss", "2.0", "--requests", "1e9"), "add --objective cost"),
+    (("--objective", "cost", "--loss", "2.0", "--inference-tokens", "1e9"), "--requests GRID, not --inference-tokens"),
+    (("--random", "2", "--decode-mfu", "0.1"), "--decode-mfu is an option of the cost objective"),
+])
+def test_verify_objective_errors_are_one_line(run_cli, args, message):
+    code, out, err = run_cli("verify", *args)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1

@@ -5,8 +5,15 @@ from __future__ import annotations
 import click
 
 from .. import numbers as N
-from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, emit_json
-from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings
+from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, deprecated_alias, emit_json
+from .cost_options import (
+    cost_options,
+    cost_settings_from_options,
+    describe_settings,
+    objective_option,
+    plain_settings,
+    refuse_cost_options,
+)
 from .limit_options import floor_option, unique_tokens_option
 from .options import demand_spec_from_options
 
@@ -65,7 +72,9 @@ def render_calc(report: dict) -> str:
         f"Final training loss:     {report['loss']:.6f}",
         f"Training FLOPs:          {N.flops(report['train_flops'])}",
     ]
-    if report["inference_tokens"]:
+    if not report["inference_tokens"]:
+        lines.append("Inference tokens:        0 (no demand given)")
+    else:
         lines += [
             f"Inference tokens:        {N.count(report['inference_tokens'])}",
             f"Inference FLOPs:         {N.flops(report['inference_flops'])}",
@@ -90,32 +99,35 @@ def render_calc(report: dict) -> str:
 @click.option("--loss", type=NON_NEGATIVE, default=None, help="Target loss (only with --chinchilla).")
 @click.option("--chinchilla", is_flag=True,
               help="Make the model Chinchilla-optimal; then one of --params/--tokens/--compute/--loss suffices.")
-@click.option("--cost", "with_cost", is_flag=True,
-              help="Add dollar costs with the default hardware and demand (implied by any hardware, MFU, "
-              "--input-tokens or --output-tokens option).")
+@objective_option("compute: FLOPs only; cost: also dollars and GPU-hours for training, prefill and decode, priced "
+                  "with the hardware, price, MFU and input/output-token options (which need it).")
+@deprecated_alias("--cost", "--objective cost", "objective", value="cost", is_flag=True)
 @cost_options
 @coefficient_options
 @unique_tokens_option
 @floor_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def calc(params, tokens, compute, loss, chinchilla: bool, with_cost: bool, as_json: bool, unique_tokens, floor,
+def calc(params, tokens, compute, loss, chinchilla: bool, objective: str, as_json: bool, unique_tokens, floor,
          **kwargs) -> None:
     """The model calculator: any two of --params, --tokens, --compute give the third and the loss.
 
     With --chinchilla, one of --params, --tokens, --compute, --loss gives the Chinchilla-optimal
-    model. Inference demand options add lifetime FLOPs. With --cost, or any hardware, MFU or
-    input/output-token option, it also prices training, prefill and decode (defaults: H100 bf16
-    training, H100 fp8 inference, MFU 0.5 / 0.5 / 0.01; demand 0 unless given, 70 input + 215 output
-    tokens per request).
+    model. Inference demand options add lifetime FLOPs (demand is 0 unless given). With
+    --objective cost it also prices training, prefill and decode (defaults: H100 bf16 training,
+    H100 fp8 inference, MFU 0.5 / 0.5 / 0.01, 70 input + 215 output tokens per request).
 
     Examples: symscale calc --params 70e9 --tokens 1e12;  symscale calc --chinchilla --compute 1e24;
-    symscale calc --params 70e9 --tokens 10e12 --cost
+    symscale calc --params 70e9 --tokens 10e12 --objective cost
     """
     from .limit_options import data_calc, render_data_calc
 
     coefficients = coefficients_from_options(kwargs)
     demand = demand_spec_from_options(kwargs)
-    settings = cost_settings_from_options(kwargs, demand, force=with_cost)
+    if objective == "cost":
+        settings = cost_settings_from_options(kwargs, demand, force=True)
+    else:
+        refuse_cost_options(kwargs, demand)
+        settings = None
 
     def model_report() -> dict:
         return calc_report(coefficients, chinchilla=chinchilla, params=params, tokens=tokens, compute=compute,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import POSITIVE, coefficient_options, coefficients_from_options, emit_json, fmt
+from .options import compute_demand_options, demand_from_options
 
 
 @click.command("unique-tokens")
@@ -91,17 +92,16 @@ def _data_wall_figure(data: dict):
 @click.command("data-wall")
 @click.option("-o", "--output", required=True, metavar="FILE.png|FILE.svg", help="Image to write (PNG or SVG).")
 @click.option("--loss", type=POSITIVE, required=True, help="Target loss.")
-@click.option("--inference-tokens", type=POSITIVE, required=True, help="Lifetime inference tokens.")
+@compute_demand_options
 @click.option("--unique-tokens-grid", default="1e10:1e14:17", show_default=True, metavar="GRID",
               help="Unique tokens on the horizontal axis: start:stop:count (geometric) or a,b,c.")
 @click.option("--max-epochs", type=POSITIVE, default=None, metavar="K",
               help="Also impose D <= K*U (needed with a law without U, e.g. chinchilla).")
 @coefficient_options
 @click.option("--json", "as_json", is_flag=True, help="Also print one JSON object with the path and the data.")
-def data_wall(output: str, loss: float, inference_tokens: float, unique_tokens_grid: str, max_epochs, as_json: bool,
-              **kwargs) -> None:
+def data_wall(output: str, loss: float, unique_tokens_grid: str, max_epochs, as_json: bool, **kwargs) -> None:
     """Optimal params, tokens, epochs and lifetime FLOPs against available unique tokens (fixed loss and demand),
-    with the unlimited-data optimum as a reference line.
+    with the unlimited-data optimum as a reference line. Demand takes `solve`'s compute forms and is 0 unless given.
 
     Example: symscale plot data-wall --law muennighoff-2023 --loss 2.1131 --inference-tokens 3.65e12 -o wall.png
     """
@@ -110,6 +110,7 @@ def data_wall(output: str, loss: float, inference_tokens: float, unique_tokens_g
     from ..sweep import parse_grid
 
     coefficients = coefficients_from_options(kwargs)
+    inference_tokens = demand_from_options(kwargs)
     if not coefficients.law.uses_unique_tokens and max_epochs is None:
         raise InputError(f"--law {coefficients.law.name} has no unique-token input U: add --max-epochs K")
     grid = parse_grid(unique_tokens_grid, True, "--unique-tokens-grid")

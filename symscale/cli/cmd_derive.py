@@ -18,8 +18,9 @@ from .limit_options import derive_limit_options
               help="optimum: the paper's problem (fixed loss, least lifetime total); budget: best loss for a "
               "lifetime budget; overhead: a smaller-than-Chinchilla model at equal loss; breakeven: demand "
               "for a given saving or size ratio.")
-@click.option("--format", "fmt", type=click.Choice(["pretty", "latex", "text"]), default="pretty",
-              show_default=True, help="How to print each expression.")
+@click.option("--format", "fmt", type=click.Choice(["pretty", "text", "json", "latex"]), default="pretty",
+              show_default=True,
+              help="How to print each expression: pretty (2-D text), text (one line), json (as --json) or latex.")
 @click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
               help="Derive the system of another law: a registered one (`symscale laws`) or a formula in N and D, "
               "e.g. 'E + A/N**a + B/D**b + C/(N*D)**g' [default: chinchilla, the paper's Eqs. 8-12].")
@@ -56,7 +57,7 @@ def derive(objective: str, problem: str, fmt: str, as_json: bool, law_spec: str 
             derived = [Step(key, label, expr) for key, label, expr in planning_steps(law, problem)]
         else:
             derived = [Step(key, label, expr) for key, label, expr in law_steps(law, objective)]
-    if as_json:
+    if as_json or fmt == "json":
         emit_json({"objective": objective, "problem": problem, "law": law.name, "expression": law.formula, "steps": [
             {"key": st.key, "label": st.label, "text": render(st.expr, "text"), "latex": render(st.expr, "latex")}
             for st in derived]})

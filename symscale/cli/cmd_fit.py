@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .common import POSITIVE, CliError, emit_json, is_terminal
+from .common import POSITIVE, CliError, deprecated_alias, emit_json, is_terminal
 from .fit_checks import fit_check_options
 
 NAMES = ("alpha", "beta", "A", "B", "E")
@@ -48,15 +48,17 @@ class FitFailed(click.ClickException):
     help="Resample runs N times with replacement and refit: standard errors and 95% intervals "
     "(2 to 20000 replicates).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (>= 0) for --bootstrap.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random seed (>= 0) for --bootstrap; the same seed gives the same replicates.")
 @click.option(
-    "-o", "--output", "--out", "out",
+    "-o", "--output", "out",
     type=click.Path(dir_okay=False),
     default=None,
     metavar="FILE.json",
     help="Write the coefficients (and bootstrap samples) for `symscale solve --coefficients`.",
 )
-@click.option("--name", default="fit", show_default=True, help="Name stored in the --out file.")
+@deprecated_alias("--out", "-o/--output", "out", type=click.Path(dir_okay=False))
+@click.option("--name", default="fit", show_default=True, help="Name stored in the --output file.")
 @click.option(
     "--no-lmfit",
     is_flag=True,
@@ -124,7 +126,7 @@ def fit(
     law = resolve_law(law_spec)
     check_options(law, starts, bounds)
     if out:
-        check_writable(out, "--out")
+        check_writable(out, "--output")
     runs = F.load_runs(runs_csv, params_col, tokens_col, loss_col, flops_col, cutoff, exclude_highest_loss)
     if n_boot:
         F.check_bootstrap(n_boot, len(runs), seed)

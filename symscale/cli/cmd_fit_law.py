@@ -78,7 +78,7 @@ def _limit(text: str, default: float, item: str) -> float:
 
 
 def run_law_fit(law, runs, options: dict) -> None:
-    """Fit ``law`` to ``runs`` and print the report or JSON; write --out as a law file."""
+    """Fit ``law`` to ``runs`` and print the report or JSON; write --output as a law file."""
     from ..coefficients import save_coefficients
     from ..fit_search import FitError
     from ..laws import fit as LF

@@ -8,7 +8,7 @@ import os
 
 import click
 
-from .common import CliError, emit_json, fmt, render_table
+from .common import CliError, deprecated_alias, emit_json, fmt, render_table
 
 
 @click.command("fit-score")
@@ -24,23 +24,25 @@ from .common import CliError, emit_json, fmt, render_table
 @click.option("--loss-col", default="Smoothed Loss", show_default=True, help="Column with final loss L.")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0, metavar="N",
               help="Resample runs N times and refit each map (the law fit's replicate indices for the same seed).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (>= 0) for --bootstrap.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random seed (>= 0) for --bootstrap; the same seed gives the same replicates.")
 @click.option("--with-law", is_flag=True,
               help="Also fit the law (--law; Chinchilla's by default) to the same runs in this call (same bootstrap "
-              "replicates, so law and map uncertainties are carried jointly) and write both to --out.")
+              "replicates, so law and map uncertainties are carried jointly) and write both to --output.")
 @click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
               help="With --with-law: the law to fit, a registered law or a formula in N and D, as `fit --law` "
               "[default: chinchilla].")
-@click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
+@deprecated_alias("--out", "-o/--output", "out", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None, metavar="FILE.json",
               help="Coefficients file to write the maps into (under score_maps): an existing file from "
-              "`symscale fit --out` is updated; a new file needs --with-law.")
+              "`symscale fit --output` is updated; a new file needs --with-law.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fit_score(runs_arg, runs_opt, score_cols, error_cols, params_col, tokens_col, loss_col, n_boot, seed, with_law,
               law_spec, out, as_json) -> None:
     """Fit Err(L) = eps - k*exp(-gamma*L) from loss to a downstream error rate (Err = 1 - score).
 
     Example: symscale fit-score --runs sardana-2024 --score-col eval_gauntlet/core_average --with-law
-    --bootstrap 200 --seed 1 --out fit.json; then symscale solve --coefficients fit.json
+    --bootstrap 200 --seed 1 --output fit.json; then symscale solve --coefficients fit.json
     --target-score core_average=0.30 ...
     """
     from .. import fit as F
@@ -89,24 +91,25 @@ def fit_score(runs_arg, runs_opt, score_cols, error_cols, params_col, tokens_col
 
 
 def _existing(out: str | None, with_law: bool) -> dict | None:
-    """The JSON of an existing --out file (checked before any fitting), or None."""
+    """The JSON of an existing --output file (checked before any fitting), or None."""
     if out is None:
         if with_law:
-            raise CliError("--with-law writes the law and maps to a file: give --out FILE.json")
+            raise CliError("--with-law writes the law and maps to a file: give --output FILE.json")
         return None
     from .cmd_fit import check_writable
 
-    check_writable(out, "--out")
+    check_writable(out, "--output")
     if with_law or not os.path.exists(out):
         if not with_law:
-            raise CliError(f"--out {out}: no such coefficients file; fit the law first (`symscale fit --out {out}`) "
+            raise CliError(f"--output {out}: no such coefficients file; fit the law first "
+                           f"(`symscale fit --output {out}`) "
                            "or add --with-law to fit it in this call")
         return None
     from ..coefficients import _read_json
 
     data = _read_json(out)
     if not isinstance(data, dict):
-        raise CliError(f"--out {out}: not a coefficients file (one JSON object)")
+        raise CliError(f"--output {out}: not a coefficients file (one JSON object)")
     return data
 
 

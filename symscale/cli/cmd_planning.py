@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import click
 
+from .. import numbers as N
+from ..precision import MAX_DPS, MIN_DPS
 from .common import (
     Number,
     coefficient_options,
     coefficients_from_options,
     deprecated_alias,
     emit_json,
-    fmt,
-    pct,
     render_table,
 )
-from .cost_options import cost_options, cost_settings_from_options, describe_settings, plain_settings, pop_hardware
+from .cost_options import (
+    cost_options,
+    cost_settings_from_options,
+    describe_settings,
+    hardware_options,
+    objective_option,
+    paper_settings_option,
+    plain_settings,
+    refuse_cost_options,
+)
 from .limit_options import limit_options, limits_from_options, uses_limits
-from .options import demand_from_options, demand_options, demand_spec_from_options, loss_from_options, quality_options
+from .options import (
+    QUALITY_KEYS,
+    demand_spec_from_options,
+    grid_quality_options,
+    loss_from_options,
+    quality_options,
+    split_options,
+)
 from .score_target import render_scores, report_score_option, scores_at
 
 POSITIVE_NUMBER = Number(0.0, strict_minimum=True)
+VERIFY_OPTION = click.option("--verify", is_flag=True,
+                             help="Re-check the answer with mpmath at --dps digits (adds `verification`).")
+DPS_OPTION = click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, show_default=True,
+                          help=f"Decimal digits for --verify ({MIN_DPS} to {MAX_DPS}, as `solve --dps`).")
 FRACTION = Number(0.0, strict_minimum=True, maximum=1.0)
 FLOP_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
 DOLLAR_KEYS = ("train_cost", "inference_cost", "total_cost")
@@ -49,41 +69,45 @@ def _baseline_label(report: dict) -> str:
     return baseline_label(report)
 
 
-def _no_cost_options(kwargs: dict, what: str) -> None:
-    from ..errors import InputError
-
-    hardware = pop_hardware(kwargs)
-    if hardware:
-        names = ", ".join("--" + key.replace("_", "-") for key in hardware)
-        raise InputError(f"{names} apply to dollar budgets and costs: {what}")
-
-
 def _model_block(model, keys: tuple) -> dict:
     return {key: float(getattr(model, key)) for key in keys}
 
 
 # --- budget -----------------------------------------------------------------------------------
-def budget_report(kwargs: dict, flops: float | None, dollars: float | None, verify: bool = False) -> dict:
+def budget_report(kwargs: dict, flops: float | None, dollars: float | None, verify_dps: int | None = None,
+                  objective: str = "compute") -> dict:
     """Parse the options left in ``kwargs`` and solve the budget problem (the JSON report of `budget`)."""
     from ..errors import InputError
 
     if (flops is None) == (dollars is None):
         raise InputError("give exactly one budget: --total-flops FLOPS or --total-dollars USD")
+    if dollars is not None and objective != "cost":
+        raise InputError(f"--total-dollars {dollars:g} is a dollar budget: add --objective cost")
+    if flops is not None and objective == "cost":
+        raise InputError(f"--total-flops {flops:g} is a FLOP budget; --objective cost takes --total-dollars USD")
     coefficients = coefficients_from_options(kwargs)
     demand = demand_spec_from_options(kwargs)
-    limits = limits_from_options(kwargs)
+    limits = limits_from_options(kwargs, objective)
     if uses_limits(coefficients, limits):
-        return limited_budget_report(kwargs, flops, dollars, coefficients, demand, limits, verify)
-    if flops is not None:
-        _no_cost_options(kwargs, "use --total-dollars")
+        return limited_budget_report(kwargs, flops, dollars, coefficients, demand, limits, verify_dps)
+    if objective == "compute":
+        refuse_cost_options(kwargs, demand)
         report, optimum = _compute_budget(flops, demand.lifetime_tokens(), coefficients)
     else:
         report, optimum = _dollar_budget(dollars, cost_settings_from_options(kwargs, demand, force=True), coefficients)
-    if verify:
+    if verify_dps is not None:
         from ..planning import verify_budget
 
-        report["verification"] = verify_budget(optimum, coefficients)
+        report["verification"] = verify_budget(optimum, coefficients, dps=verify_dps)
     return report
+
+
+def _budget_block(report: dict, baseline: dict, optimal: dict, total: str) -> dict:
+    """solve's keys: ``baseline`` (the Chinchilla-style model of the same loss), ``optimal`` and their ``ratio``."""
+    ratio = {key: optimal[key] / baseline[key] for key in ("params", "tokens", "total_flops")}
+    if total == "total_cost":
+        ratio["total_cost"] = optimal["total_cost"] / baseline["total_cost"]
+    return {**report, "baseline": baseline, "optimal": optimal, "ratio": ratio}
 
 
 def _compute_budget(flops: float, demand: float, coefficients) -> tuple[dict, object]:
@@ -94,13 +118,10 @@ def _compute_budget(flops: float, demand: float, coefficients) -> tuple[dict, ob
     loss = float(optimum.loss)
     base = _baseline(loss, coefficients)
     baseline = ComputeModel(base.params, base.tokens, demand)
-    return {
-        "objective": "compute", "budget": flops, "inference_tokens": demand, "loss": loss,
-        **_model_block(model, FLOP_KEYS),
-        "coefficients": _coefficients_block(coefficients),
-        "chinchilla_style": _model_block(baseline, FLOP_KEYS),
-        "iterations": optimum.iterations, **_minima(optimum),
-    }, optimum
+    report = {"objective": "compute", "budget": flops, "inference_tokens": demand, "loss": loss,
+              "coefficients": _coefficients_block(coefficients), "iterations": optimum.iterations, **_minima(optimum)}
+    return _budget_block(report, _model_block(baseline, FLOP_KEYS), _model_block(model, FLOP_KEYS),
+                         "total_flops"), optimum
 
 
 def _minima(optimum) -> dict:
@@ -115,19 +136,15 @@ def _dollar_budget(dollars: float, settings, coefficients) -> tuple[dict, object
     optimum = cost_budget_optimum(dollars, settings, coefficients)
     loss = float(optimum.loss)
     model = model_costs(optimum, settings)
-    base = _baseline(loss, coefficients)
-    baseline = model_costs(base, settings)
-    return {
-        "objective": "cost", "budget": dollars, "inference_tokens": float(settings.inference_tokens), "loss": loss,
-        **_model_block(model, FLOP_KEYS + DOLLAR_KEYS),
-        "coefficients": _coefficients_block(coefficients),
-        "settings": plain_settings(settings),
-        "chinchilla_style": _model_block(baseline, FLOP_KEYS + DOLLAR_KEYS),
-        "iterations": optimum.iterations, **_minima(optimum),
-    }, optimum
+    baseline = model_costs(_baseline(loss, coefficients), settings)
+    report = {"objective": "cost", "budget": dollars, "inference_tokens": float(settings.inference_tokens),
+              "loss": loss, "coefficients": _coefficients_block(coefficients), "settings": plain_settings(settings),
+              "iterations": optimum.iterations, **_minima(optimum)}
+    keys = FLOP_KEYS + DOLLAR_KEYS
+    return _budget_block(report, _model_block(baseline, keys), _model_block(model, keys), "total_cost"), optimum
 
 
-def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, limits, verify: bool) -> dict:
+def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, limits, verify_dps) -> dict:
     """`budget` with a law in U or hard limits: symscale.laws.limited_budget, beside the budget without limits."""
     from ..errors import InputError
     from ..laws.data_limited import has_unique_tokens, verify_limited
@@ -142,7 +159,7 @@ def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, li
                          "(it has no repetition term; the law muennighoff-2023 has one)")
     report = {"objective": "compute" if flops is not None else "cost", "budget": flops or dollars}
     if flops is not None:
-        _no_cost_options(kwargs, "use --total-dollars")
+        refuse_cost_options(kwargs, demand)
         report["inference_tokens"] = demand.lifetime_tokens()
         weights = compute_weights(report["inference_tokens"])
     else:
@@ -158,8 +175,9 @@ def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, li
         optimal=_model(law, values, limited.optimum, weights, unique, report["objective"]),
         unlimited=_model(law, values, free.optimum, weights, None, report["objective"]),
         coefficients=coefficient_block(coefficients), iterations=limited.iterations)
-    if verify:
-        report["verification"] = verify_limited(law, values, limited.loss, *weights, limits, limited.optimum, 50)
+    if verify_dps is not None:
+        report["verification"] = verify_limited(law, values, limited.loss, *weights, limits, limited.optimum,
+                                                verify_dps)
     return report
 
 
@@ -170,14 +188,15 @@ def render_limited_budget(report: dict) -> str:
     dollars = report["objective"] == "cost"
     unit = "cost ($)" if dollars else "FLOPs"
     lim = report["limits"]
-    given = [f"unique tokens U = {fmt(lim['unique_tokens'])}" if lim["unique_tokens"] is not None
+    given = [f"unique tokens U = {N.count(lim['unique_tokens'])}" if lim["unique_tokens"] is not None
              else "unique tokens unlimited"]
     if lim["max_epochs"] is not None:
-        given.append(f"at most {lim['max_epochs']:g} epochs (D <= {fmt(lim['max_epochs'] * lim['unique_tokens'])})")
+        given.append(f"at most {lim['max_epochs']:g} epochs (D <= {N.count(lim['max_epochs'] * lim['unique_tokens'])})")
     if lim["max_params"] is not None:
-        given.append(f"at most {fmt(lim['max_params'])} params")
-    lines = [f"Lifetime budget {fmt(report['budget'])} {'dollars' if dollars else 'FLOPs'}; "
-             f"lifetime inference demand {fmt(report['inference_tokens'])} tokens", "Limits: " + "; ".join(given)]
+        given.append(f"at most {N.count(lim['max_params'])} params")
+    budget = N.dollars(report["budget"]) if dollars else f"{N.flops(report['budget'])} FLOPs"
+    lines = [f"Lifetime budget {budget}; lifetime inference demand {N.count(report['inference_tokens'])} tokens",
+             "Limits: " + "; ".join(given)]
     if dollars:
         lines += describe_settings(report["settings"])
     lines += [_coefficients(report), "",
@@ -190,14 +209,18 @@ def render_limited_budget(report: dict) -> str:
             def cell(m, key=key):
                 if key not in m:
                     return "-"
-                return f"{m[key]:.4g}" if key in ("tokens_per_param", "epochs") else fmt(m[key])
+                if key in ("tokens_per_param", "epochs"):
+                    return f"{m[key]:.4g}"
+                if key in ("train", "inference", "total"):
+                    return N.dollars(m[key]) if dollars else N.flops(m[key])
+                return N.count(m[key])
             rows.append((label.format(unit=unit), cell(free), cell(opt)))
     lines.append(render_table(rows, ("", "Without limits", "With limits")))
     lines += ["", f"The optimum lies at {WHERE[opt['where']]}; regime "
                   f"{' and '.join(opt['regime']['conditions']) or '(the law is smooth)'}."]
     for c in opt["constraints"]:
         name = "D <= K*U" if c["name"] == "max_tokens" else "N <= N_max"
-        lines.append(f"Constraint {name} ({fmt(c['limit'])}): {'active' if c['active'] else 'inactive'}")
+        lines.append(f"Constraint {name} ({N.count(c['limit'])}): {'active' if c['active'] else 'inactive'}")
     if "verification" in report:
         lines += ["", *_verification_lines(report["verification"])]
     return "\n".join(lines)
@@ -210,21 +233,20 @@ def render_budget(report: dict) -> str:
     dollars = report["objective"] == "cost"
     keys = FLOP_KEYS + (DOLLAR_KEYS if dollars else ())
     total = "total_cost" if dollars else "total_flops"
-    unit = "dollars" if dollars else "FLOPs"
-    lines = [f"Lifetime budget {fmt(report['budget'])} {unit}; "
-             f"lifetime inference demand {fmt(report['inference_tokens'])} tokens"]
+    budget = N.dollars(report["budget"]) if dollars else f"{N.flops(report['budget'])} FLOPs"
+    lines = [f"Lifetime budget {budget}; lifetime inference demand {N.count(report['inference_tokens'])} tokens"]
     if dollars:
         lines += describe_settings(report["settings"])
     from .cmd_solve import _coefficient_line
 
     label = _baseline_label(report)
     lines += [_coefficient_line(report), "", f"Best reachable loss: {report['loss']:.6f}", ""]
-    rows = [(LABELS[key], fmt(report["chinchilla_style"][key]), fmt(report[key])) for key in keys]
+    base, best = report["baseline"], report["optimal"]
+    rows = [(LABELS[key], N.readable(key, base[key]), N.readable(key, best[key])) for key in keys]
     lines.append(render_table(rows, ("", label, "Budget-optimal")))
-    ratio = report["chinchilla_style"][total] / report[total]
     what = ("A Chinchilla-style model" if label == "Chinchilla-style"
             else f"The training-compute-optimal model of the law {report['coefficients']['law']['name']}")
-    lines += ["", f"{what} of the same loss would need {pct(ratio)} of the budget."]
+    lines += ["", f"{what} of the same loss would need {N.share(1 / report['ratio'][total])} the budget."]
     if report.get("local_minima", 1) > 1:
         lines.append(f"The loss has {report['local_minima']} local minima along the budget curve; "
                      "the lowest is shown.")
@@ -237,29 +259,35 @@ def render_budget(report: dict) -> str:
 
 @click.command()
 @click.option("--total-flops", "flops", type=POSITIVE_NUMBER, default=None, metavar="FLOPS",
-              help="Lifetime budget in FLOPs (training + inference), e.g. 1e24.")
+              help="Lifetime budget in FLOPs (training + inference), e.g. 1e24 (compute objective).")
 @click.option("--total-dollars", "dollars", type=POSITIVE_NUMBER, default=None, metavar="USD",
-              help="Lifetime budget in dollars, priced with the cost options (as `solve --objective cost`).")
+              help="Lifetime budget in dollars (with --objective cost), priced with the cost options.")
+@objective_option("compute: a FLOP budget (--total-flops); cost: a dollar budget (--total-dollars), priced with "
+                  "the hardware, price, MFU and input/output-token options (which need it).")
 @deprecated_alias("--compute", "--total-flops", "flops", type=POSITIVE_NUMBER)
-@deprecated_alias("--dollars", "--total-dollars", "dollars", type=POSITIVE_NUMBER)
+@deprecated_alias("--dollars", "--objective cost --total-dollars", "dollars", also={"objective": "cost"},
+                  type=POSITIVE_NUMBER)
 @cost_options
 @limit_options
 @coefficient_options
-@click.option("--verify", is_flag=True, help="Re-check the answer with mpmath at 50 digits (adds `verification`).")
+@VERIFY_OPTION
+@DPS_OPTION
 @report_score_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def budget(as_json: bool, verify: bool, flops: float | None, dollars: float | None, **kwargs) -> None:
+def budget(as_json: bool, verify: bool, dps: int, flops: float | None, dollars: float | None, objective: str,
+           **kwargs) -> None:
     """The best loss a lifetime budget buys at an expected demand, and the model that reaches it.
 
-    Minimises L(N, D) subject to k_train*N*D + k_inf*N = budget (the dual of `solve`). With no
-    demand it is Chinchilla's compute-optimal allocation; `solve` at the returned loss gives back
-    the same model, whose lifetime total equals the budget.
+    Minimises L(N, D) subject to k_train*N*D + k_inf*N = budget (the dual of `solve`). Demand is 0
+    unless given. With no demand it is Chinchilla's compute-optimal allocation; `solve` at the
+    returned loss gives back the same model, whose lifetime total equals the budget. JSON: as
+    `solve`, `baseline` (the Chinchilla-style model of the same loss), `optimal` and `ratio`.
 
     Examples: symscale budget --total-flops 1e24 --inference-tokens 2e12;
-    symscale budget --total-dollars 5e6 --requests 1e10 --input-tokens 70 --output-tokens 215
+    symscale budget --objective cost --total-dollars 5e6 --requests 1e10 --input-tokens 70 --output-tokens 215
     """
     names, spec = kwargs.pop("report_scores"), kwargs.get("coefficients_spec")
-    report = budget_report(kwargs, flops, dollars, verify)
+    report = budget_report(kwargs, flops, dollars, dps if verify else None, objective)
     if names:
         report["scores"] = scores_at(names, spec, report["loss"])
     if as_json:
@@ -269,51 +297,67 @@ def budget(as_json: bool, verify: bool, flops: float | None, dollars: float | No
 
 
 # --- breakeven ----------------------------------------------------------------------------------
-def _losses(kwargs: dict, coefficients, loss_range, points: int) -> list[float]:
+def _losses(kwargs: dict, coefficients) -> list[float]:
+    """The target losses: --loss GRID, the old --loss-range LOW HIGH --points N, or one other quality option."""
     import numpy as np
 
     from ..errors import InputError
+    from ..sweep import parse_grid
 
-    if loss_range is None:
+    text, log = kwargs.pop("loss"), kwargs.pop("log_grid")
+    loss_range, points = kwargs.pop("loss_range", None), kwargs.pop("points", None)
+    if loss_range is not None or points is not None:
+        if text is not None or loss_range is None:
+            raise InputError("--loss-range LOW HIGH (with --points) is the old form of --loss LOW:HIGH:N; "
+                             "give --loss GRID alone")
+        points = 5 if points is None else points
+        if points < 1:
+            raise InputError(f"--points must be >= 1, got {points}")
+        return [float(v) for v in np.linspace(loss_range[0], loss_range[1], points)]
+    if text is None:
+        if log:
+            raise InputError("--log spaces a --loss start:stop:count range; give one")
         return [loss_from_options(kwargs, coefficients)]
-    given = [key for key in ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute")
-             if kwargs.pop(key) is not None]
+    given = [key for key in QUALITY_KEYS if kwargs.pop(key, None) is not None]
     if given:
-        raise InputError("give one quality (--loss, --chinchilla-...) or --loss-range, not both")
-    if points < 1:
-        raise InputError(f"--points must be >= 1, got {points}")
-    return [float(v) for v in np.linspace(loss_range[0], loss_range[1], points)]
+        raise InputError(f"give --loss GRID or --{given[0].replace('_', '-')}, not both")
+    values = parse_grid(text, log, "--loss")
+    if not np.all(values > 0):
+        raise InputError(f"--loss {text}: losses must be > 0")
+    return [float(v) for v in values]
 
 
 def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | None, objective: str,
-                     loss_range, points: int, verify: bool = False) -> dict:
-    """Parse the options and find the break-even demand for each quality (the JSON report of `breakeven`)."""
+                     verify_dps: int | None = None) -> dict:
+    """Parse the options and find the break-even demand for each quality (the JSON report of `breakeven`).
+
+    One shape whatever the input: the answers are in ``results``, a list with one row per loss.
+    """
     from ..errors import InputError
     from ..planning import breakeven_demand, critical_fraction, max_saving
 
     if (saving is None) == (size_ratio is None):
         raise InputError("give exactly one target: --saving FRACTION or --size-ratio FRACTION")
     coefficients = coefficients_from_options(kwargs)
-    losses = _losses(kwargs, coefficients, loss_range, points)
+    losses = _losses(kwargs, coefficients)
     demand = demand_spec_from_options(kwargs)
-    if demand.inference_tokens is not None or demand.requests is not None or demand.tokens_per_request is not None:
-        raise InputError("breakeven solves for the demand: drop --inference-tokens / --requests / "
-                         "--tokens-per-request (cost objective: --input-tokens/--output-tokens set the split)")
     settings = None
     if objective == "cost":
         settings = cost_settings_from_options(kwargs, demand, force=True)
     else:
-        _no_cost_options(kwargs, "add --objective cost")
-        if demand.split_given:
-            raise InputError("--input-tokens/--output-tokens apply to --objective cost")
+        refuse_cost_options(kwargs, demand)
+    if verify_dps is not None:
+        from .cmd_verify import check_verify_size
+
+        check_verify_size(len(losses), verify_dps, f"--verify of {len(losses)} losses")
     result, demand_values = breakeven_demand(losses, coefficients, saving=saving, size_ratio=size_ratio,
                                              settings=settings)
     rows = [_breakeven_row(result, demand_values, i, settings) for i in range(len(losses))]
-    if verify:
+    if verify_dps is not None:
         from ..planning import verify_breakeven
 
         for i, row in enumerate(rows):
-            row["verification"] = verify_breakeven(result, coefficients, index=i)
+            row["verification"] = verify_breakeven(result, coefficients, dps=verify_dps, index=i)
     if not coefficients.law.is_chinchilla:  # the limits depend on the loss: one pair per row
         for row in rows:
             row["max_saving"] = max_saving(coefficients, row["loss"])
@@ -327,8 +371,6 @@ def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | Non
     }
     if settings is not None:
         report["settings"] = plain_settings(settings)
-    if loss_range is None:
-        return {**report, **rows[0]}
     return {**report, "results": rows}
 
 
@@ -353,8 +395,8 @@ def render_breakeven(report: dict) -> str:
     target = report["target"]
     chinchilla = _baseline_label(report) == "Chinchilla-style"
     base = "Chinchilla" if chinchilla else "training-optimal"
-    what = (f"saves {pct(target['saving'])} of lifetime {'dollars' if report['objective'] == 'cost' else 'FLOPs'}"
-            if "saving" in target else f"has {pct(target['size_ratio'])} of the {base} params")
+    what = (f"saves {N.ratio(target['saving'])} of lifetime {'dollars' if report['objective'] == 'cost' else 'FLOPs'}"
+            if "saving" in target else f"has {N.ratio(target['size_ratio'])} of the {base} params")
     against = ("the Chinchilla-style model" if chinchilla else
                f"the training-compute-optimal model of the law {report['coefficients']['law']['name']}")
     lines = [f"Demand at which the lifetime-optimal model {what}, against {against} of the same loss"]
@@ -363,12 +405,13 @@ def render_breakeven(report: dict) -> str:
     rows = report.get("results", [report])
     cost = report["objective"] == "cost"
     header = ("Loss", "Demand (tokens)", *(("Requests",) if cost else ()), "Params", "Tokens", "Saving", "Size ratio")
-    table = [(f"{r['loss']:.4f}", fmt(r["inference_tokens"]), *((fmt(r["requests"]),) if cost else ()),
-              fmt(r["params"]), fmt(r["tokens"]), pct(r["saving"]), pct(r["size_ratio"])) for r in rows]
+    table = [(f"{r['loss']:.4f}", N.count(r["inference_tokens"]), *((N.count(r["requests"]),) if cost else ()),
+              N.count(r["params"]), N.count(r["tokens"]), N.ratio(r["saving"]), N.ratio(r["size_ratio"]))
+             for r in rows]
     where = "any demand, any loss" if chinchilla else f"any demand, at loss {rows[0]['loss']:.4f}"
     lines += ["", render_table(table, header), "",
-              f"Largest reachable saving ({where}): {pct(report['max_saving'])}; "
-              f"the optimum never shrinks below {pct(report['critical_fraction'])} of the {base} size."]
+              f"Largest reachable saving ({where}): {N.ratio(report['max_saving'])}; "
+              f"the optimum never shrinks below {N.ratio(report['critical_fraction'])} of the {base} size."]
     checks = [r["verification"] for r in rows if "verification" in r]
     if checks:
         ok = all(v["ok"] for v in checks)
@@ -379,33 +422,35 @@ def render_breakeven(report: dict) -> str:
 
 
 @click.command()
-@quality_options
-@click.option("--loss-range", nargs=2, type=POSITIVE_NUMBER, default=None, metavar="LOW HIGH",
-              help="A range of target losses instead of one quality (with --points).")
-@click.option("--points", type=int, default=5, show_default=True, help="Losses in --loss-range (evenly spaced).")
+@grid_quality_options
+@deprecated_alias("--loss-range", "--loss LOW:HIGH:N", "loss_range", nargs=2, type=POSITIVE_NUMBER, metavar="LOW HIGH")
+@deprecated_alias("--points", "--loss LOW:HIGH:N", "points", type=int)
 @click.option("--saving", type=FRACTION, default=None, metavar="FRACTION",
               help="Target saving over the equal-quality Chinchilla-style model, e.g. 0.1.")
 @click.option("--size-ratio", type=FRACTION, default=None, metavar="FRACTION",
               help="Target size of the optimum as a fraction of the Chinchilla params, e.g. 0.5.")
-@click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
-              help="compute: savings in FLOPs, demand in tokens; cost: savings in dollars, demand in requests "
-              "(with the cost options' hardware and input/output split).")
-@cost_options
+@objective_option("compute: savings in FLOPs, the answer in inference tokens; cost: savings in dollars, the answer "
+                  "in requests, priced with the hardware, price, MFU and input/output-token options (which need it).")
+@paper_settings_option
+@hardware_options
+@split_options
 @coefficient_options
-@click.option("--verify", is_flag=True, help="Re-check each answer with mpmath at 50 digits (adds `verification`).")
+@VERIFY_OPTION
+@DPS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def breakeven(as_json: bool, verify: bool, saving, size_ratio, objective: str, loss_range, points: int,
-              **kwargs) -> None:
+def breakeven(as_json: bool, verify: bool, dps: int, saving, size_ratio, objective: str, **kwargs) -> None:
     """The inference demand at which the lifetime-optimal model saves a given fraction, or has a given size.
 
-    The saving over the Chinchilla-style model of the same loss rises with demand towards a limit
-    (the same for every loss); the root in ln(demand) is bracketed and solved by safeguarded Newton.
-    The size ratio has a closed form. Both are verified by re-solving at the answer.
+    The demand is the answer, so no demand option is taken (with --objective cost, --input-tokens and
+    --output-tokens set the split of each request). The saving over the Chinchilla-style model of the
+    same loss rises with demand towards a limit (the same for every loss); the root in ln(demand) is
+    bracketed and solved by safeguarded Newton. The size ratio has a closed form. JSON: the answers in
+    `results`, one row per loss, also for one loss.
 
     Examples: symscale breakeven --chinchilla-params 70B --saving 0.1;
-    symscale breakeven --loss-range 1.9 2.2 --points 4 --size-ratio 0.5
+    symscale breakeven --loss 1.9:2.2:4 --size-ratio 0.5
     """
-    report = breakeven_report(kwargs, saving, size_ratio, objective, loss_range, points, verify)
+    report = breakeven_report(kwargs, saving, size_ratio, objective, dps if verify else None)
     if as_json:
         emit_json(report)
     else:
@@ -413,8 +458,11 @@ def breakeven(as_json: bool, verify: bool, saving, size_ratio, objective: str, l
 
 
 # --- overhead -----------------------------------------------------------------------------------
-def overhead_report(kwargs: dict, fractions: tuple, params: float | None) -> dict:
-    """Parse the options and compute the overhead of smaller models (the JSON report of `overhead`)."""
+def overhead_report(kwargs: dict, ratios: tuple, params: float | None, objective: str = "compute") -> dict:
+    """Parse the options and compute the overhead of smaller models (the JSON report of `overhead`).
+
+    One shape whatever the input: one row per size ratio in ``results``.
+    """
     import numpy as np
 
     from ..errors import InputError
@@ -422,20 +470,28 @@ def overhead_report(kwargs: dict, fractions: tuple, params: float | None) -> dic
 
     coefficients = coefficients_from_options(kwargs)
     loss = loss_from_options(kwargs, coefficients)
-    demand = demand_from_options(kwargs)
-    if bool(fractions) == (params is not None):
-        raise InputError("give the smaller model one way: --fraction K (repeatable) or --params N")
+    spec = demand_spec_from_options(kwargs)
+    if objective == "cost":
+        settings = cost_settings_from_options(kwargs, spec, force=True)
+        demand = float(settings.inference_tokens)
+    else:
+        refuse_cost_options(kwargs, spec)
+        settings, demand = None, spec.lifetime_tokens()
+    if bool(ratios) == (params is not None):
+        raise InputError("give the smaller model one way: --size-ratio K (repeatable) or --params N")
     if params is not None:
-        fractions = (params / float(_baseline(loss, coefficients).params),)
-    result = overhead(np.array(fractions, float), loss, coefficients, demand)
-    rows = [_overhead_row(result, i) for i in range(len(fractions))]
+        ratios = (params / float(_baseline(loss, coefficients).params),)
+    result = overhead(np.array(ratios, float), loss, coefficients, demand)
+    rows = [_overhead_row(result, i, settings) for i in range(len(ratios))]
     report = {
-        "loss": loss, "inference_tokens": demand,
+        "objective": objective, "loss": loss, "inference_tokens": demand,
         "critical_fraction": float(result.critical_fraction[0]), "critical_params": float(result.critical_params[0]),
         "coefficients": _coefficients_block(coefficients),
-        "chinchilla": _model_block(_at(result.chinchilla, 0), FLOP_KEYS),
+        "chinchilla": _priced(_at(result.chinchilla, 0), settings),
     }
-    return {**report, "results": rows}  # one shape for one --fraction as for many
+    if settings is not None:
+        report["settings"] = plain_settings(settings)
+    return {**report, "results": rows}
 
 
 def _at(model, i: int):
@@ -444,16 +500,31 @@ def _at(model, i: int):
     return ComputeModel(model.params[i], model.tokens[i], model.inference_tokens[i])
 
 
-def _overhead_row(result, i: int) -> dict:
+def _priced(model, settings) -> dict:
+    """A model's FLOP keys, and with cost settings its dollar keys."""
+    block = _model_block(model, FLOP_KEYS)
+    if settings is None:
+        return block
+    from ..costs import model_costs
+    from ..solve import Allocation
+
+    costs = model_costs(Allocation(model.params, model.tokens), settings)
+    return {**block, **_model_block(costs, DOLLAR_KEYS)}
+
+
+def _overhead_row(result, i: int, settings=None) -> dict:
     model, base = _at(result.model, i), _at(result.chinchilla, i)
-    return {
-        "fraction": float(result.fraction[i]),
-        "model": _model_block(model, FLOP_KEYS),
+    row = {
+        "size_ratio": float(result.fraction[i]),
+        "model": _priced(model, settings),
         "token_ratio": float(result.token_ratio[i]), "extra_tokens": float(result.extra_tokens[i]),
         "compute_ratio": float(result.compute_ratio[i]), "compute_overhead": float(result.compute_overhead[i]),
         "extra_train_flops": float(result.extra_train_flops[i]),
         "total_flops_ratio": float(model.total_flops / base.total_flops),
     }
+    if settings is not None:
+        row["total_cost_ratio"] = row["model"]["total_cost"] / _priced(base, settings)["total_cost"]
+    return row
 
 
 def render_overhead(report: dict) -> str:
@@ -462,42 +533,49 @@ def render_overhead(report: dict) -> str:
     chinchilla = _baseline_label(report) == "Chinchilla-style"
     law = report["coefficients"]["law"]["name"]
     name = "Chinchilla-optimal" if chinchilla else f"training-optimal under the law {law}"
-    lines = [f"Target loss {report['loss']:.6g} ({name}: {fmt(base['params'])} params, "
-             f"{fmt(base['tokens'])} tokens, {fmt(base['train_flops'])} training FLOPs)"]
-    if report["inference_tokens"]:
-        lines.append(f"Lifetime inference demand {fmt(report['inference_tokens'])} tokens")
-    rows = report.get("results", [report])
-    header = ("Size fraction", "Params", "Tokens", "Token ratio", "Compute overhead", "Lifetime FLOPs ratio")
-    table = [(f"{r['fraction']:.4g}", fmt(r["model"]["params"]), fmt(r["model"]["tokens"]),
-              f"{r['token_ratio']:.4g}", pct(r["compute_overhead"]), pct(r["total_flops_ratio"])) for r in rows]
+    cost = "settings" in report
+    lines = [f"Target loss {report['loss']:.6g} ({name}: {N.count(base['params'])} params, "
+             f"{N.count(base['tokens'])} tokens, {N.flops(base['train_flops'])} training FLOPs)",
+             f"Lifetime inference demand {N.count(report['inference_tokens'])} tokens"]
+    if cost:
+        lines += describe_settings(report["settings"])
+    rows = report["results"]
+    total = ("Lifetime cost ratio",) if cost else ()
+    header = ("Size ratio", "Params", "Tokens", "Token ratio", "Compute overhead", "Lifetime FLOPs ratio", *total)
+    table = [(f"{r['size_ratio']:.4g}", N.count(r["model"]["params"]), N.count(r["model"]["tokens"]),
+              f"{r['token_ratio']:.4g}", N.ratio(r["compute_overhead"]), N.ratio(r["total_flops_ratio"]),
+              *((N.ratio(r["total_cost_ratio"]),) if cost else ())) for r in rows]
     lines += ["", render_table(table, header), "",
               f"Critical size: {report['critical_fraction']:.4f} x {'Chinchilla' if chinchilla else 'training-optimal'}"
-              f" ({fmt(report['critical_params'])} "
-              "params); no amount of data reaches the loss below it.",
-              *(["Token ratio and compute overhead depend on the size fraction only, not on the loss."]
+              f" ({N.count(report['critical_params'])} params); no amount of data reaches the loss below it.",
+              *(["Token ratio and compute overhead depend on the size ratio only, not on the loss."]
                 if chinchilla else [])]
     return "\n".join(lines)
 
 
 @click.command()
 @quality_options
-@click.option("--fraction", "fractions", type=POSITIVE_NUMBER, multiple=True, metavar="K",
-              help="Model size as a fraction of the Chinchilla-optimal size (repeatable), e.g. 0.5.")
+@click.option("--size-ratio", "ratios", type=POSITIVE_NUMBER, multiple=True, metavar="K",
+              help="Model size relative to the Chinchilla-optimal size (repeatable), e.g. 0.5.")
+@deprecated_alias("--fraction", "--size-ratio", "ratios", type=POSITIVE_NUMBER, multiple=True)
 @click.option("--params", type=POSITIVE_NUMBER, default=None, metavar="N", help="Model size in parameters instead.")
-@demand_options
+@objective_option("compute: FLOPs; cost: also the dollars of each model and the lifetime cost ratio, priced with the "
+                  "hardware, price, MFU and input/output-token options (which need it).")
+@cost_options
 @coefficient_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def overhead(as_json: bool, fractions: tuple, params: float | None, **kwargs) -> None:
+def overhead(as_json: bool, ratios: tuple, params: float | None, objective: str, **kwargs) -> None:
     """Extra data and training compute a model k times the Chinchilla size needs to reach the same loss.
 
     Also reports the critical model size, below which no amount of data reaches that loss (the
-    "critical model size" of De Vries 2023, discussed in Sardana et al. Section 3). With demand,
-    the lifetime FLOPs ratio includes inference.
+    "critical model size" of De Vries 2023, discussed in Sardana et al. Section 3). Demand is 0
+    unless given; with demand the lifetime FLOPs ratio includes inference. JSON: one row per
+    --size-ratio in `results`, also for one.
 
-    Examples: symscale overhead --chinchilla-params 70B --fraction 0.5 --fraction 0.3;
+    Examples: symscale overhead --chinchilla-params 70B --size-ratio 0.5 --size-ratio 0.3;
     symscale overhead --loss 2.0 --params 7B --inference-tokens 2e12
     """
-    report = overhead_report(kwargs, fractions, params)
+    report = overhead_report(kwargs, ratios, params, objective)
     if as_json:
         emit_json(report)
     else:

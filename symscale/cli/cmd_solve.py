@@ -12,8 +12,9 @@ from .cost_options import (
     cost_options,
     cost_settings_from_options,
     describe_settings,
+    objective_option,
     plain_settings,
-    pop_hardware,
+    refuse_cost_options,
     train_gpus_option,
 )
 from .limit_options import limit_options
@@ -240,9 +241,7 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
 @click.command()
 @quality_options
 @train_gpus_option
-@click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
-              help="compute: fewest lifetime FLOPs (paper Eq. 3); cost: fewest lifetime dollars (Eq. 6), "
-              "from hardware, utilisation and requests x input/output tokens.")
+@objective_option()
 @cost_options
 @coefficient_options
 @limit_options
@@ -319,10 +318,7 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
         report = cost_report(loss, settings, coefficients, method)
         weights = tuple(float(w) for w in settings.weights())
     else:
-        hardware = pop_hardware(kwargs)
-        if hardware:
-            names = ", ".join("--" + key.replace("_", "-") for key in hardware)
-            raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
+        refuse_cost_options(kwargs, demand)
         report = compute_report(loss, demand.lifetime_tokens(), coefficients, method)
         weights = compute_weights(report["inference_tokens"])
         settings = None
@@ -370,10 +366,7 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
         weights = tuple(float(w) for w in settings.weights())
         base.update(inference_tokens=float(settings.inference_tokens), settings=plain_settings(settings))
     else:
-        hardware = pop_hardware(kwargs)
-        if hardware:
-            names = ", ".join("--" + key.replace("_", "-") for key in hardware)
-            raise InputError(f"{names}: hardware options are for the cost objective; add --objective cost")
+        refuse_cost_options(kwargs, demand)
         base["inference_tokens"] = demand.lifetime_tokens()
         weights = compute_weights(base["inference_tokens"])
     report = limited_report(objective, loss, weights, coefficients, limits, base, verify_dps)

@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable, Iterator
 
 import click
+import numpy as np
 
 from ..errors import InputError
 from .cmd_solve import coefficient_block
 from .common import POSITIVE, coefficient_options, coefficients_from_options, is_terminal
-from .cost_options import hardware_options, paper_settings_option, pop_hardware
+from .cost_options import hardware_options, objective_option, paper_settings_option, pop_hardware, refuse_cost_options
 from .limit_options import limit_options
+from .options import split_options
 
 
 def _one_of(kwargs: dict, names: tuple[str, ...], what: str) -> tuple[str, str]:
@@ -44,21 +46,23 @@ def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[
 @click.option("--target-score", default=None, metavar="NAME=GRID",
               help="Qualities as downstream scores of the score map NAME in --coefficients FILE (`symscale "
               "fit-score`), e.g. core_average=0.2:0.3:11 or core_average=0.25,0.3.")
+@click.option("--quality-of", default=None, metavar="MODEL,...",
+              help="Qualities as the predicted losses of published models or N:D pairs, comma-separated "
+              "(e.g. Llama-2-7B,Llama-2-13B,7B:2T), under the coefficients in use; rows carry the loss.")
 @click.option("--inference-tokens", default=None, metavar="GRID",
               help="Lifetime inference tokens: start:stop:count or a,b,c (e.g. 1e9:1e14:100 --log).")
 @click.option("--requests", default=None, metavar="GRID", help="Lifetime inference requests (instead of tokens).")
+@click.option("--requests-per-day", default=None, metavar="GRID",
+              help="Requests per day (with --days), instead of --requests.")
+@click.option("--days", type=POSITIVE, default=None, help="Days the model is served (with --requests-per-day).")
 @click.option("--tokens-per-request", type=POSITIVE, default=None,
               help="Compute objective with --requests: mean input + output tokens per request.")
-@click.option("--input-tokens", type=POSITIVE, default=None,
-              help="Mean input (prompt) tokens per request [cost objective default: 70].")
-@click.option("--output-tokens", type=POSITIVE, default=None,
-              help="Mean output (generated) tokens per request [cost objective default: 215].")
+@split_options
 @paper_settings_option
 @click.option("--log", is_flag=True, help="Geometric spacing for every start:stop:count range.")
 @click.option("--log-quality", is_flag=True, help="Geometric spacing for the quality range only.")
 @click.option("--log-demand", is_flag=True, help="Geometric spacing for the demand range only.")
-@click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
-              help="compute: total FLOPs (Eq. 3); cost: dollars with hardware settings (Eq. 6).")
+@objective_option()
 @hardware_options
 @coefficient_options
 @limit_options
@@ -71,8 +75,10 @@ def progress_reporter(total: int, label: str, quiet: bool) -> Iterator[Callable[
 def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs) -> None:
     """Solve a grid of scenarios (quality x demand) in vectorised chunks; write one row per scenario.
 
-    Quality: --loss, --chinchilla-params or --target-score NAME=GRID; demand: --inference-tokens or --requests.
-    Each is a range start:stop:count (linear; geometric with --log) or a comma-separated list, with k/M/B/T suffixes.
+    Quality: --loss, --chinchilla-params, --quality-of MODEL,... or --target-score NAME=GRID; demand:
+    --inference-tokens, --requests or --requests-per-day with --days (demand is never assumed: one of them is
+    required). Each is a range start:stop:count (linear; geometric with --log) or a comma-separated list, with
+    k/M/B/T suffixes.
     Columns: loss, [chinchilla_params], inference_tokens, [requests], baseline_* and optimal_* (params,
     tokens, tokens_per_param, train/inference/total FLOPs, and costs for --objective cost), ratio_*.
     With --unique-tokens/--max-epochs/--max-params or a law in U (muennighoff-2023) each scenario is solved by
@@ -126,11 +132,23 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
     coefficients = coefficients_from_options(kwargs)
     log_all = kwargs.pop("log")
     log_quality, log_demand = kwargs.pop("log_quality") or log_all, kwargs.pop("log_demand") or log_all
-    q_kind, q_text = _one_of(kwargs, ("loss", "chinchilla_params", "target_score"), "quality")
-    d_kind, d_text = _one_of(kwargs, ("inference_tokens", "requests"), "demand")
+    q_kind, q_text = _one_of(kwargs, ("loss", "chinchilla_params", "target_score", "quality_of"), "quality")
+    days = kwargs.pop("days")
+    d_kind, d_text = _one_of(kwargs, ("inference_tokens", "requests", "requests_per_day"), "demand")
+    if (d_kind == "requests_per_day") != (days is not None):
+        raise InputError("--requests-per-day needs --days" if days is None else "--days needs --requests-per-day")
     per_request, settings = _demand_split(kwargs, objective)
-    quality, losses, score = _quality_axis(q_kind, q_text, log_quality, coefficients)
     demand = parse_grid(d_text, log_demand, "--" + d_kind.replace("_", "-"))
+    if d_kind == "requests_per_day":
+        d_kind, demand = "requests", demand * days
+        if not np.all(np.isfinite(demand)):
+            raise InputError(f"--requests-per-day {d_text} x --days {days:g} overflows floating-point range")
+    models = None
+    if q_kind == "quality_of":
+        models, quality = _reference_losses(q_text, coefficients)
+        q_kind, losses, score = "loss", None, None
+    else:
+        quality, losses, score = _quality_axis(q_kind, q_text, log_quality, coefficients)
     limited = _limited(coefficients, limits)
     check_sweep_size(quality.size, demand.size, columns=_column_count(q_kind, d_kind, objective) + 14 * limited,
                      output=output, fmt=fmt, digits=digits, streamed=True)
@@ -140,7 +158,8 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
     if grid.limited:
         check_limited_time(grid)
     meta = {"objective": objective, "coefficients": coefficient_block(coefficients),
-            "quality": {"kind": q_kind, "count": int(quality.size)},
+            "quality": {"kind": q_kind, "count": int(quality.size),
+                        **({"quality_of": models} if models is not None else {})},
             "demand": {"kind": d_kind, "count": int(demand.size)}}
     if score is not None:
         meta["quality"].update(name=score[0])
@@ -196,6 +215,22 @@ def _quality_axis(kind: str, text: str, log: bool, coefficients):
     return scores, losses, (name.strip(), warnings)
 
 
+def _reference_losses(text: str, coefficients) -> tuple[list[dict], np.ndarray]:
+    """The models of --quality-of (names or N:D, comma-separated) and their predicted losses."""
+    from ..reference import reference_model
+    from ..solve import loss_of
+
+    specs = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not specs:
+        raise InputError("--quality-of is empty; give model names or N:D pairs, comma-separated")
+    if len(specs) > 10_000:
+        raise InputError(f"--quality-of: {len(specs)} models is too many (at most 10000)")
+    models = [reference_model(spec) for spec in specs]
+    losses = np.array([float(loss_of(m.params, m.tokens, coefficients)) for m in models])
+    return [{"name": m.name, "params": float(m.params), "tokens": float(m.tokens), "loss": float(loss)}
+            for m, loss in zip(models, losses)], losses
+
+
 def _column_count(q_kind: str, d_kind: str, objective: str) -> int:
     """Columns of the sweep table (as sweep_table builds them)."""
     from ..sweep import COST_KEYS, MODEL_KEYS, RATIO_KEYS
@@ -210,16 +245,11 @@ def _demand_split(kwargs: dict, objective: str):
     """(tokens per request for the compute objective, CostSettings for the cost objective) from the options."""
     from ..sweep import PAPER_COST_SETTINGS, cost_settings
 
+    if objective == "compute":
+        refuse_cost_options(kwargs)
+        return kwargs.pop("tokens_per_request"), None
     per_request, inp, out = (kwargs.pop(k) for k in ("tokens_per_request", "input_tokens", "output_tokens"))
     hardware, paper = pop_hardware(kwargs), kwargs.pop("paper_settings")
-    if objective == "compute":
-        if hardware or paper:
-            raise InputError("hardware options and --paper-settings need --objective cost")
-        if per_request is not None and (inp is not None or out is not None):
-            raise InputError("give --tokens-per-request or --input-tokens/--output-tokens, not both")
-        if inp is not None or out is not None:
-            per_request = (inp or 70.0) + (out or 215.0)
-        return per_request, None
     if per_request is not None:
         raise InputError("the cost objective prices input and output tokens separately: use --input-tokens and "
                          "--output-tokens instead of --tokens-per-request")

@@ -24,8 +24,15 @@ from .common import (
     emit_json,
     parse_number,
 )
-from .cost_options import cost_options, cost_settings_from_options, pop_hardware
-from .options import demand_options, demand_spec_from_options, loss_from_options, quality_options
+from .cost_options import (
+    cost_options,
+    cost_settings_from_options,
+    hardware_options,
+    objective_option,
+    paper_settings_option,
+    refuse_cost_options,
+)
+from .options import demand_options, demand_spec_from_options, loss_from_options, quality_options, split_options
 
 DPS = click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, show_default=True,
                    help=f"Significant digits for the mpmath computation ({MIN_DPS} to {MAX_DPS}).")
@@ -45,15 +52,16 @@ def _csv_rows(path: str) -> list[dict]:
         raise InputError(f"scenario file {path!r} cannot be read: {exc}") from None
 
 
-def read_scenarios(path: str) -> tuple[np.ndarray, np.ndarray, list | None]:
-    """loss, inference_tokens and optional per-row coefficients from a CSV file."""
+def read_scenarios(path: str, demand_column: str = "inference_tokens") -> tuple[np.ndarray, np.ndarray, list | None]:
+    """loss, the demand column (inference_tokens, or requests for the cost objective) and optional per-row
+    coefficients from a CSV file."""
     rows = _csv_rows(path)
-    if not rows or not {"loss", "inference_tokens"} <= set(rows[0]):
-        raise InputError(f"scenario file {path!r} needs a header with columns loss, inference_tokens "
+    if not rows or not {"loss", demand_column} <= set(rows[0]):
+        raise InputError(f"scenario file {path!r} needs a header with columns loss, {demand_column} "
                          "(optional: alpha, beta, A, B, E)")
     try:
         loss = np.array([parse_number(r["loss"]) for r in rows])
-        demand = np.array([parse_number(r["inference_tokens"]) for r in rows])
+        demand = np.array([parse_number(r[demand_column]) for r in rows])
     except (ValueError, TypeError) as exc:
         raise InputError(f"scenario file {path!r}: {exc}") from None
     present = [key for key in NAMES if key in rows[0]]
@@ -118,38 +126,61 @@ def _duration(seconds: float) -> str:
 
 @click.command("verify")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
-              help="Scenarios from a CSV file: columns loss, inference_tokens, optional alpha, beta, A, B, E.")
-@click.option("--loss", "loss_range", default=None, metavar="A:B:N", help="Grid of losses (linear).")
-@click.option("--inference-tokens", "demand_range", default=None, metavar="A:B:N", help="Grid of inference demands.")
-@click.option("--log", "log_grid", is_flag=True, help="Space the inference-token grid logarithmically.")
+              help="Scenarios from a CSV file: columns loss and inference_tokens (--objective cost: requests), "
+              "optional alpha, beta, A, B, E.")
+@click.option("--loss", "loss_range", default=None, metavar="GRID",
+              help="Grid of losses: start:stop:count or a,b,c (with a demand grid).")
+@click.option("--inference-tokens", "demand_range", default=None, metavar="GRID",
+              help="Grid of lifetime inference tokens (compute objective).")
+@click.option("--requests", "requests_range", default=None, metavar="GRID",
+              help="Grid of lifetime requests (--objective cost).")
+@click.option("--log", "log_grid", is_flag=True, help="Geometric spacing for every start:stop:count grid.")
+@click.option("--log-quality", is_flag=True, help="Geometric spacing for the loss grid only.")
+@click.option("--log-demand", is_flag=True, help="Geometric spacing for the demand grid only.")
 @click.option("--random", "random_count", type=click.IntRange(1, 10**6), default=None,
               help="Verify this many random scenarios (seeded).")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
               help="Seed for --random (a whole number from 0 to 2^64 - 1).")
+@objective_option("compute: FLOPs (demand in inference tokens); cost: dollars (demand in requests), priced with the "
+                  "hardware, price, MFU and input/output-token options (which need it).")
+@paper_settings_option
+@hardware_options
+@split_options
 @coefficient_options
 @DPS
 @click.option("--min-digits", type=click.FloatRange(0, 17), default=10.0, show_default=True,
               help="Agreeing significant digits the float solution must reach.")
-@click.option("--all", "show_all", is_flag=True, help="List every scenario, not only failures (and up to 20 rows).")
+@click.option("--all", "show_all", is_flag=True,
+              help="List every scenario in the table; without it the table lists the failing scenarios only "
+              "(none when all pass), however many there are.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, seed, dps, min_digits, show_all,
-                   as_json, **kwargs) -> None:
+def verify_command(csv_path, loss_range, demand_range, requests_range, log_grid, log_quality, log_demand,
+                   random_count, seed, objective, dps, min_digits, show_all, as_json, **kwargs) -> None:
     """Re-solve many scenarios at high precision and check the float solver (exit 1 if any fails).
 
-    Scenarios come from --csv, from a grid (--loss A:B:N --inference-tokens A:B:N [--log]) or from
-    --random N. Each is solved by the float solver and verified with mpmath (see `solve --verify`).
+    Scenarios come from --csv, from a grid (--loss GRID with --inference-tokens GRID, or --requests GRID
+    under --objective cost) or from --random N. Each is solved by the float solver and verified with
+    mpmath (see `solve --verify`). JSON: `summary` and `scenarios`, a list also for one scenario.
     """
     from ..verify import summarise, verify_batch
 
     coefficients = coefficients_from_options(kwargs)
-    grid = loss_range is not None or demand_range is not None
+    settings = _verify_settings(objective, kwargs)
+    demand_name = "--requests" if settings is not None else "--inference-tokens"
+    demand_text = requests_range if settings is not None else demand_range
+    if settings is None and requests_range is not None:
+        raise InputError("--requests GRID is the cost objective's demand: add --objective cost (the compute "
+                         "objective takes --inference-tokens GRID)")
+    if settings is not None and demand_range is not None:
+        raise InputError("--objective cost takes its demand as --requests GRID, not --inference-tokens")
+    grid = loss_range is not None or demand_text is not None
     sources = sum(x is not None for x in (csv_path, random_count)) + grid
     if sources != 1:
-        raise InputError("give exactly one source of scenarios: --csv FILE, a grid (--loss and --inference-tokens) "
+        raise InputError(f"give exactly one source of scenarios: --csv FILE, a grid (--loss and {demand_name}) "
                          "or --random N")
     per_row = coefficients
     if csv_path:
-        loss, demand, present = read_scenarios(csv_path)
+        loss, demand, present = read_scenarios(csv_path, "requests" if settings is not None else "inference_tokens")
         check_verify_size(loss.size, dps, f"--csv {csv_path!r}")
         if present and not coefficients.law.is_chinchilla:
             raise InputError(f"--csv {csv_path!r}: per-row coefficient columns ({', '.join(present)}) apply to the "
@@ -159,25 +190,35 @@ def verify_command(csv_path, loss_range, demand_range, log_grid, random_count, s
     elif random_count:
         check_verify_size(random_count, dps, f"--random {random_count}")
         loss, demand = random_scenarios(random_count, seed, coefficients)
+        if settings is not None:  # the same token demands, as requests of the settings' tokens per request
+            demand = demand / float(settings.input_tokens + settings.output_tokens)
     else:
-        if loss_range is None or demand_range is None:
-            raise InputError("a grid needs both --loss A:B:N and --inference-tokens A:B:N")
+        if loss_range is None or demand_text is None:
+            raise InputError(f"a grid needs both --loss GRID and {demand_name} GRID")
         from ..sweep import parse_grid
 
-        grid_loss = parse_grid(loss_range, False, "--loss")
-        grid_demand = parse_grid(demand_range, log_grid, "--inference-tokens")
+        grid_loss = parse_grid(loss_range, log_grid or log_quality, "--loss")
+        grid_demand = parse_grid(demand_text, log_grid or log_demand, demand_name)
         check_verify_size(grid_loss.size * grid_demand.size, dps,
-                          f"the grid --loss {loss_range} x --inference-tokens {demand_range}")
+                          f"the grid --loss {loss_range} x {demand_name} {demand_text}")
         loss, demand = (a.ravel() for a in np.meshgrid(grid_loss, grid_demand, indexing="ij"))
     start = time.perf_counter()
     if coefficients.law.is_chinchilla:
-        results = verify_batch(loss, demand, per_row, dps=dps, min_digits=min_digits)
+        results = verify_batch(loss, demand, per_row, dps=dps, min_digits=min_digits, settings=settings)
     else:
+        if settings is not None:
+            raise InputError(f"--law {coefficients.law.name}: verify checks the dollar optimum of the chinchilla "
+                             "law only; use --objective compute, or solve --objective cost --verify for one scenario")
         from ..laws.verify import verify_law_batch
 
         results = verify_law_batch(loss, demand, coefficients, dps=dps, min_digits=min_digits)
     elapsed = time.perf_counter() - start
-    summary = {**summarise(results), "dps": dps, "seconds": round(elapsed, 3)}
+    summary = {**summarise(results), "objective": objective, "dps": dps, "seconds": round(elapsed, 3)}
+    if settings is not None:
+        from .cost_options import plain_settings
+
+        summary["settings"] = {k: v for k, v in plain_settings(settings).items()
+                               if k not in ("requests", "inference_tokens")}
     if as_json:
         emit_json({"summary": summary, "scenarios": results})
     else:
@@ -191,6 +232,17 @@ def _sci(value, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}e}"
 
 
+def _verify_settings(objective: str, kwargs: dict):
+    """The cost settings of --objective cost (demand from the scenarios), or None after refusing cost options."""
+    if objective != "cost":
+        refuse_cost_options(kwargs)
+        return None
+    from .options import Demand
+
+    inp, out = kwargs.pop("input_tokens"), kwargs.pop("output_tokens")
+    return cost_settings_from_options(kwargs, Demand(input_tokens=inp, output_tokens=out), force=True)
+
+
 def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
     """Summary lines and a table of failing (or, with --all or few rows, all) scenarios."""
     from .common import render_table
@@ -202,15 +254,19 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
         f"  largest KKT residual (relative, at the precise optimum): {_sci(summary['max_kkt_residual_relative'])}",
         f"  every optimum a constrained minimum: {'yes' if summary['all_minima'] else 'NO'}",
     ]
-    shown = results if show_all or len(results) <= 20 else [r for r in results if not r["verification"]["ok"]]
+    shown = results if show_all else [r for r in results if not r["verification"]["ok"]]
     if shown:
-        rows = [(f"{r['loss']:.4f}", f"{r['inference_tokens']:.3e}", f"{r['params']:.6e}", f"{r['tokens']:.6e}",
+        rows = [(f"{r['loss']:.4f}", f"{r.get('requests', r['inference_tokens']):.3e}", f"{r['params']:.6e}",
+                 f"{r['tokens']:.6e}",
                  f"{r['verification']['digits']['params']:.1f}", f"{r['verification']['digits']['tokens']:.1f}",
                  _sci(r["verification"].get("kkt_residual_relative"), 1),
                  "ok" if r["verification"]["ok"] else "FAIL: " + "; ".join(r["verification"]["failures"]))
                 for r in shown]
-        header = ("loss", "inference", "params", "tokens", "digits N", "digits D", "KKT rel", "result")
+        demand = "requests" if summary.get("objective") == "cost" else "inference"
+        header = ("loss", demand, "params", "tokens", "digits N", "digits D", "KKT rel", "result")
         lines += ["", render_table(rows, header)]
+    elif not show_all:
+        lines.append("  (no failures to list; --all lists every scenario)")
     return "\n".join(lines)
 
 
@@ -219,8 +275,8 @@ def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
 @click.option("--beta", "beta_text", required=True, metavar="P/Q",
               help="Rational token exponent: 1/2, 0.5, 2, 1/3, ... (denominator at most 1000).")
 @click.option("--loss", type=POSITIVE, default=1.947, show_default=True, help="Target loss.")
-@click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute", show_default=True,
-              help="compute: rho = D_inf/3; cost: rho = k_inf/k_train from the hardware and demand options.")
+@objective_option("compute: rho = D_inf/3; cost: rho = k_inf/k_train from the hardware, price, MFU and "
+                  "input/output-token options (which need it).")
 @cost_options
 @click.option("--k-train", type=POSITIVE, default=None, help="Give the objective's weights directly (with --k-inf).")
 @click.option("--k-inf", type=NON_NEGATIVE, default=None, help="Inference weight (rho = k_inf/k_train).")
@@ -238,41 +294,48 @@ def closed_form_command(beta_text, loss, objective, k_train, k_inf, dps, as_json
 
     Degree <= 4: D* in radicals, checked against the float solver and mpmath. Degree 5 and 6: the
     Galois group of the exact instance decides whether any expression in radicals exists. Demand
-    defaults to 2e12 inference tokens (compute) or the cost defaults of `solve --objective cost`.
+    is 0 unless given (as in `solve`), for both objectives; the JSON states it (`inference_tokens`).
     """
     from ..closed_forms import analyse, parse_beta, render
 
     beta = parse_beta(beta_text)
     kwargs["beta"] = None
     base = coefficients_from_options(kwargs)
-    rho = _closed_form_rho(objective, k_train, k_inf, kwargs)
+    rho, demand = _closed_form_rho(objective, k_train, k_inf, kwargs)
     result = analyse(beta, loss, rho, base.alpha, base.A, base.B, base.E, dps=dps)
     if as_json:
-        emit_json({**result.as_dict(), "loss": loss, "rho": float(rho),
+        emit_json({**result.as_dict(), "loss": loss, "rho": float(rho), "objective": objective,
+                   "inference_tokens": demand,
                    "coefficients": {"alpha": base.alpha, "A": base.A, "B": base.B, "E": base.E}})
     else:
-        click.echo(render(result))
+        said = "given by --k-train/--k-inf" if demand is None else f"{demand:.6g} tokens"
+        click.echo(f"Lifetime inference demand: {said}; rho = k_inf/k_train = {float(rho):.6g}\n" + render(result))
 
 
 def _closed_form_rho(objective: str, k_train, k_inf, kwargs: dict):
-    """rho = k_inf / k_train as an exact rational, from explicit weights or the objective's options."""
+    """(rho = k_inf / k_train as an exact rational, lifetime inference tokens or None) from explicit weights or
+    the objective's options (demand 0 unless given)."""
     from ..closed_forms import exact
     from ..flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
 
     demand = demand_spec_from_options(kwargs)
     if (k_train is None) != (k_inf is None):
         raise InputError("give both --k-train and --k-inf, or neither")
-    if k_train is not None:
-        pop_hardware(kwargs)
-        return _checked_rho(exact(k_inf) / exact(k_train), f"--k-inf {k_inf:g} / --k-train {k_train:g}")
     if objective == "cost":
-        k_train, k_inf = cost_settings_from_options(kwargs, demand, force=True).weights()
-        return _checked_rho(exact(float(k_inf)) / exact(float(k_train)), "k_inf / k_train from the cost options")
-    if pop_hardware(kwargs):
-        raise InputError("hardware options apply to the cost objective: add --objective cost")
-    tokens = demand.lifetime_tokens(default=2e12)
+        if k_train is not None:
+            raise InputError("--k-train/--k-inf give the weights directly: leave out --objective cost")
+        settings = cost_settings_from_options(kwargs, demand, force=True)
+        k_train, k_inf = settings.weights()
+        return (_checked_rho(exact(float(k_inf)) / exact(float(k_train)), "k_inf / k_train from the cost options"),
+                float(settings.inference_tokens))
+    refuse_cost_options(kwargs, demand)
+    if k_train is not None:
+        if demand.inference_tokens is not None or demand.requests is not None:
+            raise InputError("--k-train/--k-inf give the weights directly: leave out the demand options")
+        return _checked_rho(exact(k_inf) / exact(k_train), f"--k-inf {k_inf:g} / --k-train {k_train:g}"), None
+    tokens = demand.lifetime_tokens()
     rho = exact(INFERENCE_FLOPS_PER_PARAM_TOKEN) * exact(tokens) / exact(TRAIN_FLOPS_PER_PARAM_TOKEN)  # no overflow
-    return _checked_rho(rho, f"2 x inference tokens {tokens:g} / 6")
+    return _checked_rho(rho, f"2 x inference tokens {tokens:g} / 6"), float(tokens)
 
 
 def _checked_rho(rho, source: str):

@@ -73,7 +73,7 @@ def coefficient_options(func: Callable) -> Callable:
             metavar="PRESET|FILE.json",
             help="Law coefficients: a preset from data/coefficients.csv (chinchilla, chinchilla-rounded, "
             "sardana-le100, sardana-le250, sardana-le500, sardana-all, epoch-2024) or a JSON file "
-            "such as the one `symscale fit --out` writes.",
+            "such as the one `symscale fit --output` writes.",
         ),
         *[coefficient_option(key) for key in NAMES],
         click.option("--law", "law_spec", default=None, metavar="NAME|FORMULA",
@@ -222,12 +222,16 @@ NOTES: list[str] = []
 """One-line notes (deprecated names) printed on stderr after a command succeeds."""
 
 
-def deprecated_alias(old: str, new: str, dest: str, **attrs) -> Callable:
-    """A hidden old option name kept for one release: it sets ``dest`` and prints a one-line note."""
-    def note(ctx: click.Context, param: click.Parameter, value):
-        if value is not None and value is not False:
-            NOTES.append(f"Note: {old} is renamed {new}; the old name will be removed")
-            ctx.params[dest] = value
-        return value
+def deprecated_alias(old: str, new: str, dest: str, *, value: Any = None, also: dict | None = None,
+                     **attrs) -> Callable:
+    """A hidden old option name kept for one release: it sets ``dest`` (to ``value`` when given, else to what was
+    typed) and the parameters in ``also``, and prints a one-line note after the command succeeds."""
+    def note(ctx: click.Context, param: click.Parameter, given):
+        if given is not None and given is not False and given != ():
+            NOTES.append(f"Note: {old} is deprecated, use {new}; the old name will be removed")
+            ctx.params[dest] = given if value is None else value
+            ctx.params.update(also or {})
+        return given
 
-    return click.option(old, f"_old_{dest}", hidden=True, expose_value=False, callback=note, default=None, **attrs)
+    name = "_old_" + old.lstrip("-").replace("-", "_")
+    return click.option(old, name, hidden=True, expose_value=False, callback=note, default=None, **attrs)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from ..costs import DEFAULTS, CostSettings
+from ..costs import DEFAULTS, DTYPES, INFERENCE_DTYPE_ORDER, CostSettings
 from .common import POSITIVE, Number
 from .options import Demand, _stack, demand_options, demand_spec_from_options
 
@@ -17,14 +17,26 @@ HARDWARE_KEYS = ("train_gpu", "train_dtype", "train_gpu_cost", "train_peak_flops
                  "decode_mfu")
 
 
+COST = "Cost objective: "
+
+
 def _gpu_help(role: str) -> str:
-    return (f"{ROLE_LABEL[role]} accelerator: a name from the GPU catalog, any case (`symscale hardware` "
-            f"lists it) [default: {DEFAULTS[role + '_gpu']}].")
+    return (f"{COST}{ROLE_LABEL[role].lower()} accelerator: a name from the GPU catalog, any case "
+            f"(`symscale hardware` lists it) [default: {DEFAULTS[role + '_gpu']}].")
 
 
 def _price_help(role: str) -> str:
-    return (f"{ROLE_LABEL[role]} price in dollars per GPU-hour [default: the catalog price (`symscale hardware`); "
-            "GPUs without one need this option].")
+    return (f"{COST}{ROLE_LABEL[role].lower()} price in dollars per GPU-hour [default: the catalog price "
+            "(`symscale hardware`); GPUs without one need this option].")
+
+
+def _peak_help(role: str) -> str:
+    return (f"{COST}bypass the catalog with the peak FLOP/s of the {role} GPU; needs --{role}-gpu-cost, or "
+            f"--{role}-gpu naming a priced GPU whose price is then used (the default GPU is not assumed).")
+
+
+def _mfu_help(what: str, key: str) -> str:
+    return f"{COST}{what}, in (0, 1] [default: {DEFAULTS[key]:g}]."
 
 
 def hardware_options(func: Callable) -> Callable:
@@ -32,25 +44,23 @@ def hardware_options(func: Callable) -> Callable:
     return _stack(func, [
         click.option("--train-gpu", default=None, metavar="GPU", help=_gpu_help("train")),
         click.option("--train-dtype", default=None, metavar="DTYPE",
-                     help=f"Training data type: bf16, fp16, fp8, int8 [default: {DEFAULTS['train_dtype']}]."),
+                     help=f"{COST}training data type: {', '.join(DTYPES)} [default: {DEFAULTS['train_dtype']}]."),
         click.option("--train-gpu-cost", type=POSITIVE, default=None, metavar="DOLLARS", help=_price_help("train")),
-        click.option("--train-peak-flops", type=POSITIVE, default=None, metavar="FLOPS",
-                     help="Bypass the catalog: peak FLOP/s of the training GPU (needs --train-gpu-cost "
-                     "unless --train-gpu names a priced GPU)."),
+        click.option("--train-peak-flops", type=POSITIVE, default=None, metavar="FLOPS", help=_peak_help("train")),
         click.option("--inference-gpu", default=None, metavar="GPU", help=_gpu_help("inference")),
         click.option("--inference-dtype", default=None, metavar="DTYPE",
-                     help=f"Inference data type [default: {DEFAULTS['inference_dtype']}; A100s have no fp8: "
-                     "use int8 or bf16]."),
+                     help=f"{COST}inference data type: {', '.join(DTYPES)} [default: the GPU's fastest of "
+                     f"{', '.join(INFERENCE_DTYPE_ORDER)} (H100: fp8, A100: int8)]."),
         click.option("--inference-gpu-cost", type=POSITIVE, default=None, metavar="DOLLARS",
                      help=_price_help("inference")),
         click.option("--inference-peak-flops", type=POSITIVE, default=None, metavar="FLOPS",
-                     help="Bypass the catalog: peak FLOP/s of the inference GPU."),
-        click.option("--train-mfu", type=MFU, default=None,
-                     help=f"Training model-FLOPs utilisation, in (0, 1] [default: {DEFAULTS['train_mfu']:g}]."),
+                     help=_peak_help("inference")),
+        click.option("--train-mfu", type=MFU, default=None, help=_mfu_help("training model-FLOPs utilisation",
+                                                                           "train_mfu")),
         click.option("--prefill-mfu", type=MFU, default=None,
-                     help=f"Utilisation on input (prompt) tokens [default: {DEFAULTS['prefill_mfu']:g}]."),
+                     help=_mfu_help("utilisation on input (prompt) tokens", "prefill_mfu")),
         click.option("--decode-mfu", type=MFU, default=None,
-                     help=f"Utilisation on output (generated) tokens [default: {DEFAULTS['decode_mfu']:g}]."),
+                     help=_mfu_help("utilisation on output (generated) tokens", "decode_mfu")),
     ])
 
 
@@ -127,3 +137,34 @@ def describe_settings(settings: dict) -> list[str]:
 def _hardware(phase: dict) -> str:
     name = " ".join(part for part in (phase["gpu"], phase["dtype"]) if part) or "custom GPU"
     return f"{name} at {phase['peak_flops']:.4g} FLOP/s peak, ${phase['price_per_hour']:.2f}/GPU-hour"
+
+
+OBJECTIVE_HELP = ("compute: fewest lifetime FLOPs (paper Eq. 3); cost: fewest lifetime dollars (Eq. 6), priced with "
+                  "the hardware, price, MFU and input/output-token options, which need it.")
+
+
+def objective_option(help_text: str = OBJECTIVE_HELP) -> Callable:
+    """--objective compute|cost [default: compute]: the one way to ask for dollars."""
+    return click.option("--objective", type=click.Choice(["compute", "cost"]), default="compute",
+                        show_default=True, help=help_text)
+
+
+COST_ONLY_KEYS = HARDWARE_KEYS + ("paper_settings", "input_tokens", "output_tokens")
+
+
+def refuse_cost_options(kwargs: dict, demand: Demand | None = None) -> None:
+    """Under the compute objective: pop the cost-only options and refuse any that was given, naming it."""
+    from ..errors import InputError
+
+    given = [key for key in HARDWARE_KEYS if kwargs.pop(key, None) is not None]
+    if kwargs.pop("paper_settings", False):
+        given.append("paper_settings")
+    for key in ("input_tokens", "output_tokens"):
+        value = kwargs.pop(key, None) if demand is None else getattr(demand, key)
+        if value is not None:
+            given.append(key)
+    if given:
+        names = ", ".join("--" + key.replace("_", "-") for key in given)
+        what = "is an option" if len(given) == 1 else "are options"
+        raise InputError(f"{names} {what} of the cost objective (hardware, price, MFU, input/output tokens): "
+                         "add --objective cost")

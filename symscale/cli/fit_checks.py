@@ -148,7 +148,7 @@ class Fitting:
 
 
 def run_checks(law, runs, options: dict, checks: dict) -> None:
-    """``fit`` with holdout/rollout/controls: fit, report, write --out."""
+    """``fit`` with holdout/rollout/controls: fit, report, write --output."""
     from ..laws.fit_problem import parametrisation  # noqa: F401  (imports sympy once, before timing)
 
     began = time.perf_counter()
@@ -174,7 +174,7 @@ def out_of_sample(law, runs, options: dict, checks: dict) -> tuple[str, object]:
     if checks.get("rollout") and split:
         raise CliError("give --rollout or --holdout-above/--holdout-tokens-per-param-above, not both")
     if (split or checks.get("rollout")) and options["out"]:
-        raise CliError("--out writes a fit of all runs; leave it out with --holdout-above/--rollout")
+        raise CliError("--output writes a fit of all runs; leave it out with --holdout-above/--rollout")
     fitter = Fitter(law, fitting)
     n_boot, seed = options["n_boot"], options["seed"]
     if split:

@@ -20,23 +20,37 @@ def _stack(func: Callable, options: list) -> Callable:
 
 
 def quality_options(func: Callable) -> Callable:
-    """Exactly one of --loss / --chinchilla-params / --chinchilla-tokens / --chinchilla-compute."""
+    """Exactly one of --loss / --chinchilla-params / --chinchilla-tokens / --chinchilla-compute / --quality-of /
+    --target-score."""
+    return _stack(func, [click.option("--loss", type=POSITIVE, default=None,
+                                      help="Target pre-training loss (must exceed E).")] + _OTHER_QUALITIES)
+
+
+def grid_quality_options(func: Callable) -> Callable:
+    """quality_options with --loss a GRID of losses (start:stop:count or a,b,c; --log for geometric spacing)."""
     return _stack(func, [
-        click.option("--loss", type=POSITIVE, default=None, help="Target pre-training loss (must exceed E)."),
-        click.option("--chinchilla-params", type=POSITIVE, default=None, metavar="N",
-                     help="Quality of the Chinchilla-optimal model with N parameters (e.g. 70B)."),
-        click.option("--chinchilla-tokens", type=POSITIVE, default=None, metavar="D",
-                     help="Quality of the Chinchilla-optimal model trained on D tokens (e.g. 1.4T)."),
-        click.option("--chinchilla-compute", type=POSITIVE, default=None, metavar="FLOPS",
-                     help="Quality of the Chinchilla-optimal model for a training budget of FLOPS (e.g. 1e24)."),
-        click.option("--quality-of", default=None, metavar="MODEL|N:D",
-                     help="Quality of a published model (data/reference_models.csv, any case: Llama-2-7B, "
-                     "Chinchilla-70B, ...) or of N params trained on D tokens (7B:2T), under the coefficients in use; "
-                     "solve then reports that model beside the optimum."),
-        click.option("--target-score", default=None, metavar="NAME=VALUE",
-                     help="A downstream score, e.g. core_average=0.30, turned into the loss predicted by the score "
-                     "map NAME of --coefficients FILE (`symscale fit-score`)."),
-    ])
+        click.option("--loss", default=None, metavar="GRID",
+                     help="Target losses (each must exceed E): one value, start:stop:count or a,b,c "
+                     "(e.g. 1.9:2.2:4; geometric with --log)."),
+        click.option("--log", "log_grid", is_flag=True, help="Geometric spacing for a start:stop:count --loss."),
+    ] + _OTHER_QUALITIES)
+
+
+_OTHER_QUALITIES = [
+    click.option("--chinchilla-params", type=POSITIVE, default=None, metavar="N",
+                 help="Quality of the Chinchilla-optimal model with N parameters (e.g. 70B)."),
+    click.option("--chinchilla-tokens", type=POSITIVE, default=None, metavar="D",
+                 help="Quality of the Chinchilla-optimal model trained on D tokens (e.g. 1.4T)."),
+    click.option("--chinchilla-compute", type=POSITIVE, default=None, metavar="FLOPS",
+                 help="Quality of the Chinchilla-optimal model for a training budget of FLOPS (e.g. 1e24)."),
+    click.option("--quality-of", default=None, metavar="MODEL|N:D",
+                 help="Quality of a published model (data/reference_models.csv, any case: Llama-2-7B, "
+                 "Chinchilla-70B, ...) or of N params trained on D tokens (7B:2T), under the coefficients in use "
+                 "(solve and plot scenario also show that model beside the optimum)."),
+    click.option("--target-score", default=None, metavar="NAME=VALUE",
+                 help="A downstream score, e.g. core_average=0.30, turned into the loss predicted by the score "
+                 "map NAME of --coefficients FILE (`symscale fit-score`)."),
+]
 
 
 QUALITY_KEYS = ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute", "quality_of", "target_score")
@@ -86,25 +100,44 @@ def _or_default(value: float | None, default: float) -> float:
     return default if value is None else value
 
 
+SPLIT_OPTIONS = [
+    click.option("--input-tokens", type=POSITIVE, default=None,
+                 help=f"Cost objective: mean input (prompt) tokens per request [default: {DEFAULT_INPUT:g}]."),
+    click.option("--output-tokens", type=POSITIVE, default=None,
+                 help=f"Cost objective: mean output (generated) tokens per request [default: {DEFAULT_OUTPUT:g}]."),
+]
+"""--input-tokens and --output-tokens: the cost objective's mean tokens per request."""
+
+
+def split_options(func: Callable) -> Callable:
+    """Only --input-tokens and --output-tokens (for commands that solve for the number of requests)."""
+    return _stack(func, SPLIT_OPTIONS)
+
+
+COMPUTE_DEMAND_OPTIONS = [
+    click.option("--inference-tokens", type=NON_NEGATIVE, default=None, metavar="TOKENS",
+                 help="Compute objective: lifetime inference demand in tokens (input + output), e.g. 2e12 or "
+                 "2T [default: 0, no demand]."),
+    click.option("--requests", type=NON_NEGATIVE, default=None,
+                 help="Lifetime number of inference requests [default: 0, no demand]; with the compute "
+                 "objective give --tokens-per-request with it, with the cost objective --input-tokens and "
+                 "--output-tokens (or their defaults)."),
+    click.option("--requests-per-day", type=NON_NEGATIVE, default=None,
+                 help="Requests per day (with --days), instead of --requests."),
+    click.option("--days", type=POSITIVE, default=None, help="Days the model is served (with --requests-per-day)."),
+    click.option("--tokens-per-request", type=POSITIVE, default=None,
+                 help="Compute objective: mean tokens (input + output) per request."),
+]
+
+
+def compute_demand_options(func: Callable) -> Callable:
+    """The demand options of commands without a cost objective: tokens, or requests x tokens per request."""
+    return _stack(func, COMPUTE_DEMAND_OPTIONS)
+
+
 def demand_options(func: Callable) -> Callable:
     """Lifetime inference demand: --inference-tokens, or requests (lifetime or per day x days) x tokens per request."""
-    return _stack(func, [
-        click.option("--inference-tokens", type=NON_NEGATIVE, default=None, metavar="TOKENS",
-                     help="Lifetime inference demand in tokens (input + output), e.g. 2e12 or 2T "
-                     "(compute objective; default 0)."),
-        click.option("--requests", type=NON_NEGATIVE, default=None,
-                     help="Lifetime number of inference requests [default: 0, no demand]; the compute "
-                     "objective needs --tokens-per-request or --input-tokens/--output-tokens with it."),
-        click.option("--requests-per-day", type=NON_NEGATIVE, default=None,
-                     help="Requests per day (with --days), instead of --requests."),
-        click.option("--days", type=POSITIVE, default=None, help="Days the model is served."),
-        click.option("--tokens-per-request", type=POSITIVE, default=None,
-                     help="Mean tokens (input + output) per request (compute objective only)."),
-        click.option("--input-tokens", type=POSITIVE, default=None,
-                     help=f"Mean input (prompt) tokens per request [default: {DEFAULT_INPUT:g}]."),
-        click.option("--output-tokens", type=POSITIVE, default=None,
-                     help=f"Mean output (generated) tokens per request [default: {DEFAULT_OUTPUT:g}]."),
-    ])
+    return _stack(func, COMPUTE_DEMAND_OPTIONS + SPLIT_OPTIONS)
 
 
 DEMAND_KEYS = ("inference_tokens", "requests", "requests_per_day", "days", "tokens_per_request",
@@ -161,7 +194,7 @@ class Demand:
 
 def demand_spec_from_options(kwargs: dict) -> Demand:
     """Pop the demand options and check that demand was given one way."""
-    tokens, requests, per_day, days, per_request, inp, out = (kwargs.pop(k) for k in DEMAND_KEYS)
+    tokens, requests, per_day, days, per_request, inp, out = (kwargs.pop(k, None) for k in DEMAND_KEYS)
     if sum(v is not None for v in (tokens, requests, per_day)) > 1:
         raise InputError("give demand one way: --inference-tokens, or --requests, or --requests-per-day with --days")
     if (per_day is None) != (days is None):

@@ -618,7 +618,7 @@ class LawBootstrap:
             "stderr": self.stderr, "ci95": self.ci95, "summarised_over": self.over,
             "method": "runs resampled with replacement (the Chinchilla fit's draws for the same seed); each "
                       f"replicate refit by batched Newton from the best point (at most {MAX_ITER} steps), chunks "
-                      f"spread over every core; standard errors and percentile intervals over {over}; the --out "
+                      f"spread over every core; standard errors and percentile intervals over {over}; the --output "
                       "file marks the replicates that did not converge, and commands reading it leave them out",
         }
 
