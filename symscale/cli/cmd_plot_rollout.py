@@ -65,7 +65,8 @@ def rollout_figure(data: dict):
 @click.option("--delta", type=POSITIVE, default=1e-3, show_default=True, help="Huber threshold delta.")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0, metavar="N",
               help="Refit N resampled replicates for 95 % prediction intervals (drawn as bars).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (>= 0) for --bootstrap.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random seed (>= 0) for --bootstrap; the same seed gives the same replicates.")
 @click.option("--start", "starts", multiple=True, metavar="NAME=VALUE|NAME=LO:HI:COUNT",
               help="Start value or grid of a coefficient (as `fit --start`).")
 @click.option("--bound", "bounds", multiple=True, metavar="NAME=LO:HI", help="Fitting range (as `fit --bound`).")

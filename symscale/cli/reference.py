@@ -42,6 +42,7 @@ JSON_EXAMPLES: dict[str, list[str]] = {
                        "-o", "wall.png", "--json"],
     "plot fig2": ["-o", "fig2.png", "--json"],
     "plot fig6": ["-o", "fig6.png", "--json"],
+    "plot rollout": ["--runs", "sardana-2024", "-o", "rollout.png", "--json"],
     "plot scenario": ["--loss", "2.0", "--inference-tokens", "1e12", "-o", "scenario.png", "--json"],
     "reproduce": ["claims", "--json"],
     "solve": ["--loss", "2.0", "--inference-tokens", "1e12", "--json"],
