@@ -476,9 +476,14 @@ def _solved_chunk(start: int, stop: int) -> tuple[list[str], np.ndarray]:
     """Rows start..stop-1 of the worker's grid as (names, 2-D float array), refused unless finite and >= 0."""
     table = grid_rows(_GRID, start, stop)
     data = np.column_stack([np.asarray(v, dtype=float) for v in table.values()])
+    _check_values(data)
+    return list(table), data
+
+
+def _check_values(data: np.ndarray) -> None:
+    """Refuse a solved chunk holding a value that is not finite or is negative."""
     if not np.all(np.isfinite(data)) or np.any(data < 0):
         raise InputError("the sweep produced values that are not finite and non-negative; narrow the grid")
-    return list(table), data
 
 
 def _wide_job(piece: tuple[int, int]) -> bool:
@@ -549,7 +554,11 @@ def _write_text(grid: SweepGrid, handle: IO[str], fmt: str, meta: dict | None, d
 
 
 def _table_job(piece: tuple[int, int]) -> tuple[list[str], np.ndarray]:
-    return _solved_chunk(*piece)
+    """One chunk solved, as (names, columns): a (columns x rows) array, each column contiguous for pyarrow."""
+    table = grid_rows(_GRID, *piece)
+    columns = np.stack([np.asarray(v, dtype=float) for v in table.values()])
+    _check_values(columns)
+    return list(table), columns
 
 
 PARQUET_EXTRA = "pip install 'symscale[parquet]'"
@@ -566,19 +575,23 @@ def require_pyarrow(path: str):
 
 
 def _write_parquet(grid: SweepGrid, handle: IO[bytes], progress, workers) -> None:
-    """The table as Apache Parquet (float64 columns), one row group per chunk."""
+    """The table as Apache Parquet (float64 columns), one row group per chunk.
+
+    No dictionary encoding: most columns hold a distinct value per row, and trying a dictionary on each
+    before falling back cost most of the writer's time; snappy still packs the repeated (quality) columns.
+    """
     import pyarrow as pa
 
     pq = require_pyarrow(getattr(handle, "name", "output"))
     writer = None
     try:
-        for names, data in _jobs(grid, workers, _table_job, _pieces(grid)):
-            table = pa.Table.from_arrays([pa.array(data[:, j]) for j in range(data.shape[1])], names=names)
+        for names, columns in _jobs(grid, workers, _table_job, _pieces(grid)):
+            table = pa.Table.from_arrays([pa.array(column) for column in columns], names=names)
             if writer is None:
-                writer = pq.ParquetWriter(handle, table.schema, compression="snappy")
-            writer.write_table(table, row_group_size=len(data))
+                writer = pq.ParquetWriter(handle, table.schema, compression="snappy", use_dictionary=False)
+            writer.write_table(table, row_group_size=table.num_rows)
             if progress is not None:
-                progress(len(data))
+                progress(table.num_rows)
     finally:
         if writer is not None:
             writer.close()
