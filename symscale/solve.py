@@ -5,6 +5,7 @@ Only numpy and the generated kernels are imported here; nothing on this path tou
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,9 +46,16 @@ def _context(mask: np.ndarray, context: dict | None) -> str:
     return " (" + ", ".join(f"{name} {value:g}" for name, value in zip(context, values)) + ")"
 
 
+def _within(value: np.ndarray, low: float, high: float) -> bool:
+    """Whether every value lies in [low, high] (False for a NaN), by two reductions: the checks' fast path."""
+    return value.size == 0 or bool(low <= value.min() and value.max() <= high)
+
+
 def check_log_range(what: str, ln_value, context: dict | None = None, hint: str = "") -> None:
     """Refuse a positive quantity, known by its natural log, that float64 cannot hold (no inf, no 0 by underflow)."""
     ln_value = np.asarray(ln_value, dtype=float)
+    if _within(ln_value, LN_TINY, LN_MAX):
+        return
     bad = ~((ln_value >= LN_TINY) & (ln_value <= LN_MAX))
     if np.any(bad):
         (ln_bad,) = _first(bad, ln_value)
@@ -59,6 +67,8 @@ def check_log_range(what: str, ln_value, context: dict | None = None, hint: str 
 def check_in_range(what: str, value, context: dict | None = None) -> None:
     """Refuse a computed positive quantity that overflowed to inf or underflowed to 0 (NaN marks 'no model')."""
     value = np.asarray(value, dtype=float)
+    if _within(value, FLOAT_TINY, FLOAT_MAX):
+        return
     with np.errstate(invalid="ignore"):
         bad = np.isinf(value) | (value == 0) | ((np.abs(value) < FLOAT_TINY) & (value != 0))
     if np.any(bad):
@@ -113,6 +123,11 @@ def check_positive(name: str, value: np.ndarray) -> None:
 def check_in_range_or_zero(what: str, value, context: dict | None = None) -> None:
     """Like ``check_in_range`` for a quantity that may legitimately be 0 (no demand)."""
     value = np.asarray(value, dtype=float)
+    if _within(value, FLOAT_TINY, FLOAT_MAX):
+        return
+    if value.size and value.min() == 0 and value.max() <= FLOAT_MAX \
+            and np.min(value, where=value != 0, initial=FLOAT_MAX) >= FLOAT_TINY:
+        return  # some zeros, every other value in range (the fast path of the check below)
     check_in_range(what, np.where(value == 0, 1.0, value), context)
 
 
@@ -684,14 +699,38 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, law=None
 
         coefficients = for_law(law, coefficients)
     demand = np.asarray(inference_tokens, dtype=float)
-    check_non_negative("inference tokens", demand)
-    check_inference_weight(demand)
-    if not samples and method == "reduced" and np.size(loss) * demand.size > CHECKED_MAX ** 2 \
-            and int(np.prod(np.broadcast_shapes(np.shape(loss), demand.shape))) > CHECKED_MAX:
+    if not _demand_in_range(demand):  # else the two checks cannot refuse it (proved by bounds, no temporaries)
+        check_non_negative("inference tokens", demand)
+        check_inference_weight(demand)
+    if not samples and method == "reduced" and _broadcast_size(loss, demand) > CHECKED_MAX:
         coefficients = coefficients if isinstance(coefficients, tuple) else resolve(coefficients)
         if _is_chinchilla(coefficients):
             return _solve_compute_chunked(np.asarray(loss, dtype=float), demand, coefficients)
     return _solve_compute_checked(loss, demand, coefficients, samples, method)
+
+
+def _broadcast_size(loss, demand: np.ndarray) -> int:
+    """Scenarios in the broadcast of loss and demand (0 when they do not broadcast: the checked path says so)."""
+    try:
+        return int(np.prod(np.broadcast_shapes(np.shape(loss), demand.shape)))
+    except ValueError:
+        return 0
+
+
+def _demand_in_range(demand: np.ndarray) -> bool:
+    """Whether every demand is finite and >= 0 with 2 x demand (k_inf) and rho = k_inf/6 in float64's range or 0.
+
+    Rounding is monotone, so the smallest positive and the largest demand bound every k_inf and rho.
+    """
+    if demand.size == 0 or not np.isfinite(demand).all() or demand.min() < 0:
+        return False
+    span = _positive_range(demand)
+    if span is None:
+        return True
+    with np.errstate(all="ignore"):
+        k_inf = (INF_PER * span[0], INF_PER * span[1])
+        rho = (k_inf[0] / TRAIN_PER, k_inf[1] / TRAIN_PER)
+    return FLOAT_TINY <= min(k_inf[0], rho[0]) and max(k_inf[1], rho[1]) <= FLOAT_MAX
 
 
 def _solve_compute_checked(loss, demand: np.ndarray, coefficients, samples: bool, method: str) -> ComputeSolution:
@@ -714,8 +753,9 @@ def _solve_compute_checked(loss, demand: np.ndarray, coefficients, samples: bool
 # --- the fast path in cache-sized chunks ------------------------------------------------------
 SOLVE_CHUNK = 65_536
 """Scenarios per chunk of a large compute-objective solve: its Newton temporaries stay in the CPU cache."""
-SOLVE_THREADS = 1
-"""Threads sharing a large solve (numpy releases the GIL in its loops); 2 measured no faster here (bench_solve.py)."""
+SOLVE_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+"""Threads sharing a large solve (numpy releases the GIL in its loops): two where two cores are free to us; more
+would only queue behind the Python work between numpy's loops (bench_solve.py)."""
 CHECKED_MAX = 64
 """Solves of at most this many scenarios take the checked path in one piece; larger ones go chunk by chunk."""
 RANGE_MARGIN = 1.0
@@ -730,8 +770,9 @@ def _solve_compute_chunked(loss: np.ndarray, demand: np.ndarray, coefficients) -
     float64's limits is solved again by the checked path itself, which refuses what it refuses. An answer is
     thus bitwise the one it would have alone.
     """
-    _prepare(loss, TRAIN_PER, INF_PER * demand, coefficients, False)
     coeffs = tuple(np.asarray(c, float) for c in coefficient_values(coefficients))
+    if not (_demand_in_range(demand) and np.isfinite(loss).all() and loss.min() > coeffs[4]):
+        _prepare(loss, TRAIN_PER, INF_PER * demand, coefficients, False)  # refuses what one call refuses
     loss_b, demand_b = np.broadcast_arrays(loss, demand)
     flat_loss, flat_demand = loss_b.reshape(-1), demand_b.reshape(-1)
     out = np.empty((4, flat_loss.size))
@@ -773,7 +814,7 @@ def _positive_range(values: np.ndarray) -> tuple[float, float] | None:
     high, low = float(values.max()), float(values.min())
     if high <= 0:
         return None
-    return (float(values[values > 0].min()) if low <= 0 else low), high
+    return (float(np.min(values, where=values > 0, initial=high)) if low <= 0 else low), high
 
 
 def _safely_in_range(ln_n: np.ndarray, ln_d: np.ndarray, demand: tuple[float, float] | None) -> bool:
