@@ -243,8 +243,46 @@ class NewtonResult:
     converged: np.ndarray
 
 
+def start_chunk(obj: Objective, exact: bool = True) -> int:
+    """Starts per chunk so that one chunk's per-run arrays take at most FIT_MEMORY (or a quarter of what is free).
+
+    Per (start, run) pair a Newton iteration holds the residual, its p first and p(p+1)/2 second derivatives,
+    the stacked gradients and their weighted transpose, and a few Huber terms (the Chinchilla fit's budget).
+    """
+    from ..fit_search import FIT_MEMORY
+    from ..limits import memory_budget
+
+    p = obj.p
+    per_pair = 8 * (1 + p + (p * (p + 1) // 2 if exact else 0) + 2 * p + 8)
+    budget = min(FIT_MEMORY, memory_budget() / 4)
+    return max(1, int(budget // (max(len(obj.data[0]), 1) * per_pair)))
+
+
 def newton(obj: Objective, theta0: np.ndarray, weights=None, max_iter: int = MAX_ITER, rtol: float = 1e-15,
            exact: bool = True) -> NewtonResult:
+    """Minimise from every row of theta0, in chunks of ``start_chunk`` rows (per-row weights optional).
+
+    Rows never interact, so chunks change no answer; they bound the memory to O(runs x chunk).
+    """
+    theta0 = np.asarray(theta0, dtype=float)
+    chunk = start_chunk(obj, exact)
+    if len(theta0) <= chunk:
+        return _newton(obj, theta0, weights, max_iter, rtol, exact)
+    rows = weights is not None and np.ndim(weights) == 2
+    parts = [_newton(obj, theta0[b:b + chunk], weights[b:b + chunk] if rows else weights, max_iter, rtol, exact)
+             for b in range(0, len(theta0), chunk)]
+    return NewtonResult(*(np.concatenate([getattr(part, key) for part in parts])
+                          for key in ("theta", "objective", "decrement", "converged")))
+
+
+def start_values(obj: Objective, starts: np.ndarray) -> np.ndarray:
+    """The objective at every start (unit weights), in chunks of ``start_chunk`` starts."""
+    chunk = start_chunk(obj, exact=False)
+    return np.concatenate([obj.values(starts[b:b + chunk], 1.0) for b in range(0, len(starts), chunk)] or [[]])
+
+
+def _newton(obj: Objective, theta0: np.ndarray, weights=None, max_iter: int = MAX_ITER, rtol: float = 1e-15,
+            exact: bool = True) -> NewtonResult:
     """Minimise from every row of theta0 at once (per-row weights optional); rows never interact.
 
     Each iteration tries the saddle-free Newton step (generalised Hessian, |eigenvalues|) with up to six
@@ -363,7 +401,7 @@ class Search:
 def multistart(obj: Objective) -> Search:
     """Screen the start grid with cheap IRLS iterations (successive halving), refine survivors by Newton."""
     starts = obj.setup.starts
-    f0 = obj.values(starts, 1.0)
+    f0 = start_values(obj, starts)
     theta = starts[np.isfinite(f0)]
     if len(theta) == 0:
         raise FitError(f"no start of the grid gives a finite objective for the law {obj.setup.law.name}; "
