@@ -396,6 +396,28 @@ class Search:
     n_refined: int
     n_best_basin: int
     n_converged: int
+    refined: NewtonResult | None = None    # the Newton refinement of the survivors
+    searched_runs: int | None = None       # the runs the start search ran on, when a sample of them
+
+
+def search(obj: Objective, runs: Runs) -> Search:
+    """multistart on every run; above SEARCH_RUNS runs, on a sample of them spread over compute, and its
+    FINAL_STARTS best points then refined by Newton on every run (as the Chinchilla fit searches)."""
+    from ..fit_search import FINAL_STARTS, SEARCH_RUNS, search_sample
+
+    if len(runs) <= SEARCH_RUNS:
+        return multistart(obj)
+    sample = search_sample(runs)
+    coarse = multistart(Objective(obj.setup, runs.subset(sample), obj.delta))
+    finite = np.isfinite(coarse.refined.objective)
+    order = np.argsort(np.where(finite, coarse.refined.objective, np.inf), kind="stable")[:FINAL_STARTS]
+    result = newton(obj, coarse.refined.theta[order])
+    finite = np.isfinite(result.objective)
+    if not finite.any():
+        raise FitError("no start reached a finite objective")
+    best = int(np.argmin(np.where(finite, result.objective, np.inf)))
+    return Search(result.theta[best].copy(), float(result.objective[best]), coarse.n_starts, coarse.n_finite,
+                  coarse.n_refined, coarse.n_best_basin, coarse.n_converged, result, len(sample))
 
 
 def multistart(obj: Objective) -> Search:
@@ -421,7 +443,8 @@ def multistart(obj: Objective) -> Search:
     point, f_best = result.theta[best].copy(), float(result.objective[best])
     close = (result.objective <= f_best * (1 + 1e-9) + 1e-300) & (
         np.max(np.abs(result.theta - point) / (1 + np.abs(point)), axis=-1) <= 1e-4)
-    return Search(point, f_best, len(starts), n_finite, len(theta), int(close.sum()), int(result.converged.sum()))
+    return Search(point, f_best, len(starts), n_finite, len(theta), int(close.sum()), int(result.converged.sum()),
+                  result)
 
 
 # ----------------------------------------------------------------------------- lmfit polish and errors
@@ -534,7 +557,8 @@ class LawFit:
             "convergence": {"gradient_norm": self.gradient_norm, "newton_decrement": self.newton_decrement,
                             "polish_improved": self.polish_improved},
             "starts": {"n": self.search.n_starts, "finite": self.search.n_finite, "refined": self.search.n_refined,
-                       "best_basin": self.search.n_best_basin, "converged": self.search.n_converged},
+                       "best_basin": self.search.n_best_basin, "converged": self.search.n_converged,
+                       **({"searched_runs": self.search.searched_runs} if self.search.searched_runs else {})},
             "seconds": self.seconds,
         }
 
@@ -568,8 +592,8 @@ def fit_law(runs: Runs, s: Setup, delta: float = DELTA, use_lmfit: bool = True) 
         raise InputError(f"{len(runs)} runs cannot determine the {len(s.law.names)} coefficients of the law "
                          f"{s.law.name}; give more runs")
     obj = Objective(s, runs, delta)
-    search = multistart(obj)
-    theta, f_best, improved, lm_cov = search.theta, search.objective, False, None
+    found = search(obj, runs)
+    theta, f_best, improved, lm_cov = found.theta, found.objective, False, None
     if use_lmfit and s.objective == "huber":  # lmfit's loss='huber' is exactly this objective; not the others
         result, candidate = polish(obj, theta)
         f_candidate = float(obj.values(candidate[None], 1.0)[0])
@@ -589,7 +613,7 @@ def fit_law(runs: Runs, s: Setup, delta: float = DELTA, use_lmfit: bool = True) 
     cov = None if on_bound else sandwich(obj, theta)
     return LawFit(
         setup=s, values=values, theta=theta, objective=f_best, residuals=obj.residuals(theta[None])[0],
-        gradient_norm=float(np.linalg.norm(loc.g[0][free])), newton_decrement=dec, search=search,
+        gradient_norm=float(np.linalg.norm(loc.g[0][free])), newton_decrement=dec, search=found,
         on_bound=on_bound, stderr=coefficient_stderr(s, theta, cov),
         lmfit_stderr=coefficient_stderr(s, theta, None if on_bound else lm_cov), polish_improved=improved,
         delta=delta, n_runs=len(runs),
