@@ -5,6 +5,8 @@ written to CSV and fitted by the whole command `symscale fit FILE --quiet` in fr
 `prlimit --as=4e9` (the bundled 47 runs too); wall time is the median of --repeats runs, peak RSS from
 /usr/bin/time -v. `--compare PATH` runs the code at PATH (e.g. /work/main) beside this tree for the sizes
 it can handle (--compare-max, default 2000 runs); `--bootstrap` adds `--bootstrap 1000` on 10,000 runs.
+`--law-sizes 2000,20000` adds fits of Chinchilla's formula given as a custom law (`--law`, a 243-point start
+grid) on that many runs: the generic fit's memory, whose starts also run in memory-sized chunks.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ def measured(code: str, args: list[str]) -> tuple[float, float, int, float]:
     return wall, rss / 1024, done.returncode, cpu
 
 
+LAW_ARGS = ["--law", "E + A/N**alpha + B/D**beta", "--start", "alpha=0.1:0.6:3", "--start", "beta=0.1:0.6:3",
+            "--start", "A=10:10000:3", "--start", "B=10:10000:3", "--start", "E=1:2.5:3"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
@@ -53,6 +59,7 @@ def main() -> None:
     parser.add_argument("--compare", default=None)
     parser.add_argument("--compare-max", type=int, default=2000)
     parser.add_argument("--bootstrap", action="store_true")
+    parser.add_argument("--law-sizes", default="")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cases = []
@@ -66,6 +73,11 @@ def main() -> None:
             if not os.path.exists(path):
                 write_runs(10_000, path)
             cases.append(("fit 10000 runs --bootstrap 1000", [path, "--bootstrap", "1000", "--seed", "0"], 10_000))
+        for size in (int(s) for s in opts.law_sizes.split(",") if s):
+            path = os.path.join(tmp, f"runs{size}.csv")
+            if not os.path.exists(path):
+                write_runs(size, path)
+            cases.append((f"fit {size} runs, custom law", [path, *LAW_ARGS], size))
         for label, args, size in cases:
             for name, code in (("this tree", HERE), ("compare", opts.compare)):
                 if code is None or (name == "compare" and size > opts.compare_max):

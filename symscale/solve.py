@@ -5,6 +5,7 @@ Only numpy and the generated kernels are imported here; nothing on this path tou
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,9 +46,16 @@ def _context(mask: np.ndarray, context: dict | None) -> str:
     return " (" + ", ".join(f"{name} {value:g}" for name, value in zip(context, values)) + ")"
 
 
+def _within(value: np.ndarray, low: float, high: float) -> bool:
+    """Whether every value lies in [low, high] (False for a NaN), by two reductions: the checks' fast path."""
+    return value.size == 0 or bool(low <= value.min() and value.max() <= high)
+
+
 def check_log_range(what: str, ln_value, context: dict | None = None, hint: str = "") -> None:
     """Refuse a positive quantity, known by its natural log, that float64 cannot hold (no inf, no 0 by underflow)."""
     ln_value = np.asarray(ln_value, dtype=float)
+    if _within(ln_value, LN_TINY, LN_MAX):
+        return
     bad = ~((ln_value >= LN_TINY) & (ln_value <= LN_MAX))
     if np.any(bad):
         (ln_bad,) = _first(bad, ln_value)
@@ -59,6 +67,8 @@ def check_log_range(what: str, ln_value, context: dict | None = None, hint: str 
 def check_in_range(what: str, value, context: dict | None = None) -> None:
     """Refuse a computed positive quantity that overflowed to inf or underflowed to 0 (NaN marks 'no model')."""
     value = np.asarray(value, dtype=float)
+    if _within(value, FLOAT_TINY, FLOAT_MAX):
+        return
     with np.errstate(invalid="ignore"):
         bad = np.isinf(value) | (value == 0) | ((np.abs(value) < FLOAT_TINY) & (value != 0))
     if np.any(bad):
@@ -113,6 +123,11 @@ def check_positive(name: str, value: np.ndarray) -> None:
 def check_in_range_or_zero(what: str, value, context: dict | None = None) -> None:
     """Like ``check_in_range`` for a quantity that may legitimately be 0 (no demand)."""
     value = np.asarray(value, dtype=float)
+    if _within(value, FLOAT_TINY, FLOAT_MAX):
+        return
+    if value.size and value.min() == 0 and value.max() <= FLOAT_MAX \
+            and np.min(value, where=value != 0, initial=FLOAT_MAX) >= FLOAT_TINY:
+        return  # some zeros, every other value in range (the fast path of the check below)
     check_in_range(what, np.where(value == 0, 1.0, value), context)
 
 
@@ -128,27 +143,66 @@ def solve_log_tokens(loss, rho, coeffs: tuple) -> tuple[np.ndarray, int]:
 
     Newton on G(x) = ln((g - (E - loss))/(loss - E)), x = ln D, which is convex and decreasing:
     started at the lower end of the closed-form bracket it climbs monotonically to the root.
+    Each element stops on its own test, and only the elements still moving are iterated: its answer
+    is the same alone as in any batch.
     """
+    ln_d, _, iterations = _log_tokens(loss, rho, coeffs)
+    return ln_d, iterations
+
+
+def _log_tokens(loss, rho, coeffs: tuple) -> tuple[np.ndarray, np.ndarray, int]:
+    """solve_log_tokens, also returning ln D of the Chinchilla-optimal model (the bracket's start)."""
     loss, rho = np.broadcast_arrays(np.asarray(loss, float), np.asarray(rho, float))
     args = np.broadcast_arrays(loss, rho, *coeffs)
-    loss, rho, coeffs = args[0], args[1], tuple(args[2:])
+    loss, rho, shape = args[0], args[1], args[0].shape
+    coeffs = tuple(np.asarray(c, float) if np.ndim(c) == 0 else a for c, a in zip(coeffs, args[2:], strict=True))
     with np.errstate(all="ignore"):
         ln_chin = K.log_chinchilla_tokens(loss, *coeffs)
         lower, upper, _ = K.log_bracket(ln_chin, rho, *coeffs)
     exact = rho == 0  # no demand: the root is Chinchilla's closed form (Newton would meet 0 * inf below e^-709)
-    x, done = np.where(exact, ln_chin, lower), np.array(exact)
-    for iteration in range(1, MAX_ITERATIONS + 1):  # noqa: B007 (returned)
+    any_exact = bool(np.any(exact))
+    x = np.array(lower, dtype=float).reshape(-1)
+    active = np.flatnonzero(~exact.reshape(-1)) if any_exact else None  # None: every element
+    work = [x.copy() if active is None else x[active], *(_take(a, active) for a in (loss, rho, *coeffs))]
+    iteration = 1
+    while active is None or active.size:
+        x_a, loss_a, rho_a, *coeffs_a = work
         with np.errstate(all="ignore"):
-            g, dg = K.reduced_log(x, loss, rho, *coeffs)
-            step = np.where(done, 0.0, -g / dg)
-        x = np.where(np.isfinite(step), x + step, np.nan)  # non-finite: rho/D* beyond float64 (refused later)
-        # From the lower bound every exact step is >= 0; a tiny or negative one is rounding noise at the root.
-        done = done | ~(step > 8 * _EPS * (1 + np.abs(x)))
-        if np.all(done):
+            g, dg = K.reduced_log(x_a, loss_a, rho_a, *coeffs_a)
+            step = -g / dg
+            x_a = x_a + step
+            bad = ~np.isfinite(step)
+            if bad.any():
+                x_a[bad] = np.nan  # non-finite: rho/D* beyond float64 (refused later)
+            # From the lower bound every exact step is >= 0; a tiny or negative one is rounding noise at the root.
+            moving = step > 8 * _EPS * (1 + np.abs(x_a))
+        work[0] = x_a
+        if not moving.all():
+            keep = np.flatnonzero(moving)
+            if active is None:
+                x[:] = x_a
+                active = keep
+            else:
+                x[active] = x_a
+                active = active.take(keep)
+            work = [_take(a, keep) for a in work]
+        if active is not None and not active.size:
             break
-    else:  # pragma: no cover - the convergence proof says this cannot happen
-        raise RuntimeError("Newton iteration on Eq. 12 did not converge")
-    return np.where(exact, x, np.minimum(np.maximum(x, lower), upper)), iteration
+        if iteration == MAX_ITERATIONS:  # pragma: no cover - the convergence proof says this cannot happen
+            raise RuntimeError("Newton iteration on Eq. 12 did not converge")
+        iteration += 1
+    with np.errstate(invalid="ignore"):
+        ln_d = np.asarray(np.minimum(np.maximum(x.reshape(shape), lower), upper))
+    if any_exact:
+        np.copyto(ln_d, ln_chin, where=exact)
+    return ln_d, ln_chin, iteration
+
+
+def _take(values: np.ndarray, index: np.ndarray | None) -> np.ndarray:
+    """values[index] of a flattened array (all of it for None; a 0-d value is shared by every element)."""
+    if values.ndim == 0:
+        return values
+    return values.reshape(-1) if index is None else values.reshape(-1).take(index)
 
 
 @dataclass(frozen=True)
@@ -654,12 +708,42 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, law=None
 
         coefficients = for_law(law, coefficients)
     demand = np.asarray(inference_tokens, dtype=float)
-    check_non_negative("inference tokens", demand)
-    check_inference_weight(demand)
-    if not samples and method == "reduced" and np.size(loss) + demand.size > 2 * SOLVE_CHUNK:
+    if not _demand_in_range(demand):  # else the two checks cannot refuse it (proved by bounds, no temporaries)
+        check_non_negative("inference tokens", demand)
+        check_inference_weight(demand)
+    if not samples and method == "reduced" and _broadcast_size(loss, demand) > CHECKED_MAX:
         coefficients = coefficients if isinstance(coefficients, tuple) else resolve(coefficients)
         if _is_chinchilla(coefficients):
             return _solve_compute_chunked(np.asarray(loss, dtype=float), demand, coefficients)
+    return _solve_compute_checked(loss, demand, coefficients, samples, method)
+
+
+def _broadcast_size(loss, demand: np.ndarray) -> int:
+    """Scenarios in the broadcast of loss and demand (0 when they do not broadcast: the checked path says so)."""
+    try:
+        return int(np.prod(np.broadcast_shapes(np.shape(loss), demand.shape)))
+    except ValueError:
+        return 0
+
+
+def _demand_in_range(demand: np.ndarray) -> bool:
+    """Whether every demand is finite and >= 0 with 2 x demand (k_inf) and rho = k_inf/6 in float64's range or 0.
+
+    Rounding is monotone, so the smallest positive and the largest demand bound every k_inf and rho.
+    """
+    if demand.size == 0 or not np.isfinite(demand).all() or demand.min() < 0:
+        return False
+    span = _positive_range(demand)
+    if span is None:
+        return True
+    with np.errstate(all="ignore"):
+        k_inf = (INF_PER * span[0], INF_PER * span[1])
+        rho = (k_inf[0] / TRAIN_PER, k_inf[1] / TRAIN_PER)
+    return FLOAT_TINY <= min(k_inf[0], rho[0]) and max(k_inf[1], rho[1]) <= FLOAT_MAX
+
+
+def _solve_compute_checked(loss, demand: np.ndarray, coefficients, samples: bool, method: str) -> ComputeSolution:
+    """solve_compute_optimal in one piece, every intermediate quantity checked as it is computed."""
     use = None
     if samples:
         coefficients, use = select_samples(loss, TRAIN_PER, INF_PER * demand, coefficients)
@@ -678,26 +762,37 @@ def solve_compute_optimal(loss, inference_tokens, coefficients=None, *, law=None
 # --- the fast path in cache-sized chunks ------------------------------------------------------
 SOLVE_CHUNK = 65_536
 """Scenarios per chunk of a large compute-objective solve: its Newton temporaries stay in the CPU cache."""
-SOLVE_THREADS = 1
-"""Threads sharing a large solve (numpy releases the GIL in its loops); 2 measured no faster here (bench_solve.py)."""
+SOLVE_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+"""Threads sharing a large solve (numpy releases the GIL in its loops): two where two cores are free to us; more
+would only queue behind the Python work between numpy's loops (bench_solve.py)."""
+CHECKED_MAX = 64
+"""Solves of at most this many scenarios take the checked path in one piece; larger ones go chunk by chunk."""
+RANGE_MARGIN = 1.0
+"""e-folds a chunk's results keep from float64's limits to skip the per-quantity checks (else they run)."""
 
 
 def _solve_compute_chunked(loss: np.ndarray, demand: np.ndarray, coefficients) -> ComputeSolution:
     """solve_compute_optimal in chunks of SOLVE_CHUNK scenarios: memory and time per scenario flat in the size.
 
-    Every input check runs first on the whole input (the same message as one call would give); each chunk
-    is then solved by the unchunked code, so an answer is bitwise the one it would have alone.
+    Every input check runs first on the whole input (the same message as one call would give). Each chunk
+    is then solved by the arithmetic of the checked path; a chunk whose results come within RANGE_MARGIN of
+    float64's limits is solved again by the checked path itself, which refuses what it refuses. An answer is
+    thus bitwise the one it would have alone.
     """
-    _prepare(loss, TRAIN_PER, INF_PER * demand, coefficients, False)
+    coeffs = tuple(np.asarray(c, float) for c in coefficient_values(coefficients))
+    if not (_demand_in_range(demand) and np.isfinite(loss).all() and loss.min() > coeffs[4]):
+        _prepare(loss, TRAIN_PER, INF_PER * demand, coefficients, False)  # refuses what one call refuses
     loss_b, demand_b = np.broadcast_arrays(loss, demand)
     flat_loss, flat_demand = loss_b.reshape(-1), demand_b.reshape(-1)
     out = np.empty((4, flat_loss.size))
     pieces = [slice(start, start + SOLVE_CHUNK) for start in range(0, flat_loss.size, SOLVE_CHUNK)]
 
     def solve_piece(piece: slice) -> None:
-        part = solve_compute_optimal(flat_loss[piece], flat_demand[piece], coefficients)
-        for row, value in enumerate((part.optimal.params, part.optimal.tokens,
-                                     part.baseline.params, part.baseline.tokens)):
+        part = _solve_compute_piece(flat_loss[piece], flat_demand[piece], coeffs)
+        if part is None:
+            checked = _solve_compute_checked(flat_loss[piece], flat_demand[piece], coefficients, False, "reduced")
+            part = (checked.optimal.params, checked.optimal.tokens, checked.baseline.params, checked.baseline.tokens)
+        for row, value in enumerate(part):
             out[row, piece] = value
 
     _run_pieces(solve_piece, pieces)
@@ -705,6 +800,43 @@ def _solve_compute_chunked(loss: np.ndarray, demand: np.ndarray, coefficients) -
     return ComputeSolution(loss=loss_b, inference_tokens=demand_b,
                            optimal=ComputeModel.from_checked(params, tokens, demand_b),
                            baseline=ComputeModel.from_checked(base_params, base_tokens, demand_b))
+
+
+def _solve_compute_piece(loss: np.ndarray, demand: np.ndarray, coeffs: tuple) -> tuple | None:
+    """(params, tokens, baseline params, baseline tokens) of checked inputs by the checked path's arithmetic;
+    None when some quantity of a model comes near float64's limits (only the checked path may answer then)."""
+    with np.errstate(all="ignore"):
+        rho = (INF_PER * demand) / TRAIN_PER
+        ln_d, ln_chin, _ = _log_tokens(loss, rho, coeffs)
+        tokens = np.exp(ln_d)
+        ln_n = K.log_params_of_tokens(tokens, rho, *coeffs)
+        base_tokens = np.exp(ln_chin)
+        ln_n_base = K.log_chinchilla_params_of_tokens(base_tokens, *coeffs)
+    demand_range = _positive_range(demand)
+    if not (_safely_in_range(ln_n, ln_d, demand_range) and _safely_in_range(ln_n_base, ln_chin, demand_range)):
+        return None
+    return np.exp(ln_n), tokens, np.exp(ln_n_base), base_tokens
+
+
+def _positive_range(values: np.ndarray) -> tuple[float, float] | None:
+    """(smallest positive, largest) of non-negative values; None when every value is 0."""
+    high, low = float(values.max()), float(values.min())
+    if high <= 0:
+        return None
+    return (float(np.min(values, where=values > 0, initial=high)) if low <= 0 else low), high
+
+
+def _safely_in_range(ln_n: np.ndarray, ln_d: np.ndarray, demand: tuple[float, float] | None) -> bool:
+    """Whether every ComputeModel quantity of these models (N, D, D/N, 6ND, 2N*D_inf, their sum) is, by bounds
+    on its log, at least RANGE_MARGIN e-folds inside float64's range: then none of its checks can refuse it."""
+    lo_n, hi_n, lo_d, hi_d = float(ln_n.min()), float(ln_n.max()), float(ln_d.min()), float(ln_d.max())
+    train = (np.log(TRAIN_PER) + lo_n + lo_d, np.log(TRAIN_PER) + hi_n + hi_d)
+    bounds = [(lo_n, hi_n), (lo_d, hi_d), (lo_d - hi_n, hi_d - lo_n), train, (train[0], train[1] + np.log(2))]
+    if demand is not None:
+        ln_demand = np.log(demand)
+        inference = (np.log(INF_PER) + lo_n + ln_demand[0], np.log(INF_PER) + hi_n + ln_demand[1])
+        bounds += [(ln_demand[0], ln_demand[1]), inference, (train[0], max(train[1], inference[1]) + np.log(2))]
+    return all(LN_TINY + RANGE_MARGIN <= low and high <= LN_MAX - RANGE_MARGIN for low, high in bounds)
 
 
 def _run_pieces(func, pieces: list) -> None:

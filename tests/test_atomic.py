@@ -128,13 +128,13 @@ def test_error_while_writing_leaves_the_file_alone(run_cli, tmp_path, monkeypatc
 
     out = tmp_path / "grid.json"
     out.write_bytes(b"previous contents\n")
-    real = S._format_rows
+    real = S._format_into
 
     def fail_late(*args):
         real(*args)
         raise InputError("stopped half-way")
 
-    monkeypatch.setattr(S, "_format_rows", fail_late)
+    monkeypatch.setattr(S, "_format_into", fail_late)
     code, _, stderr = run_cli(*SWEEP, "-o", out)
     assert (code, stderr.strip()) == (2, "Error: stopped half-way")
     assert out.read_bytes() == b"previous contents\n"

@@ -196,3 +196,46 @@ def test_missing_starts_and_chinchilla_options_are_named(run_cli):
     assert code == 2 and "--start applies to --law other than chinchilla" in err
     with pytest.raises(InputError, match="outside the domain"):
         LF.setup(get("kaplan-2020"), bounds={"alpha_N": (-1.0, 1.0)})
+
+
+def test_chunks_of_starts_change_no_answer_of_a_custom_law_fit(monkeypatch):
+    """The custom-law search runs its starts in memory-sized chunks (O(runs x chunk)): the same answers."""
+    import symscale.fit_search as FS
+
+    law = custom(KAPLAN_FORM)
+    runs = synthetic_runs(law, KAPLAN_TRUTH, seed=2)
+    setup = LF.setup(law, KAPLAN_STARTS)
+    obj = LF.Objective(setup, runs)
+    monkeypatch.setattr(FS, "FIT_MEMORY", 2**40)
+    assert LF.start_chunk(obj) >= len(setup.starts)
+    whole = LF.fit_law(runs, setup, use_lmfit=False)
+    whole_newton = LF.newton(obj, setup.starts, max_iter=20)
+    monkeypatch.setattr(FS, "FIT_MEMORY", 5 * len(runs) * 8 * (1 + 4 + 10 + 8 + 8))  # chunks of 5 starts
+    assert LF.start_chunk(obj) == 5
+    chunked = LF.fit_law(runs, setup, use_lmfit=False)
+    chunked_newton = LF.newton(obj, setup.starts, max_iter=20)
+    assert np.array_equal(chunked.theta, whole.theta)
+    assert np.array_equal(chunked_newton.theta, whole_newton.theta, equal_nan=True)
+    assert np.array_equal(chunked_newton.converged, whole_newton.converged)
+    assert np.array_equal(LF.start_values(obj, setup.starts), obj.values(setup.starts, 1.0))
+
+
+def test_many_runs_search_starts_on_a_sample_and_reach_the_full_search_optimum(monkeypatch):
+    """Above SEARCH_RUNS runs the custom-law start search runs on a sample, as the Chinchilla fit's does."""
+    import symscale.fit_search as FS
+
+    law = custom(KAPLAN_FORM)
+    rng = np.random.default_rng(4)
+    params = 10 ** rng.uniform(7, 9.5, 600)
+    tokens = params * 10 ** rng.uniform(0.7, 3, 600)
+    loss = kernels(law).loss(params, tokens, *(KAPLAN_TRUTH[k] for k in law.names)) * np.exp(rng.normal(0, 0.005, 600))
+    runs = Runs(params, tokens, loss, np.arange(600) + 2, "synth")
+    setup = LF.setup(law, KAPLAN_STARTS)
+    sampled = LF.fit_law(runs, setup, use_lmfit=False)
+    assert sampled.search.searched_runs == FS.SEARCH_RUNS and sampled.summary()["starts"]["searched_runs"] == 128
+    monkeypatch.setattr(FS, "SEARCH_RUNS", 10**6)
+    full = LF.fit_law(runs, setup, use_lmfit=False)
+    assert full.search.searched_runs is None
+    assert sampled.objective == pytest.approx(full.objective, rel=1e-12)
+    for name in law.names:
+        assert sampled.values[name] == pytest.approx(full.values[name], rel=1e-7)

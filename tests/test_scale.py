@@ -75,6 +75,38 @@ def test_chunked_solve_refuses_what_one_call_refuses(monkeypatch, loss, demand):
     assert str(chunked.value) == str(whole.value)
 
 
+def test_chunks_near_float_limits_are_solved_by_the_checked_path(monkeypatch):
+    """A chunk whose models come near float64's limits takes the checked path: same answers, same refusals."""
+    coeffs = (0.336, 0.283, 406.4, 410.7, 0.0)
+    calls = []
+    checked = S._solve_compute_checked
+    monkeypatch.setattr(S, "_solve_compute_checked", lambda *a: calls.append(1) or checked(*a))
+    monkeypatch.setattr(S, "SOLVE_CHUNK", 16)
+    loss = np.full(100, 2.0)
+    loss[40:48] = 6e-45                               # total FLOPs about 4e307: inside the range, near its edge
+    loss[70] = 6e-45
+    demand = np.full(100, 1e12)
+    chunked = solve_compute_optimal(loss, demand, coeffs)
+    assert len(calls) == 2                            # the chunks holding rows 40-47 and row 70
+    for i in (0, 41, 70, 99):
+        alone = solve_compute_optimal(loss[i], demand[i], coeffs)
+        assert float(chunked.params[i]) == float(alone.params) and float(chunked.tokens[i]) == float(alone.tokens)
+    loss[90] = 1e-45                                  # training FLOPs overflow: refused as one call refuses it
+    with pytest.raises(InputError) as error:
+        solve_compute_optimal(loss, demand, coeffs)
+    with pytest.raises(InputError) as alone:
+        solve_compute_optimal(loss[90], demand[90], coeffs)
+    assert str(error.value) == str(alone.value) and "overflows" in str(error.value)
+
+
+def test_every_scenario_without_demand_in_a_chunk():
+    loss = np.linspace(1.9, 2.6, 500)
+    batch = solve_compute_optimal(loss, np.zeros(500))
+    base = solve_compute_optimal(loss[123], 0.0)
+    assert float(batch.params[123]) == float(base.params) and float(batch.tokens[123]) == float(base.tokens)
+    assert np.array_equal(batch.optimal.tokens, batch.baseline.tokens)   # Chinchilla's closed form itself
+
+
 # --- streamed sweeps ---------------------------------------------------------------------------
 def _stream(monkeypatch, grid, fmt="csv", restartable=True, rows=37, workers=None):
     import io

@@ -212,3 +212,14 @@ def test_cli_quality_of_models_is_a_quality_axis(run_cli):
     assert json.loads(out)["rows"] == data["rows"]
     code, _, err = run_cli("sweep", "--quality-of", "Nonexistent-1B", "--inference-tokens", "1e12")
     assert code == 2 and err.count("\n") == 1
+
+
+def test_a_number_rounding_up_to_a_three_digit_exponent_widens_the_exponents():
+    """9.99999999996e99 prints as 1.000000000e+100 (it once printed e+10: its log10 said 99)."""
+    out = io.StringIO()
+    write_table({"a": np.array([9.99999999996e99, 2.0, 0.0])}, out, "csv")
+    assert out.getvalue() == "a\n1.000000000e+100\n2.000000000e+000\n0.000000000e+000\n"
+    for value in (9.99999999996e99, 1e-100, 123.456, 5e-324, 1.7976931348623157e308):
+        text = io.StringIO()
+        write_table({"a": np.array([value])}, text, "csv")
+        assert float(text.getvalue().split()[1]) == float(f"{value:.9e}")

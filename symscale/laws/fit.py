@@ -243,8 +243,46 @@ class NewtonResult:
     converged: np.ndarray
 
 
+def start_chunk(obj: Objective, exact: bool = True) -> int:
+    """Starts per chunk so that one chunk's per-run arrays take at most FIT_MEMORY (or a quarter of what is free).
+
+    Per (start, run) pair a Newton iteration holds the residual, its p first and p(p+1)/2 second derivatives,
+    the stacked gradients and their weighted transpose, and a few Huber terms (the Chinchilla fit's budget).
+    """
+    from ..fit_search import FIT_MEMORY
+    from ..limits import memory_budget
+
+    p = obj.p
+    per_pair = 8 * (1 + p + (p * (p + 1) // 2 if exact else 0) + 2 * p + 8)
+    budget = min(FIT_MEMORY, memory_budget() / 4)
+    return max(1, int(budget // (max(len(obj.data[0]), 1) * per_pair)))
+
+
 def newton(obj: Objective, theta0: np.ndarray, weights=None, max_iter: int = MAX_ITER, rtol: float = 1e-15,
            exact: bool = True) -> NewtonResult:
+    """Minimise from every row of theta0, in chunks of ``start_chunk`` rows (per-row weights optional).
+
+    Rows never interact, so chunks change no answer; they bound the memory to O(runs x chunk).
+    """
+    theta0 = np.asarray(theta0, dtype=float)
+    chunk = start_chunk(obj, exact)
+    if len(theta0) <= chunk:
+        return _newton(obj, theta0, weights, max_iter, rtol, exact)
+    rows = weights is not None and np.ndim(weights) == 2
+    parts = [_newton(obj, theta0[b:b + chunk], weights[b:b + chunk] if rows else weights, max_iter, rtol, exact)
+             for b in range(0, len(theta0), chunk)]
+    return NewtonResult(*(np.concatenate([getattr(part, key) for part in parts])
+                          for key in ("theta", "objective", "decrement", "converged")))
+
+
+def start_values(obj: Objective, starts: np.ndarray) -> np.ndarray:
+    """The objective at every start (unit weights), in chunks of ``start_chunk`` starts."""
+    chunk = start_chunk(obj, exact=False)
+    return np.concatenate([obj.values(starts[b:b + chunk], 1.0) for b in range(0, len(starts), chunk)] or [[]])
+
+
+def _newton(obj: Objective, theta0: np.ndarray, weights=None, max_iter: int = MAX_ITER, rtol: float = 1e-15,
+            exact: bool = True) -> NewtonResult:
     """Minimise from every row of theta0 at once (per-row weights optional); rows never interact.
 
     Each iteration tries the saddle-free Newton step (generalised Hessian, |eigenvalues|) with up to six
@@ -358,12 +396,34 @@ class Search:
     n_refined: int
     n_best_basin: int
     n_converged: int
+    refined: NewtonResult | None = None    # the Newton refinement of the survivors
+    searched_runs: int | None = None       # the runs the start search ran on, when a sample of them
+
+
+def search(obj: Objective, runs: Runs) -> Search:
+    """multistart on every run; above SEARCH_RUNS runs, on a sample of them spread over compute, and its
+    FINAL_STARTS best points then refined by Newton on every run (as the Chinchilla fit searches)."""
+    from ..fit_search import FINAL_STARTS, SEARCH_RUNS, search_sample
+
+    if len(runs) <= SEARCH_RUNS:
+        return multistart(obj)
+    sample = search_sample(runs)
+    coarse = multistart(Objective(obj.setup, runs.subset(sample), obj.delta))
+    finite = np.isfinite(coarse.refined.objective)
+    order = np.argsort(np.where(finite, coarse.refined.objective, np.inf), kind="stable")[:FINAL_STARTS]
+    result = newton(obj, coarse.refined.theta[order])
+    finite = np.isfinite(result.objective)
+    if not finite.any():
+        raise FitError("no start reached a finite objective")
+    best = int(np.argmin(np.where(finite, result.objective, np.inf)))
+    return Search(result.theta[best].copy(), float(result.objective[best]), coarse.n_starts, coarse.n_finite,
+                  coarse.n_refined, coarse.n_best_basin, coarse.n_converged, result, len(sample))
 
 
 def multistart(obj: Objective) -> Search:
     """Screen the start grid with cheap IRLS iterations (successive halving), refine survivors by Newton."""
     starts = obj.setup.starts
-    f0 = obj.values(starts, 1.0)
+    f0 = start_values(obj, starts)
     theta = starts[np.isfinite(f0)]
     if len(theta) == 0:
         raise FitError(f"no start of the grid gives a finite objective for the law {obj.setup.law.name}; "
@@ -383,7 +443,8 @@ def multistart(obj: Objective) -> Search:
     point, f_best = result.theta[best].copy(), float(result.objective[best])
     close = (result.objective <= f_best * (1 + 1e-9) + 1e-300) & (
         np.max(np.abs(result.theta - point) / (1 + np.abs(point)), axis=-1) <= 1e-4)
-    return Search(point, f_best, len(starts), n_finite, len(theta), int(close.sum()), int(result.converged.sum()))
+    return Search(point, f_best, len(starts), n_finite, len(theta), int(close.sum()), int(result.converged.sum()),
+                  result)
 
 
 # ----------------------------------------------------------------------------- lmfit polish and errors
@@ -496,7 +557,8 @@ class LawFit:
             "convergence": {"gradient_norm": self.gradient_norm, "newton_decrement": self.newton_decrement,
                             "polish_improved": self.polish_improved},
             "starts": {"n": self.search.n_starts, "finite": self.search.n_finite, "refined": self.search.n_refined,
-                       "best_basin": self.search.n_best_basin, "converged": self.search.n_converged},
+                       "best_basin": self.search.n_best_basin, "converged": self.search.n_converged,
+                       **({"searched_runs": self.search.searched_runs} if self.search.searched_runs else {})},
             "seconds": self.seconds,
         }
 
@@ -530,8 +592,8 @@ def fit_law(runs: Runs, s: Setup, delta: float = DELTA, use_lmfit: bool = True) 
         raise InputError(f"{len(runs)} runs cannot determine the {len(s.law.names)} coefficients of the law "
                          f"{s.law.name}; give more runs")
     obj = Objective(s, runs, delta)
-    search = multistart(obj)
-    theta, f_best, improved, lm_cov = search.theta, search.objective, False, None
+    found = search(obj, runs)
+    theta, f_best, improved, lm_cov = found.theta, found.objective, False, None
     if use_lmfit and s.objective == "huber":  # lmfit's loss='huber' is exactly this objective; not the others
         result, candidate = polish(obj, theta)
         f_candidate = float(obj.values(candidate[None], 1.0)[0])
@@ -551,7 +613,7 @@ def fit_law(runs: Runs, s: Setup, delta: float = DELTA, use_lmfit: bool = True) 
     cov = None if on_bound else sandwich(obj, theta)
     return LawFit(
         setup=s, values=values, theta=theta, objective=f_best, residuals=obj.residuals(theta[None])[0],
-        gradient_norm=float(np.linalg.norm(loc.g[0][free])), newton_decrement=dec, search=search,
+        gradient_norm=float(np.linalg.norm(loc.g[0][free])), newton_decrement=dec, search=found,
         on_bound=on_bound, stderr=coefficient_stderr(s, theta, cov),
         lmfit_stderr=coefficient_stderr(s, theta, None if on_bound else lm_cov), polish_improved=improved,
         delta=delta, n_runs=len(runs),

@@ -22,7 +22,7 @@ LN_BIG = 640.0                      # ln 1e278: "N or D -> infinity" without ove
 LN_SMALL = 0.0                      # ln 1: one parameter, one token
 SCAN_POINTS = 64
 SCAN_SPAN = 90.0                    # e-folds of D scanned above the smallest feasible D
-CHUNK = 1 << 16                     # scenarios per block of the bracketing stage
+CHUNK = 1 << 14                     # scenarios per block of the bracketing stage (its 64-point rows cache-sized)
 CURVE_CHUNK = 2048                  # curves per block of the scan (64 points each: cache-sized temporaries)
 UNREACHABLE, NO_OPTIMUM = 1, 2
 
@@ -237,9 +237,12 @@ def _unique_curves(loss: np.ndarray, coeffs: list[np.ndarray]) -> tuple[np.ndarr
 def _solve_scenarios(k, law, scan: _Scan, inverse, loss, rho, *coeffs):
     """Bracket every local minimum of each scenario on its curve's scan, refine them, keep the lowest."""
     q = scan.q[inverse]
-    valid = ~np.isnan(q)
-    positive = rho[:, None] <= q                                            # F2 >= 0 on the grid
-    rising = positive[:, 1:] & ~positive[:, :-1] & valid[:, 1:] & valid[:, :-1]
+    positive = rho[:, None] <= q                                            # F2 >= 0 on the grid (NaN q: no)
+    if np.isnan(rho).any():
+        negative = ~positive & ~np.isnan(q)
+    else:
+        negative = rho[:, None] > q                                         # F2 < 0 on the grid (NaN q: no)
+    rising = positive[:, 1:] & negative[:, :-1]
     minima = rising.sum(axis=1)
     failure = np.where(~scan.reachable[inverse], UNREACHABLE, np.where(minima == 0, NO_OPTIMUM, 0))
     best_y, best_x = np.full(loss.shape, np.nan), np.full(loss.shape, np.nan)
