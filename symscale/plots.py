@@ -138,7 +138,7 @@ def _critical_params(loss: float, coefficients) -> float:
 
     if _chinchilla_law(coefficients):
         return float(np.exp(PK.log_min_params(loss, *coefficient_values(coefficients))))
-    from .laws.planning import critical_params
+    from .laws.solver import critical_params
 
     c = resolve(coefficients)
     return float(critical_params(c.law, [np.asarray(c.values[n], float) for n in c.law.names], loss))

@@ -488,7 +488,7 @@ def loss_of(params, tokens, coefficients=None) -> np.ndarray:
 def tokens_for_loss(params, loss, coefficients=None) -> np.ndarray:
     """Training tokens that bring a model of ``params`` to ``loss`` (on the iso-loss curve); NaN if none does."""
     if not isinstance(coefficients, tuple) and not _is_chinchilla(resolve(coefficients)):
-        from .laws.planning import ln_tokens_at
+        from .laws.solver import ln_tokens_at
 
         c = resolve(coefficients)
         return np.exp(ln_tokens_at(c.law, [np.asarray(c.values[n], float) for n in c.law.names], params, loss))

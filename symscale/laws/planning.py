@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import InputError
 from .kernels import kernels
 from .law import Law
-from .solver import LN_BIG, LN_SMALL, solve_law
+from .solver import LN_SMALL, critical_params, ln_tokens_at, safe_newton, solve_law
 
 SCAN_POINTS = 256
 _TOL = 4e-15
@@ -32,24 +32,6 @@ def baseline(law: Law, cs, loss) -> tuple[np.ndarray, np.ndarray]:
     """(N, D) of the law's training-compute-optimal model of ``loss`` (the lifetime optimum with no demand)."""
     result = solve_law(law, dict(zip(law.names, cs)), loss, 6.0, 0.0)
     return result.params, result.tokens
-
-
-def _safe_newton(fn, lo, hi, x0, iterations: int = 200):
-    """Root of an increasing fn (value, slope) in [lo, hi]: Newton, bisection where it leaves the bracket."""
-    x = np.clip(x0, lo, hi)
-    for _ in range(iterations):
-        value, slope = fn(x)
-        above = value > 0
-        lo, hi = np.where(above, lo, x), np.where(above, x, hi)
-        with np.errstate(all="ignore"):
-            new = x - value / slope
-        outside = ~np.isfinite(new) | (new <= lo) | (new >= hi)
-        new = np.where(outside, 0.5 * (lo + hi), new)
-        done = (np.abs(new - x) <= _TOL * (1 + np.abs(x))) | (hi - lo <= _TOL * (1 + np.abs(x))) | (value == 0)
-        x = np.where(value == 0, x, new)
-        if np.all(done):
-            break
-    return x
 
 
 # --- a law in U with unlimited unique data: its smooth regime -------------------------------------
@@ -139,7 +121,7 @@ def law_budget_optimum(budget, k_train, k_inf, coefficients):
     k = kernels(law)
     rows, cols = np.nonzero(rising)
     with np.errstate(all="ignore"):
-        x = _safe_newton(lambda v: tuple(np.asarray(o, float) for o in reduced(v, *(c[rows] for c in
+        x = safe_newton(lambda v: tuple(np.asarray(o, float) for o in reduced(v, *(c[rows] for c in
                                                                                    (budget, k_train, rho, *cs)))),
                          grid[rows, cols], grid[rows, cols + 1], 0.5 * (grid[rows, cols] + grid[rows, cols + 1]))
         n = np.exp(ln_params(x, budget[rows], k_train[rows], rho[rows]))
@@ -161,44 +143,6 @@ def _refuse_small(budget, k_inf, ok) -> None:
         raise InputError(f"budget {budget[i]:.4g} is too small for any model at this demand: the best it buys has "
                          "fewer than one parameter or one training token (serving the demand alone with a "
                          f"one-parameter model costs {k_inf[i]:.4g})")
-
-
-# --- the iso-loss curve at a fixed model size ----------------------------------------------------
-def ln_tokens_at(law: Law, cs, params, loss) -> np.ndarray:
-    """ln D with L(params, D) = loss (NaN where no D reaches it): Newton on ln(L - L(N, inf)), bracketed."""
-    k = kernels(law)
-    params, loss, *cs = np.broadcast_arrays(np.asarray(params, float), np.asarray(loss, float), *cs)
-    with np.errstate(all="ignore"):
-        floor = k.loss(params, np.exp(LN_BIG), *cs)
-        ok = (floor < loss) & (k.loss(params, np.exp(LN_SMALL), *cs) > loss)
-        gap = np.log(loss - floor)
-
-        def fn(x):
-            value = k.loss(params, np.exp(x), *cs)
-            _, a_d = k.elasticities(params, np.exp(x), *cs)
-            excess = value - floor
-            return gap - np.log(excess), a_d / excess    # increasing in x: the loss falls with data
-
-        lo, hi = np.full(params.shape, LN_SMALL), np.full(params.shape, LN_BIG)
-        x = _safe_newton(fn, lo, hi, np.full(params.shape, 20.0))
-    return np.where(ok, x, np.nan)
-
-
-def critical_params(law: Law, cs, loss) -> np.ndarray:
-    """The smallest N that reaches ``loss`` with unlimited data: L(N, D -> inf) = loss, by bisection in ln N.
-
-    D -> inf is taken as D = e^640, the solver's edge of the float range (as for the feasible interval)."""
-    k = kernels(law)
-    loss, *cs = np.broadcast_arrays(np.asarray(loss, float), *cs)
-    lo, hi = np.full(loss.shape, LN_SMALL), np.full(loss.shape, LN_BIG)
-    with np.errstate(all="ignore"):
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            above = k.loss(np.exp(mid), np.exp(LN_BIG), *cs) > loss
-            lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-            if np.all(hi - lo <= _TOL * (1 + np.abs(mid))):
-                break
-    return np.exp(0.5 * (lo + hi))
 
 
 def law_overhead(fraction, loss, coefficients, inference_tokens=0.0):

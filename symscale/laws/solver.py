@@ -276,3 +276,63 @@ def _solve_scenarios(k, law, scan: _Scan, inverse, loss, rho, *coeffs):
     failure = np.where(beyond, NO_OPTIMUM, failure)
     params, tokens = np.where(failure == 0, params, np.nan), np.where(failure == 0, tokens, np.nan)
     return params, tokens, minima.astype(float), np.broadcast_to(along, loss.shape), failure.astype(float)
+
+
+# --- the iso-loss curve at a fixed model size ----------------------------------------------------
+_TOL = 4e-15
+"""Relative tolerance of safe_newton and the bisections below."""
+
+
+def safe_newton(fn, lo, hi, x0, iterations: int = 200):
+    """Root of an increasing fn (value, slope) in [lo, hi]: Newton, bisection where it leaves the bracket."""
+    x = np.clip(x0, lo, hi)
+    for _ in range(iterations):
+        value, slope = fn(x)
+        above = value > 0
+        lo, hi = np.where(above, lo, x), np.where(above, x, hi)
+        with np.errstate(all="ignore"):
+            new = x - value / slope
+        outside = ~np.isfinite(new) | (new <= lo) | (new >= hi)
+        new = np.where(outside, 0.5 * (lo + hi), new)
+        done = (np.abs(new - x) <= _TOL * (1 + np.abs(x))) | (hi - lo <= _TOL * (1 + np.abs(x))) | (value == 0)
+        x = np.where(value == 0, x, new)
+        if np.all(done):
+            break
+    return x
+
+
+def ln_tokens_at(law: Law, cs, params, loss) -> np.ndarray:
+    """ln D with L(params, D) = loss (NaN where no D reaches it): Newton on ln(L - L(N, inf)), bracketed."""
+    k = kernels(law)
+    params, loss, *cs = np.broadcast_arrays(np.asarray(params, float), np.asarray(loss, float), *cs)
+    with np.errstate(all="ignore"):
+        floor = k.loss(params, np.exp(LN_BIG), *cs)
+        ok = (floor < loss) & (k.loss(params, np.exp(LN_SMALL), *cs) > loss)
+        gap = np.log(loss - floor)
+
+        def fn(x):
+            value = k.loss(params, np.exp(x), *cs)
+            _, a_d = k.elasticities(params, np.exp(x), *cs)
+            excess = value - floor
+            return gap - np.log(excess), a_d / excess    # increasing in x: the loss falls with data
+
+        lo, hi = np.full(params.shape, LN_SMALL), np.full(params.shape, LN_BIG)
+        x = safe_newton(fn, lo, hi, np.full(params.shape, 20.0))
+    return np.where(ok, x, np.nan)
+
+
+def critical_params(law: Law, cs, loss) -> np.ndarray:
+    """The smallest N that reaches ``loss`` with unlimited data: L(N, D -> inf) = loss, by bisection in ln N.
+
+    D -> inf is taken as D = e^640, the solver's edge of the float range (as for the feasible interval)."""
+    k = kernels(law)
+    loss, *cs = np.broadcast_arrays(np.asarray(loss, float), *cs)
+    lo, hi = np.full(loss.shape, LN_SMALL), np.full(loss.shape, LN_BIG)
+    with np.errstate(all="ignore"):
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            above = k.loss(np.exp(mid), np.exp(LN_BIG), *cs) > loss
+            lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+            if np.all(hi - lo <= _TOL * (1 + np.abs(mid))):
+                break
+    return np.exp(0.5 * (lo + hi))
