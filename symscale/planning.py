@@ -528,7 +528,8 @@ def _verify_at(loss, k_train, k_inf, params, tokens, coefficients, dps: int) -> 
 
         return verify_optimum(loss, k_train, k_inf, params, tokens, coefficients, dps)
     if other.law.uses_unique_tokens:  # unlimited unique data: the data-limited solver's optimum, in its regime
-        from .laws.data_limited import solve_limited, verify_limited
+        from .laws.data_limited import solve_limited
+        from .laws.verify import verify_limited
 
         optimum = solve_limited(other.law, other.values, loss, k_train, k_inf)
         return verify_limited(other.law, other.values, loss, k_train, k_inf, None, optimum, dps)

@@ -54,8 +54,7 @@ def test_one_command_writes_every_committed_module():
 
 
 def test_generated_law_kernels_match_the_lambdified_expressions():
-    from symscale.laws.kernels import generated_module
-    from symscale.laws.problem import lambdified
+    from symscale.laws.kernels import generated_module, lambdified
     from symscale.laws.registry import get
 
     law = get("kaplan-2020")

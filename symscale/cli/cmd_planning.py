@@ -147,9 +147,10 @@ def _dollar_budget(dollars: float, settings, coefficients) -> tuple[dict, object
 def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, limits, verify_dps) -> dict:
     """`budget` with a law in U or hard limits: symscale.laws.limited_budget, beside the budget without limits."""
     from ..errors import InputError
-    from ..laws.data_limited import has_unique_tokens, verify_limited
+    from ..laws.data_limited import has_unique_tokens
     from ..laws.limited_budget import limited_budget
     from ..laws.limits import Limits
+    from ..laws.verify import verify_limited
     from .cmd_solve import coefficient_block, compute_weights
     from .limit_options import _model
 

@@ -81,7 +81,8 @@ def limited_report(objective: str, loss: float, weights: tuple[float, float], co
                    base: dict, verify_dps: int | None = None) -> dict:
     """The report of `solve` with the data-limited solver: the optimum within the limits beside the one without
     (with ``verify_dps``, the optimum re-solved with mpmath in its regime)."""
-    from ..laws.data_limited import Limits, has_unique_tokens, solve_limited, unique_token_value, verify_limited
+    from ..laws.data_limited import Limits, has_unique_tokens, solve_limited, unique_token_value
+    from ..laws.verify import verify_limited
 
     law, values = coefficients.law, dict(coefficients.values)
     k_train, k_inf = weights

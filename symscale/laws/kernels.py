@@ -2,7 +2,7 @@
 
 Built-in laws load their module from ``symscale/laws/generated/`` (written by ``python -m
 symscale.codegen``, drift-checked by the tests), so solving with them never imports sympy; a law
-given as a formula is lambdified once per process (:func:`symscale.laws.problem.lambdified`).
+given as a formula is lambdified once per process (:func:`lambdified`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ def kernels(law: Law) -> Kernels:
     module = generated_module(law)
     if module is not None:
         return Kernels(module.loss, module.elasticities, module.system, module.along_curve)
-    from .problem import lambdified
-
     return lambdified(law)
+
+
+def lambdified(law: Law) -> Kernels:
+    """The numeric kernels of ``law`` lambdified to numpy from its sympy problem (with shared subexpressions)."""
+    import sympy as sp
+
+    from .problem import kernel_outputs
+
+    functions = {}
+    for name, (args, outputs) in kernel_outputs(law).items():
+        functions[name] = sp.lambdify(args, outputs if len(outputs) > 1 else outputs[0], modules="numpy", cse=True)
+    return Kernels(**functions)

@@ -1,4 +1,4 @@
-"""The lifetime problem of any law, derived by sympy, and its numeric kernels (lambdified once per law).
+"""The lifetime problem of any law, derived by sympy, and the expressions its numeric kernels are made of.
 
 minimise k_train*N*D + k_inf*N subject to L(N, D) = loss. With the elasticities a_N = -N dL/dN and
 a_D = -D dL/dD, eliminating the multiplier from the KKT system leaves D*a_N = (D + rho)*a_D
@@ -14,7 +14,6 @@ from functools import lru_cache
 import sympy as sp
 
 from ..errors import InputError
-from .kernels import kernels
 from .law import Law
 
 N, D = sp.symbols("N D", positive=True)
@@ -83,7 +82,7 @@ def kernel_outputs(law: Law) -> dict[str, tuple[tuple, list]]:
     """name -> (argument symbols, output expressions) of every numeric kernel of ``law``.
 
     One definition for both the committed modules of built-in laws (``python -m symscale.codegen``)
-    and the run-time lambdify of custom laws (:func:`lambdified`).
+    and the run-time lambdify of custom laws (:func:`symscale.laws.kernels.lambdified`).
     """
     p = derive(law)
     cs = p.coefficients
@@ -93,16 +92,6 @@ def kernel_outputs(law: Law) -> dict[str, tuple[tuple, list]]:
         "system": (p.arguments, [*p.residual, *p.jacobian]),
         "along_curve": (p.arguments, [p.along_curve]),
     }
-
-
-def lambdified(law: Law):
-    """The numeric kernels of ``law`` lambdified to numpy (with shared subexpressions)."""
-    from .kernels import Kernels
-
-    functions = {}
-    for name, (args, outputs) in kernel_outputs(law).items():
-        functions[name] = sp.lambdify(args, outputs if len(outputs) > 1 else outputs[0], modules="numpy", cse=True)
-    return Kernels(**functions)
 
 
 D_inf = sp.Symbol("D_inf", nonnegative=True)
@@ -154,8 +143,10 @@ def check_decreasing(law: Law, values: dict) -> None:
     if all(proven):
         return
     n, d = np.meshgrid(np.geomspace(*GRID_N, 32), np.geomspace(*GRID_D, 32), indexing="ij")
+    args, outputs = kernel_outputs(law)["elasticities"]
+    elasticities = sp.lambdify(args, outputs, modules="numpy", cse=True)  # this module is below the kernels
     with np.errstate(all="ignore"):
-        a_n, a_d = kernels(law).elasticities(n, d, *(float(values[name]) for name in law.names))
+        a_n, a_d = elasticities(n, d, *(float(values[name]) for name in law.names))
     for label, a, known in (("N", np.broadcast_to(a_n, n.shape), proven[0]),
                             ("D", np.broadcast_to(a_d, n.shape), proven[1])):
         if known:

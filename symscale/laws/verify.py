@@ -11,10 +11,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 import mpmath
+import numpy as np
 import sympy as sp
 
 from ..errors import InputError
+from .data_limited import UNLIMITED, LimitedOptimum, _symbols, regimes
 from .law import Law
+from .limits import Limits
 from .problem import D, N, derive, k_inf, k_train, lam, loss, rho
 
 GUARD = 10
@@ -166,7 +169,7 @@ def random_law_losses(count: int, rng, coefficients):
 
 def _verify_limited_row(law: Law, values: dict, loss: float, demand: float, dps: int, min_digits: float) -> dict:
     """One scenario of a law in U with unlimited unique data: the data-limited solver, verified in its regime."""
-    from .data_limited import solve_limited, verify_limited
+    from .data_limited import solve_limited
 
     optimum = solve_limited(law, values, loss, 6.0, 2.0 * demand)
     check = verify_limited(law, values, loss, 6.0, 2.0 * demand, None, optimum, dps, min_digits)
@@ -175,3 +178,86 @@ def _verify_limited_row(law: Law, values: dict, loss: float, demand: float, dps:
     check["second_order"] = {"ok": minimum}
     return {"loss": loss, "inference_tokens": demand, "params": optimum.params, "tokens": optimum.tokens,
             "coefficients": dict(values), "verification": check}
+
+
+# --- mpmath verification, regime by regime --------------------------------------------------------
+def verify_limited(law: Law, values: dict, loss: float, k_train: float, k_inf: float, limits: Limits | None,
+                   optimum: LimitedOptimum, dps: int = 50, min_digits: float = 12.0) -> dict:
+    """Re-solve the optimum with mpmath from the sympy expressions, in the regime that holds it.
+
+    A stationary optimum: the regime's KKT system by :func:`verify_law_optimum`. An
+    optimum on a kink or a limit: Newton on (L = loss, boundary = 0) in (ln N, ln D), then the objective
+    along the iso-loss curve is checked to rise on each feasible side.
+    """
+    limits = Limits() if limits is None else limits
+    unique = limits.unique_tokens if limits.unique_tokens is not None else UNLIMITED
+    regime = regimes(law)[optimum.regime]
+    full = {**{n: float(values[n]) for n in law.names}, "U": unique}
+    base = {"regime": regime.index, "conditions": [str(r) for r in regime.relations], "where": optimum.where,
+            "dps": int(dps)}
+    if optimum.where == "stationary":
+        result = verify_law_optimum(regime.law, full, loss, k_train, k_inf, optimum.params, optimum.tokens, dps,
+                                    min_digits)
+        return {**base, **{k: result[k] for k in ("ok", "failures", "digits", "kkt_residual_relative",
+                                                   "params_precise", "tokens_precise")}}
+    return {**base, **_verify_boundary(law, regime, full, loss, k_train, k_inf, limits, optimum, dps, min_digits)}
+
+
+def _verify_boundary(law, regime, full, loss, k_train, k_inf, limits, optimum, dps, min_digits) -> dict:
+    import mpmath
+    import sympy as sp
+
+    from .problem import D, N
+
+    swap, args = _symbols(regime)
+    expr = law.expr.xreplace(swap)
+    coeffs = args[2:]
+    law_mp = sp.lambdify((N, D, *coeffs), expr, modules="mpmath")
+    with mpmath.workdps(int(dps) + 10):
+        cs = [mpmath.mpf(full[str(c)]) for c in coeffs]
+        target, kt, ki = mpmath.mpf(loss), mpmath.mpf(k_train), mpmath.mpf(k_inf)
+        if optimum.where == "max_tokens":
+            boundary = lambda y, x: x - mpmath.log(mpmath.mpf(limits.max_tokens))  # noqa: E731
+        elif optimum.where == "max_params":
+            boundary = lambda y, x: y - mpmath.log(mpmath.mpf(limits.max_params))  # noqa: E731
+        else:
+            fns = [sp.lambdify((N, D, *coeffs), g.xreplace(swap), modules="mpmath") for g in regime.conditions]
+            at = [abs(float(f(optimum.params, optimum.tokens, *[float(c) for c in cs])))
+                  / max(optimum.params, optimum.tokens) for f in fns]
+            tight = fns[int(np.argmin(at))]
+            boundary = lambda y, x: tight(mpmath.exp(y), mpmath.exp(x), *cs)  # noqa: E731
+
+        def system(y, x):
+            return [law_mp(mpmath.exp(y), mpmath.exp(x), *cs) - target, boundary(y, x)]
+
+        y0, x0 = mpmath.log(mpmath.mpf(optimum.params)), mpmath.log(mpmath.mpf(optimum.tokens))
+        y, x = mpmath.findroot(system, (y0, x0), tol=mpmath.mpf(10) ** (-2 * int(dps)))
+        n, d = mpmath.exp(y), mpmath.exp(x)
+
+        def objective(xx):
+            yy = mpmath.findroot(lambda t: law_mp(mpmath.exp(t), mpmath.exp(xx), *cs) - target, y)
+            return kt * mpmath.exp(yy + xx) + ki * mpmath.exp(yy)
+
+        h = mpmath.mpf(10) ** -(int(dps) // 4)
+        centre = objective(x)
+        sides = {"below": objective(x - h) > centre, "above": objective(x + h) > centre}
+        if optimum.where == "max_tokens":
+            sides.pop("above")
+        if optimum.where == "max_params":
+            sides.pop("below")
+        digits = {"params": _digits(optimum.params, n, dps), "tokens": _digits(optimum.tokens, d, dps)}
+        out = {"digits": digits, "rises": {k: bool(v) for k, v in sides.items()},
+               "params_precise": mpmath.nstr(n, int(dps)), "tokens_precise": mpmath.nstr(d, int(dps))}
+    failures = [f"{k}: only {v:g} agreeing digits (< {min_digits:g})" for k, v in digits.items() if v < min_digits]
+    if not all(out["rises"].values()):
+        failures.append("the objective does not rise on each feasible side along the iso-loss curve")
+    return {**out, "ok": not failures, "failures": failures}
+
+
+def _digits(approx: float, exact, dps: int) -> float:
+    import mpmath
+
+    error = abs(mpmath.mpf(float(approx)) - exact) / abs(exact)
+    if error == 0:
+        return float(dps)
+    return round(max(0.0, min(float(dps), float(-mpmath.log10(error)))), 2)
