@@ -292,7 +292,7 @@ def compute_optimal_baseline(loss, coefficients=None, samples: bool = False) -> 
         return chinchilla(loss=loss, coefficients=coefficient_values(coefficients, samples)
                           if not isinstance(coefficients, tuple) else coefficients)
     if coefficients.law.uses_unique_tokens and not samples:  # unlimited unique data: the law's smooth regime
-        from .laws.planning import smooth_regime
+        from .laws.data_limited import smooth_regime
 
         coefficients = smooth_regime(coefficients)
     return _solve_law(loss, TRAIN_PER, 0.0, coefficients, samples)

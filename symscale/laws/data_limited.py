@@ -765,3 +765,49 @@ def limit_steps(objective: str = "compute", max_epochs: bool = True, max_params:
         steps_.append(("mu_N", "Multiplier of N <= N_max when it is active (= -d objective*/d N_max)",
                        sp.Eq(mu_n, kkt["mu_N"].subs(subs))))
     return steps_
+
+
+# --- a law in U with unlimited unique data: its smooth regime -------------------------------------
+SMOOTH_REGIMES: dict = {}
+"""Regime laws handed out by :func:`smooth_regime`, mapped to their regime (for :func:`check_regime`)."""
+
+
+def smooth_regime(coefficients):
+    """A law in U (e.g. muennighoff-2023) with unlimited unique data, as the smooth regime that holds models
+    trained on more tokens than their compute-optimal share (N = 1e9 on D = 1e12): LawCoefficients of it.
+
+    The planning questions then run the generic route on that regime's law; every answer is checked to lie
+    in the regime (:func:`check_regime`), so a question whose answer is elsewhere is refused, never misanswered."""
+    from .values import LawCoefficients
+
+    law = coefficients.law
+    full = {**coefficients.values, "U": UNLIMITED}
+    for regime in live_regimes(law, coefficients.values):
+        with np.errstate(all="ignore"):
+            g = _conditions(regime)(1e9, 1e12, *(full[n] for n in regime.law.names))
+        if all(float(v) > 0 for v in np.atleast_1d(g)):
+            SMOOTH_REGIMES[regime.law] = regime
+            return LawCoefficients(regime.law, {n: full[n] for n in regime.law.names}, name=coefficients.name,
+                                   source=coefficients.source)
+    raise InputError(f"the law {law.name}: no smooth regime holds long-trained models; this question is not "
+                     "available for it yet")
+
+
+def check_regime(law: Law, cs, params, tokens) -> None:
+    """Refuse an answer outside the smooth regime a law in U was solved in (no-op for other laws)."""
+    regime = SMOOTH_REGIMES.get(law)
+    if regime is None:
+        return
+    params, tokens = np.asarray(params, float), np.asarray(tokens, float)
+    with np.errstate(all="ignore"):
+        g = [np.asarray(v, float) for v in _conditions(regime)(params, tokens, *cs)]
+    scale = np.maximum(params, tokens)
+    bad = np.zeros(np.broadcast(params, tokens).shape, bool)
+    for v in g:
+        bad |= ~(v / scale >= -1e-9)
+    if np.any(bad):
+        i = np.flatnonzero(bad.ravel())[0]
+        where = " and ".join(str(r) for r in regime.relations)
+        raise InputError(f"the answer (N = {np.broadcast_to(params, bad.shape).ravel()[i]:.4g}, D = "
+                         f"{np.broadcast_to(tokens, bad.shape).ravel()[i]:.4g}) leaves the regime {where} of the law "
+                         "in U this question is solved in (unlimited unique data); not available there yet")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from .data_limited import SMOOTH_REGIMES, check_regime, smooth_regime
 from .kernels import kernels
 from .law import Law
 from .solver import LN_SMALL, critical_params, ln_tokens_at, safe_newton, solve_law
@@ -22,7 +23,7 @@ _TOL = 4e-15
 
 def _values(coefficients) -> tuple[Law, list[np.ndarray]]:
     """The law of a LawCoefficients and its values as arrays, in the law's order (a law in U: its smooth regime)."""
-    if coefficients.law.uses_unique_tokens and coefficients.law not in _REGIMES:
+    if coefficients.law.uses_unique_tokens and coefficients.law not in SMOOTH_REGIMES:
         coefficients = smooth_regime(coefficients)
     law = coefficients.law
     return law, [np.asarray(coefficients.values[name], float) for name in law.names]
@@ -32,55 +33,6 @@ def baseline(law: Law, cs, loss) -> tuple[np.ndarray, np.ndarray]:
     """(N, D) of the law's training-compute-optimal model of ``loss`` (the lifetime optimum with no demand)."""
     result = solve_law(law, dict(zip(law.names, cs)), loss, 6.0, 0.0)
     return result.params, result.tokens
-
-
-# --- a law in U with unlimited unique data: its smooth regime -------------------------------------
-_REGIMES: dict = {}
-"""Regime laws handed out by :func:`smooth_regime`, mapped to their regime (for :func:`_check_regime`)."""
-
-
-def smooth_regime(coefficients):
-    """A law in U (e.g. muennighoff-2023) with unlimited unique data, as the smooth regime that holds models
-    trained on more tokens than their compute-optimal share (N = 1e9 on D = 1e12): LawCoefficients of it.
-
-    The planning questions then run the generic route on that regime's law; every answer is checked to lie
-    in the regime (:func:`_check_regime`), so a question whose answer is elsewhere is refused, never misanswered."""
-    from .data_limited import UNLIMITED, _conditions, live_regimes
-    from .values import LawCoefficients
-
-    law = coefficients.law
-    full = {**coefficients.values, "U": UNLIMITED}
-    for regime in live_regimes(law, coefficients.values):
-        with np.errstate(all="ignore"):
-            g = _conditions(regime)(1e9, 1e12, *(full[n] for n in regime.law.names))
-        if all(float(v) > 0 for v in np.atleast_1d(g)):
-            _REGIMES[regime.law] = regime
-            return LawCoefficients(regime.law, {n: full[n] for n in regime.law.names}, name=coefficients.name,
-                                   source=coefficients.source)
-    raise InputError(f"the law {law.name}: no smooth regime holds long-trained models; this question is not "
-                     "available for it yet")
-
-
-def _check_regime(law: Law, cs, params, tokens) -> None:
-    """Refuse an answer outside the smooth regime a law in U was solved in (no-op for other laws)."""
-    regime = _REGIMES.get(law)
-    if regime is None:
-        return
-    from .data_limited import _conditions
-
-    params, tokens = np.asarray(params, float), np.asarray(tokens, float)
-    with np.errstate(all="ignore"):
-        g = [np.asarray(v, float) for v in _conditions(regime)(params, tokens, *cs)]
-    scale = np.maximum(params, tokens)
-    bad = np.zeros(np.broadcast(params, tokens).shape, bool)
-    for v in g:
-        bad |= ~(v / scale >= -1e-9)
-    if np.any(bad):
-        i = np.flatnonzero(bad.ravel())[0]
-        where = " and ".join(str(r) for r in regime.relations)
-        raise InputError(f"the answer (N = {np.broadcast_to(params, bad.shape).ravel()[i]:.4g}, D = "
-                         f"{np.broadcast_to(tokens, bad.shape).ravel()[i]:.4g}) leaves the regime {where} of the law "
-                         "in U this question is solved in (unlimited unique data); not available there yet")
 
 
 # --- the budget problem -------------------------------------------------------------------------
@@ -132,7 +84,7 @@ def law_budget_optimum(budget, k_train, k_inf, coefficients):
     with np.errstate(all="ignore"):
         params = np.exp(ln_params(best_x, budget, k_train, rho)) * np.ones_like(best_x)
     tokens = np.exp(best_x)
-    _check_regime(law, [c for c in cs], params, tokens)
+    check_regime(law, [c for c in cs], params, tokens)
     return BudgetOptimum(*(v.reshape(shape) for v in (budget, k_train, k_inf, params, tokens, best_loss)),
                          iterations=0, minima=minima.reshape(shape))
 
@@ -171,8 +123,8 @@ def law_overhead(fraction, loss, coefficients, inference_tokens=0.0):
         raise InputError(f"a model of {fraction.ravel()[i]:g} x the training-optimal size reaches loss "
                          f"{loss.ravel()[i]:g} with less than one training token; ask for a smaller fraction")
     tokens = np.exp(ln_d)
-    _check_regime(law, cs, params, tokens)
-    _check_regime(law, cs, base_n, base_d)
+    check_regime(law, cs, params, tokens)
+    check_regime(law, cs, base_n, base_d)
     return Overhead(fraction, loss, ComputeModel(base_n, base_d, demand), ComputeModel(params, tokens, demand),
                     tokens / base_d, fraction * tokens / base_d, crit, n_min)
 
@@ -237,7 +189,7 @@ def law_breakeven(loss, coefficients, *, saving=None, size_ratio=None):
         _, rho, _ = _saving_at_size(law, cs, ln_n, loss, base_n, base_d)
     result = solve_law(law, dict(zip(law.names, cs)), loss, 1.0, rho)
     params, tokens = result.params, result.tokens
-    _check_regime(law, cs, params, tokens)
+    check_regime(law, cs, params, tokens)
     achieved = 1 - params * (tokens + rho) / (base_n * (base_d + rho))
     return Breakeven(loss, rho, params, tokens, base_n, base_d, achieved, params / base_n)
 
@@ -267,7 +219,7 @@ def law_sensitivities(loss, k_train, k_inf, coefficients) -> dict:
     rho = k_inf / k_train
     result = solve_law(law, dict(zip(law.names, cs)), loss, k_train, k_inf)
     n, d = result.params, result.tokens
-    _check_regime(law, cs, n, d)
+    check_regime(law, cs, n, d)
     k = kernels(law)
     shape, m = n.shape, len(law.names) + 1
     with np.errstate(all="ignore"):
@@ -280,7 +232,7 @@ def law_sensitivities(loss, k_train, k_inf, coefficients) -> dict:
                          "and demand")
     dz = -np.linalg.solve(jac, par)
     keys = (*law.names, "ln_inference_tokens")
-    if law in _REGIMES:                         # a law in U: U is unlimited here, not a coefficient to vary
+    if law in SMOOTH_REGIMES:                         # a law in U: U is unlimited here, not a coefficient to vary
         keys = tuple("" if key == "U" else key for key in keys)
     return {"ln_params": {key: dz[..., 0, i] for i, key in enumerate(keys) if key},
             "ln_tokens": {key: dz[..., 1, i] for i, key in enumerate(keys) if key}}
