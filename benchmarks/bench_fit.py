@@ -32,7 +32,7 @@ def time_command(args: list[str], repeats: int) -> float:
 
 def time_lbfgs(repeats: int) -> tuple[float, float]:
     """Median time and best objective of scipy L-BFGS-B from every point of Chinchilla's grid."""
-    from symscale import fit as F
+    from symscale.solvers import fit as F
 
     runs = F.load_runs(RUNS)
     times, best = [], float("nan")
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--lbfgs-repeats", type=int, default=1)
     opts = parser.parse_args()
-    from symscale import fit as F
+    from symscale.solvers import fit as F
 
     ours = F.fit(F.load_runs(RUNS))
     fit_s = time_command(["fit", str(RUNS)], opts.repeats)

@@ -26,7 +26,7 @@ FIRST_USE = f"""
 import time
 t = time.perf_counter()
 from symscale.laws.registry import custom
-from symscale.laws.solver import solve_law
+from symscale.solvers.generic import solve_law
 solve_law(custom({FORMULA!r}), {VALUES!r}, 2.0, 6.0, 2e12)
 print(time.perf_counter() - t)
 """
@@ -49,7 +49,7 @@ def main() -> None:
 
     from symscale import solve_compute_optimal
     from symscale.laws.registry import custom
-    from symscale.laws.solver import solve_law
+    from symscale.solvers.generic import solve_law
 
     first = statistics.median(float(subprocess.run([sys.executable, "-c", FIRST_USE], capture_output=True,
                                                    text=True, check=True).stdout) for _ in range(opts.repeats))

@@ -19,8 +19,9 @@ import time
 
 import numpy as np
 
-from symscale import kernels, solve_compute_optimal
-from symscale.solve import coefficient_values
+from symscale import solve_compute_optimal
+from symscale.kernels import chinchilla as kernels
+from symscale.solvers.solve import coefficient_values
 
 
 def _scenarios(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +71,7 @@ def _one_size(n: int, mode: str, threads: int, repeats: int) -> None:
     """(c) in this process: print 'wall_ns cpu_ns peak_rss_mb' for ``n`` scenarios."""
     import resource
 
-    import symscale.solve as S
+    import symscale.solvers.solve as S
 
     if mode == "whole":
         S.SOLVE_CHUNK = 10**12

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from symscale.sweep import sweep_table, write_table
+from symscale.scenarios.sweep import sweep_table, write_table
 
 LOSSES = np.linspace(1.9, 2.6, 1000)
 TOKENS = np.geomspace(1e9, 1e14, 1000)

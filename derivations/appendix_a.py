@@ -3,7 +3,7 @@
 Run: python derivations/appendix_a.py
 """
 
-from symscale.proof import check_proof
+from symscale.verify.proof import check_proof
 
 steps = check_proof()
 for step in steps:

@@ -5,8 +5,8 @@ Run: python derivations/chinchilla_limit.py
 
 import sympy as sp
 
-from symscale import symbolic as S
-from symscale.solve import chinchilla, solve_compute_optimal
+from symscale.problems import chinchilla as S
+from symscale.solvers.solve import chinchilla, solve_compute_optimal
 
 model = S.derive()
 root = sp.solve(model.reduced.subs(S.rho, 0), S.D)

@@ -5,9 +5,9 @@ Run: python derivations/closed_form_bracket.py
 
 import sympy as sp
 
-from symscale import symbolic as S
-from symscale.solve import solve_optimal
-from symscale.verify import bracket_expressions
+from symscale.problems import chinchilla as S
+from symscale.solvers.solve import solve_optimal
+from symscale.verify.chinchilla import bracket_expressions
 
 model = S.derive()
 g, k1, k2 = model.reduced, model.reduced_k1, model.reduced_k2

@@ -11,8 +11,8 @@ import math
 
 import sympy as sp
 
-from symscale import symbolic as S
-from symscale.solve import solve_optimal
+from symscale.problems import chinchilla as S
+from symscale.solvers.solve import solve_optimal
 
 model = S.derive()
 g = model.reduced

@@ -5,7 +5,7 @@ Run: python derivations/special_beta.py
 
 import sympy as sp
 
-from symscale.closed_forms import analyse, exact, t, trinomial
+from symscale.verify.closed_forms import analyse, exact, t, trinomial
 
 RHO = exact(2e12) / 3  # the README example: 2e12 inference tokens, compute objective
 CHIN = dict(alpha=0.336, A=406.4, B=410.7, E=1.69)

@@ -3,8 +3,8 @@
 The numeric entry points import only numpy; the symbolic layer (sympy) loads on demand.
 """
 
-from .coefficients import Coefficients, load_coefficients, preset, presets
-from .errors import InputError
+from symscale.base.errors import InputError
+from symscale.laws.coefficients import Coefficients, load_coefficients, preset, presets
 
 __version__ = "0.1.0"
 
@@ -17,7 +17,7 @@ __all__ = [
 def __getattr__(name: str):
     """Load the solver lazily so ``import symscale`` stays cheap."""
     if name in ("solve_compute_optimal", "solve_optimal"):
-        from . import solve
+        from symscale.solvers import solve
 
         return getattr(solve, name)
     raise AttributeError(name)

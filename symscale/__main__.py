@@ -1,5 +1,5 @@
 """`python -m symscale` runs the command line."""
 
-from .cli import main
+from symscale.cli import main
 
 main()

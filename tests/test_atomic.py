@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from symscale.atomic import atomic_write, check_output_path, read_user_text
-from symscale.errors import InputError
+from symscale.base.errors import InputError
+from symscale.base.files import atomic_write, check_output_path, read_user_text
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS_CSV = next((p / "shared" / "data" / "trainingresults.csv" for p in (REPO.parent, REPO.parent.parent)
@@ -124,7 +124,7 @@ def test_failed_sweep_leaves_the_file_alone(run_cli, tmp_path, bad):
 
 
 def test_error_while_writing_leaves_the_file_alone(run_cli, tmp_path, monkeypatch):
-    import symscale.sweep as S
+    import symscale.scenarios.sweep as S
 
     out = tmp_path / "grid.json"
     out.write_bytes(b"previous contents\n")
@@ -370,7 +370,7 @@ def test_a_full_filesystem_is_no_space_left(run_cli, full_filesystem):
     code, _, stderr = run_cli(*SWEEP, "-o", full_filesystem / "old.json")
     assert code == 2 and stderr.startswith(f"Error: cannot write '{full_filesystem / 'old.json'}': no space left "
                                            "on device") and stderr.count("\n") == 1
-    from symscale.coefficients import preset, save_coefficients
+    from symscale.laws.coefficients import preset, save_coefficients
 
     with pytest.raises(InputError, match="no space left on device"):
         save_coefficients(preset("chinchilla"), full_filesystem / "old.json")

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symscale.coefficients import Coefficients, load_coefficients, preset, save_coefficients
-from symscale.costs import CostSettings, solve_cost_optimal
-from symscale.errors import InputError
-from symscale.solve import SampleUse, select_samples, solve_compute_optimal
+from symscale.base.errors import InputError
+from symscale.laws.coefficients import Coefficients, load_coefficients, preset, save_coefficients
+from symscale.solvers.costs import CostSettings, solve_cost_optimal
+from symscale.solvers.solve import SampleUse, select_samples, solve_compute_optimal
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = "sardana-2024"  # the paper's 47 runs, bundled with the package

@@ -55,7 +55,7 @@ def test_calc_examples(run_cli):
 def test_derive_prints_equations_equal_to_the_papers(run_cli):
     import sympy as sp
 
-    from symscale import symbolic as s
+    from symscale.problems import chinchilla as s
 
     code, out, _ = run_cli("derive", "--json")
     assert code == 0
@@ -103,7 +103,7 @@ def test_malformed_coefficient_file(run_cli, tmp_path):
 
 
 def test_coefficients_file_round_trip(run_cli, tmp_path):
-    from symscale.coefficients import preset, save_coefficients
+    from symscale.laws.coefficients import preset, save_coefficients
 
     path = tmp_path / "c.json"
     save_coefficients(preset("epoch-2024"), path)
@@ -115,7 +115,7 @@ def test_coefficients_file_round_trip(run_cli, tmp_path):
 def test_bootstrap_samples_give_intervals(run_cli, tmp_path):
     import numpy as np
 
-    from symscale.coefficients import preset, save_coefficients
+    from symscale.laws.coefficients import preset, save_coefficients
 
     rng = np.random.default_rng(0)
     base = preset("chinchilla")
@@ -140,8 +140,8 @@ def test_solve_verify_readme_example(run_cli):
 
 
 def test_solve_sensitivity_matches_the_planning_api(run_cli):
-    from symscale.coefficients import preset
-    from symscale.planning import sensitivity_report
+    from symscale.laws.coefficients import preset
+    from symscale.scenarios.planning import sensitivity_report
 
     code, out, _ = run_cli("solve", "--loss", "1.947", "--inference-tokens", "2e12", "--sensitivity", "--json")
     got = json.loads(out)["sensitivity"]
@@ -181,7 +181,7 @@ def test_internal_errors_are_one_line_exit_1(run_cli, monkeypatch):
 def test_bootstrap_intervals_for_the_cost_objective(run_cli, tmp_path):
     import numpy as np
 
-    from symscale.coefficients import Coefficients, preset, save_coefficients
+    from symscale.laws.coefficients import Coefficients, preset, save_coefficients
 
     base = preset("chinchilla")
     rng = np.random.default_rng(1)

@@ -6,8 +6,9 @@ import pytest
 import sympy as sp
 from click.testing import CliRunner
 
+from symscale.base.errors import InputError
 from symscale.cli import main
-from symscale.closed_forms import (
+from symscale.verify.closed_forms import (
     analyse,
     discriminant_is_square,
     exact,
@@ -17,7 +18,6 @@ from symscale.closed_forms import (
     quintic_second_opinion,
     sign_changes,
 )
-from symscale.errors import InputError
 
 RHO = exact(2e12) / 3
 CHIN = dict(alpha=0.336, A=406.4, B=410.7, E=1.69)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symscale import kernels
-from symscale.costs import CostSettings, catalog, gpu, model_costs, solve_cost_optimal
-from symscale.errors import InputError
-from symscale.solve import Allocation, chinchilla, coefficient_values, loss_of
+from symscale.base.errors import InputError
+from symscale.kernels import chinchilla as kernels
+from symscale.solvers.costs import CostSettings, catalog, gpu, model_costs, solve_cost_optimal
+from symscale.solvers.solve import Allocation, chinchilla, coefficient_values, loss_of
 
 # --- the catalog ---------------------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def test_bad_settings_are_input_errors(kwargs, message):
 def test_generated_weights_match_symbolic_cost_weights():
     import sympy as sp
 
-    from symscale import symbolic as s
+    from symscale.problems import chinchilla as s
 
     k_tr, k_in = s.COST_WEIGHTS[s.k_train], s.COST_WEIGHTS[s.k_inf]
     prefill, decode = k_in.subs(s.D_output, 0), k_in.subs(s.D_input, 0)
@@ -229,7 +229,7 @@ def test_section6_30b_quality_with_1_5b_requests():
 def test_section6_70b_with_2t_tokens_of_demand():
     """Sec. 6: at 2T tokens (7.02B requests) Chinchilla-70B needs 1.3 % more FLOPs than the compute-optimal
     model but costs 36 % more than the cost-optimal one. Stated settings: 39.5 %; $1.00/h: 36.2 %."""
-    from symscale.solve import solve_compute_optimal
+    from symscale.solvers.solve import solve_compute_optimal
 
     base = chinchilla(params=70e9)
     compute = solve_compute_optimal(float(loss_of(base.params, base.tokens)), 7.02e9 * 285)
@@ -314,7 +314,7 @@ def test_bootstrap_samples_solve_per_replicate():
     """Each bootstrap replicate of the coefficients is solved; replicate i equals a plain solve with it."""
     import numpy as np
 
-    from symscale.coefficients import Coefficients, preset
+    from symscale.laws.coefficients import Coefficients, preset
 
     base = preset("chinchilla")
     rng = np.random.default_rng(0)

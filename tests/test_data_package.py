@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import symscale
-from symscale import datafiles
-from symscale.datasets import datasets, find
-from symscale.errors import InputError
+from symscale.base import datafiles
+from symscale.base.datasets import datasets, find
+from symscale.base.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = Path(symscale.__file__).resolve().parent

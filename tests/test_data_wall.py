@@ -14,9 +14,9 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from symscale.errors import InputError
-from symscale.laws import data_limited as dl
+from symscale.base.errors import InputError
 from symscale.laws.registry import get
+from symscale.solvers import data_limited as dl
 
 LAW = get("muennighoff-2023")
 VALUES = LAW.preset("muennighoff-2023")

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from symscale.costs import solve_cost_optimal
-from symscale.derivation_steps import steps
-from symscale.solve import solve_compute_optimal
-from symscale.sweep import sweep_table
+from symscale.problems.steps import steps
+from symscale.scenarios.sweep import sweep_table
+from symscale.solvers.costs import solve_cost_optimal
+from symscale.solvers.solve import solve_compute_optimal
 
 
 def test_derivation_latex_is_an_aligned_block():
@@ -58,7 +58,7 @@ def test_sweep_is_a_dataframe():
 
 @pytest.fixture(scope="module")
 def fitted():
-    from symscale.fit import fit, load_runs
+    from symscale.solvers.fit import fit, load_runs
 
     return fit(load_runs("sardana-2024"))
 
@@ -68,7 +68,7 @@ def test_fit_result_html(fitted):
     assert "Fit statistics" in html and f"<td>{fitted.n_runs}</td>" in html
     for key in ("alpha", "beta", "A", "B", "E"):
         assert f"<td style='text-align:left'>{key}</td>" in html
-    from symscale.display import readable
+    from symscale.base.display import readable
 
     assert f"<td>{readable(fitted.coefficients.alpha)}</td>" in html
 

@@ -2,7 +2,7 @@
 
 Every command runs in-process with warnings turned into errors, so a numpy RuntimeWarning (or any other
 warning) shows up as an internal error and fails the test. The correct answers are checked against the
-mpmath re-solve of ``symscale.verify`` (independent of the float Newton iteration).
+mpmath re-solve of ``symscale.verify.chinchilla`` (independent of the float Newton iteration).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import mpmath
 import pytest
 from click.testing import CliRunner
 
-from symscale.coefficients import NAMES, preset
-from symscale.errors import InputError
-from symscale.precision import MAX_DPS, MIN_DPS
+from symscale.base.errors import InputError
+from symscale.base.precision import MAX_DPS, MIN_DPS
+from symscale.laws.coefficients import NAMES, preset
 
 CHIN = tuple(getattr(preset("chinchilla"), key) for key in NAMES)
 
@@ -110,8 +110,8 @@ def test_coefficient_domains_are_in_help():
 
 # --- answers that used to fail: checked against the mpmath re-solve ---------------------------
 def precise_optimum(loss: float, k_train: float, k_inf: float, coeffs=CHIN):
-    """(N*, D*) at 40 digits from the bracketed mpmath Newton of symscale.verify."""
-    from symscale.verify import GUARD, solve_precise
+    """(N*, D*) at 40 digits from the bracketed mpmath Newton of symscale.verify.chinchilla."""
+    from symscale.verify.chinchilla import GUARD, solve_precise
 
     with mpmath.workdps(40 + GUARD):
         sol = solve_precise(loss, k_train, k_inf, coeffs, 40)
@@ -132,7 +132,7 @@ def test_sweep_of_huge_losses_matches_mpmath():
 
 def test_newton_stops_at_rounding_noise():
     """These points made the float Newton oscillate by one ulp for ever (x = ln D* near 0)."""
-    from symscale.solve import solve_compute_optimal
+    from symscale.solvers.solve import solve_compute_optimal
 
     for loss, demand in ((104963613367.32265, 1e9), (122576363232.89027, 1e9), (1255816307658.5393, 1e10)):
         sol = solve_compute_optimal(loss, demand)
@@ -154,7 +154,7 @@ def test_breakeven_of_a_tiny_model_reaches_the_saving():
 
 def test_zero_demand_far_from_e_is_chinchilla_exactly():
     """rho = 0 takes Chinchilla's closed form (Newton would meet 0 * inf for D* below e^-709)."""
-    from symscale.solve import chinchilla, solve_compute_optimal
+    from symscale.solvers.solve import chinchilla, solve_compute_optimal
 
     sol = solve_compute_optimal(1e10, 0.0)
     base = chinchilla(loss=1e10)
@@ -184,7 +184,7 @@ def test_claims_with_odd_coefficients_have_no_negative_saving():
 
 
 def test_rounding_excess_of_the_optimum_is_not_a_negative_saving():
-    from symscale.solve import objective_ratio
+    from symscale.solvers.solve import objective_ratio
 
     assert objective_ratio(1 + 1e-15, 1.0) == 1.0
     assert objective_ratio(0.5, 1.0) == 0.5

@@ -1,4 +1,4 @@
-"""Tests of the Huber fit (symscale.fit): kernels, optimum quality, Table 1, synthetic recovery, files."""
+"""Tests of the Huber fit (symscale.solvers.fit): kernels, optimum quality, Table 1, synthetic recovery, files."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symscale import fit as F
-from symscale.coefficients import load_coefficients
-from symscale.errors import InputError
+from symscale.base.errors import InputError
+from symscale.laws.coefficients import load_coefficients
+from symscale.solvers import fit as F
 
 RUNS = "sardana-2024"  # the paper's 47 runs, bundled with the package
 
@@ -27,15 +27,15 @@ def result(runs: F.Runs) -> F.FitResult:
 
 
 def test_kernels_match_generator() -> None:
-    """The checked-in fit_kernels.py is exactly what fit_symbolic.py generates (no drift)."""
-    from symscale import fit_symbolic
+    """The checked-in kernels/fit.py is exactly what problems/fit.py generates (no drift)."""
+    from symscale.problems import fit as fit_symbolic
 
     assert fit_symbolic.render_module() == fit_symbolic.KERNELS_PATH.read_text()
 
 
 def test_kernel_gradient_and_hessian_match_finite_differences() -> None:
     """Generated derivatives of r agree with central differences."""
-    from symscale import fit_kernels as K
+    from symscale.kernels import fit as K
 
     rng = np.random.default_rng(0)
     x, y = np.log(rng.uniform(1e8, 1e10, 7)), np.log(rng.uniform(1e9, 1e12, 7))
@@ -58,7 +58,7 @@ def test_kernel_gradient_and_hessian_match_finite_differences() -> None:
 
 def test_residual_is_log_of_law() -> None:
     """exp(r) * L equals E + A/N^alpha + B/D^beta, also where a naive exp would overflow."""
-    from symscale import fit_kernels as K
+    from symscale.kernels import fit as K
 
     r = K.residual(np.log(400.0), np.log(410.0), np.log(1.7), 0.34, 0.28, np.log(7e10), np.log(1.4e12), 0.0)
     assert math.exp(r) == pytest.approx(1.7 + 400 / 7e10**0.34 + 410 / 1.4e12**0.28, rel=1e-14)
@@ -222,7 +222,7 @@ def test_bootstrap_is_the_same_on_one_or_two_processes():
     """Resampling is drawn up front, so spreading refits over processes changes nothing."""
     import numpy as np
 
-    from symscale import fit as F
+    from symscale.solvers import fit as F
 
     rng = np.random.default_rng(3)
     n, d = 10 ** rng.uniform(8, 10, 30), 10 ** rng.uniform(9, 12, 30)
@@ -239,7 +239,7 @@ def test_exact_synthetic_runs_are_recovered_exactly():
     """Noise-free runs: the fit converges (objective ~ 0) to the generating coefficients."""
     import numpy as np
 
-    from symscale import fit as F
+    from symscale.solvers import fit as F
 
     rng = np.random.default_rng(3)
     n, d = 10 ** rng.uniform(8, 10, 30), 10 ** rng.uniform(9, 12, 30)

@@ -35,7 +35,7 @@ def test_json_with_bootstrap() -> None:
 
 def test_report_and_out(tmp_path: Path) -> None:
     """The text report names the objective, runs, residuals and search; --out is readable by solve."""
-    from symscale.coefficients import resolve
+    from symscale.laws.coefficients import resolve
 
     out = tmp_path / "c.json"
     res = run("fit", str(RUNS), "-o", str(out))
@@ -149,7 +149,7 @@ def test_bad_fit_options_are_one_line(args, fragments) -> None:
 
 def test_out_is_checked_before_the_fit(monkeypatch) -> None:
     """An unwritable --out fails before any fitting starts."""
-    from symscale import fit as F
+    from symscale.solvers import fit as F
 
     def boom(*args, **kwargs):
         raise AssertionError("the fit ran before --out was checked")
@@ -186,7 +186,7 @@ def test_optimum_on_a_bound_is_reported(tmp_path: Path) -> None:
 def test_bootstrap_report_excludes_unconverged_replicates_and_uses_log_scale_for_scales() -> None:
     import numpy as np
 
-    from symscale import fit as F
+    from symscale.solvers import fit as F
 
     runs = F.load_runs(RUNS)
     result = F.fit(runs, use_lmfit=False)

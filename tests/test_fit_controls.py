@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import sympy as sp
 
-from symscale.laws.controls import constrain, loss_functions, make_controls
 from symscale.laws.registry import CHINCHILLA
+from symscale.solvers.fit_controls import constrain, loss_functions, make_controls
 
 TRUTH = {"alpha": 0.32, "beta": 0.32, "A": 400.0, "B": 1500.0, "E": 1.69}
 

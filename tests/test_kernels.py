@@ -3,7 +3,8 @@
 import numpy as np
 import sympy as sp
 
-from symscale import codegen, kernels
+from symscale.kernels import chinchilla as kernels
+from symscale.kernels import codegen
 
 
 def test_kernels_module_is_up_to_date():
@@ -54,7 +55,7 @@ def test_one_command_writes_every_committed_module():
 
 
 def test_generated_law_kernels_match_the_lambdified_expressions():
-    from symscale.laws.kernels import generated_module, lambdified
+    from symscale.kernels.generic import generated_module, lambdified
     from symscale.laws.registry import get
 
     law = get("kaplan-2020")

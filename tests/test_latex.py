@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from symscale.derivation_steps import steps
-from symscale.proof import check_proof
+from symscale.problems.steps import steps
+from symscale.verify.proof import check_proof
 
 PREAMBLE = r"""\documentclass{article}
 \usepackage{amsmath,amssymb}

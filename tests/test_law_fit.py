@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from symscale import fit as F
-from symscale.errors import InputError
-from symscale.fit_runs import Runs
-from symscale.laws import fit as LF
-from symscale.laws.fit_problem import derive_fit, fit_kernels, parametrisation
-from symscale.laws.kernels import kernels
+from symscale.base.errors import InputError
+from symscale.base.runs import Runs
+from symscale.kernels.generic import kernels
 from symscale.laws.registry import custom, get
+from symscale.problems.fit_generic import derive_fit, fit_kernels, parametrisation
+from symscale.solvers import fit as F
+from symscale.solvers import fit_generic as LF
 
 KAPLAN_FORM = "((N_c/N)**(a/b) + D_c/D)**b"
 KAPLAN_TRUTH = {"N_c": 8e13, "D_c": 5e13, "a": 0.08, "b": 0.1}
@@ -153,7 +153,7 @@ def test_fit_then_solve_round_trip_through_the_file(run_cli, tmp_path):
 
 
 def test_unconverged_replicates_of_a_law_file_are_left_out(tmp_path):
-    from symscale.coefficients import load_coefficients
+    from symscale.laws.coefficients import load_coefficients
 
     values = {"N_c": 8e13, "D_c": 5e13, "a": 0.08, "b": 0.1}
     boot = {k: [v, v * 1.01, v * 0.99] for k, v in values.items()}
@@ -200,7 +200,7 @@ def test_missing_starts_and_chinchilla_options_are_named(run_cli):
 
 def test_chunks_of_starts_change_no_answer_of_a_custom_law_fit(monkeypatch):
     """The custom-law search runs its starts in memory-sized chunks (O(runs x chunk)): the same answers."""
-    import symscale.fit_search as FS
+    import symscale.solvers.fit_search as FS
 
     law = custom(KAPLAN_FORM)
     runs = synthetic_runs(law, KAPLAN_TRUTH, seed=2)
@@ -222,7 +222,7 @@ def test_chunks_of_starts_change_no_answer_of_a_custom_law_fit(monkeypatch):
 
 def test_many_runs_search_starts_on_a_sample_and_reach_the_full_search_optimum(monkeypatch):
     """Above SEARCH_RUNS runs the custom-law start search runs on a sample, as the Chinchilla fit's does."""
-    import symscale.fit_search as FS
+    import symscale.solvers.fit_search as FS
 
     law = custom(KAPLAN_FORM)
     rng = np.random.default_rng(4)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import symscale
-from symscale.costs import CostSettings, solve_cost_optimal
-from symscale.errors import InputError
+from symscale.base.errors import InputError
 from symscale.laws.parse import names_in, parse
 from symscale.laws.registry import custom, get, resolve_law
-from symscale.laws.solver import solve_law
 from symscale.laws.values import LawCoefficients
+from symscale.solvers.costs import CostSettings, solve_cost_optimal
+from symscale.solvers.generic import solve_law
 
 CHINCHILLA_TEXT = "E + A/N**alpha + B/D**beta"
 INTERACTION = "E + A/N**alpha + B/D**beta + C/(N**gamma * D**delta)"
@@ -141,7 +141,7 @@ def test_the_public_api_takes_a_law():
     kaplan = LawCoefficients(get("kaplan-2020"), get("kaplan-2020").preset("kaplan-2020"))
     sol = symscale.solve_compute_optimal(2.5, 2e12, kaplan)
     # the law holds at the optimum, and the optimum beats nearby points on the curve
-    assert float(symscale.solve.loss_of(sol.params, sol.tokens, kaplan)) == pytest.approx(2.5, rel=1e-13)
+    assert float(symscale.solvers.solve.loss_of(sol.params, sol.tokens, kaplan)) == pytest.approx(2.5, rel=1e-13)
     assert float(sol.ratio["total_flops"]) < 1
 
 
@@ -240,7 +240,7 @@ def test_generic_solve_finite_and_second_order_for_kaplan():
     values = kaplan.preset("kaplan-2020")
     result = solve_law(kaplan, values, np.array([2.2, 2.5, 3.0]), 6.0, 2 * np.array([1e9, 1e12, 1e15]))
     assert np.all(np.isfinite(result.params)) and np.all(result.second_order > 0)
-    assert math.isclose(float(symscale.solve.loss_of(result.params[1], result.tokens[1],
+    assert math.isclose(float(symscale.solvers.solve.loss_of(result.params[1], result.tokens[1],
                                                      LawCoefficients(kaplan, values))), 2.5, rel_tol=1e-13)
 
 

@@ -9,10 +9,10 @@ import mpmath
 import numpy as np
 import pytest
 
-from symscale import planning as P
-from symscale.coefficients import resolve
+from symscale.laws.coefficients import resolve
 from symscale.laws.registry import custom, get
 from symscale.laws.values import LawCoefficients, law_coefficients
+from symscale.scenarios import planning as P
 
 CHINCHILLA_TEXT = "E + A/N**alpha + B/D**beta"
 KAPLAN = {"alpha_N": 0.076, "alpha_D": 0.103, "N_c": 6.4e13, "D_c": 1.8e13}
@@ -227,8 +227,8 @@ def test_loss_below_a_custom_law_floor_exits_2(run_cli):
 
 # --- verify and plot ---------------------------------------------------------------------------------
 def test_tokens_for_loss_and_scenario_curve_generic_match_fast_path(pair):
-    from symscale.plots import scenario_curve
-    from symscale.solve import tokens_for_loss
+    from symscale.report.plots import scenario_curve
+    from symscale.solvers.solve import tokens_for_loss
 
     params = np.geomspace(2e9, 1e12, 7)
     _close(tokens_for_loss(params, 2.0, pair[1]), tokens_for_loss(params, 2.0, pair[0]))
@@ -254,7 +254,7 @@ def test_plot_scenario_any_law(run_cli, tmp_path):
                  "-o", str(out))
     assert out.stat().st_size > 0
     optimal = data["data"]["optimal"]
-    from symscale.solve import solve_compute_optimal
+    from symscale.solvers.solve import solve_compute_optimal
 
     alone = solve_compute_optimal(2.2, 2e12, law_coefficients(get("kaplan-2020")))
     assert optimal["params"] == pytest.approx(float(alone.params), rel=1e-12)
@@ -275,8 +275,8 @@ def _muennighoff(n, d, u, c):
 
 @pytest.mark.parametrize("budget, demand, unique", [(1e23, 2e12, 1e11), (1e22, 0.0, 3e10), (1e24, 1e13, 1e13)])
 def test_muennighoff_budget_against_a_dense_scan(budget, demand, unique):
-    from symscale.laws.limited_budget import limited_budget
     from symscale.laws.limits import Limits
+    from symscale.solvers.limited_budget import limited_budget
 
     c = law_coefficients(get("muennighoff-2023"))
     got = limited_budget(c.law, c.values, budget, 6.0, 2 * demand, Limits(unique))
@@ -292,8 +292,8 @@ def test_muennighoff_budget_against_a_dense_scan(budget, demand, unique):
 
 
 def test_chinchilla_budget_with_max_epochs_sits_on_the_limit():
-    from symscale.laws.limited_budget import limited_budget
     from symscale.laws.limits import Limits
+    from symscale.solvers.limited_budget import limited_budget
 
     c = resolve("chinchilla")
     values = c.as_dict()
@@ -328,7 +328,7 @@ def test_budget_unique_tokens_command(run_cli):
 def test_derive_planning_problems_of_any_law(run_cli, kaplan):
     import sympy as sp
 
-    from symscale.laws.planning_problem import steps
+    from symscale.problems.planning_generic import steps
 
     got = P.breakeven(2.0, kaplan, size_ratio=0.7)
     rho_step = dict((key, expr) for key, _, expr in steps(kaplan.law, "breakeven"))["rho"]
@@ -361,7 +361,7 @@ def muennighoff():
 
 
 def _chinchilla_part(c):
-    from symscale.coefficients import Coefficients
+    from symscale.laws.coefficients import Coefficients
 
     return Coefficients(**{k: c.values[k] for k in ("alpha", "beta", "A", "B", "E")})
 
@@ -380,7 +380,7 @@ def test_muennighoff_overhead_and_sensitivity_match_its_chinchilla_part(muennigh
 
 
 def test_muennighoff_breakeven_against_the_data_limited_solver(muennighoff):
-    from symscale.laws.data_limited import solve_limited
+    from symscale.solvers.data_limited import solve_limited
 
     got = P.breakeven(2.3, muennighoff, size_ratio=0.5)
     law, values = muennighoff.law, muennighoff.values

@@ -2,7 +2,7 @@
 
 import pytest
 
-from symscale import numbers as F
+from symscale.base import numbers as F
 
 
 @pytest.mark.parametrize("value, text", [(24183560851.5, "24.18B"), (2.657e12, "2.657T"), (1.51e8, "151.0M"),

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from symscale.numbers import parse_number
-from symscale.reference import reference_model
-from symscale.solve import loss_of
+from symscale.base.numbers import parse_number
+from symscale.scenarios.reference import reference_model
+from symscale.solvers.solve import loss_of
 
 
 def test_quality_of_a_published_model(run_cli):

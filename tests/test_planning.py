@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symscale import planning as P
-from symscale import planning_kernels as PK
-from symscale import solve as S
-from symscale.coefficients import Coefficients, preset
-from symscale.costs import CostSettings, solve_cost_optimal
-from symscale.errors import InputError
+from symscale.base.errors import InputError
+from symscale.kernels import planning as PK
+from symscale.laws.coefficients import Coefficients, preset
+from symscale.scenarios import planning as P
+from symscale.solvers import solve as S
+from symscale.solvers.costs import CostSettings, solve_cost_optimal
 
 CHIN = preset("chinchilla")
 RNG_SEED = 20240117
@@ -31,8 +31,8 @@ def as_coefficients(cs: tuple, i: int) -> Coefficients:
 
 # --- symbolic facts -----------------------------------------------------------------------------
 def test_budget_kkt_gives_eq11_and_monotone_reduced_equation():
-    from symscale import planning_symbolic as ps
-    from symscale import symbolic as s
+    from symscale.problems import chinchilla as s
+    from symscale.problems import planning as ps
 
     m = ps.budget_model()
     assert sp.simplify(m.param_term - s.derive().param_term) == 0
@@ -46,8 +46,8 @@ def test_budget_kkt_gives_eq11_and_monotone_reduced_equation():
 
 
 def test_overhead_and_breakeven_closed_forms():
-    from symscale import planning_symbolic as ps
-    from symscale import symbolic as s
+    from symscale.problems import chinchilla as s
+    from symscale.problems import planning as ps
 
     over, brk = ps.overhead_model(), ps.breakeven_model()
     assert over.critical_fraction == (s.beta / (s.alpha + s.beta)) ** (1 / s.alpha)
@@ -67,11 +67,11 @@ def _exec_module(text: str) -> types.ModuleType:
 
 
 def test_generated_kernels_match_the_symbolic_model():
-    from symscale import planning_codegen
+    from symscale.kernels import planning_codegen
 
     text = planning_codegen.render()
     if PK.SYMPY_VERSION == sp.__version__:
-        assert text == planning_codegen.KERNELS_PATH.read_text(), "run `python -m symscale.planning_codegen`"
+        assert text == planning_codegen.KERNELS_PATH.read_text(), "run `python -m symscale.codegen`"
         return
     fresh = _exec_module(text)  # another sympy prints differently: compare values instead
     rng = np.random.default_rng(RNG_SEED)

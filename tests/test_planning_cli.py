@@ -118,8 +118,8 @@ def test_errors_are_one_line_exit_2(run_cli, args, message):
 
 
 def test_sensitivity_report_shape():
-    from symscale.coefficients import preset
-    from symscale.planning import render_sensitivity, sensitivity_report
+    from symscale.laws.coefficients import preset
+    from symscale.scenarios.planning import render_sensitivity, sensitivity_report
 
     report = sensitivity_report(1.947, 2e12, preset("chinchilla"))
     keys = {"alpha", "beta", "A", "B", "E", "ln_inference_tokens"}

@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from symscale import plots as P  # noqa: E402
-from symscale.errors import InputError  # noqa: E402
-from symscale.solve import loss_of  # noqa: E402
+from symscale.base.errors import InputError  # noqa: E402
+from symscale.report import plots as P  # noqa: E402
+from symscale.solvers.solve import loss_of  # noqa: E402
 
 LOSSES = np.linspace(1.85, 2.6, 16)
 TOKENS = np.geomspace(1e8, 1e14, 25)
@@ -49,8 +49,8 @@ def test_cost_falls_faster_than_compute_at_equal_token_demand(fig2, fig6):
 def test_grid_points_agree_with_table2_and_section6():
     """A 13B-quality point at 1T tokens is Table 2 row 3 (8.5% saving); a 70B-quality point at 2T tokens
     gives Section 6's 1.3% extra FLOPs of the Chinchilla model."""
-    from symscale.coefficients import preset
-    from symscale.sweep import losses_for
+    from symscale.laws.coefficients import preset
+    from symscale.scenarios.sweep import losses_for
 
     levels = losses_for(np.array([13e9, 70e9]), "chinchilla_params", preset())
     grid = P.ratio_grid(levels, [1e12, 2e12], "compute")
@@ -147,7 +147,7 @@ def test_plot_json_reports_the_drawn_data(tmp_path):
     from click.testing import CliRunner
 
     from symscale.cli import main
-    from symscale.plots import ratio_grid
+    from symscale.report.plots import ratio_grid
 
     out = tmp_path / "f.png"
     result = CliRunner().invoke(main, ["plot", "fig2", "-o", str(out), "--json", "--loss", "1.9:2.2:3",

@@ -8,7 +8,7 @@ import sympy as sp
 from click.testing import CliRunner
 
 from symscale.cli import main
-from symscale.proof import check_proof, get_step, normalise_step_id
+from symscale.verify.proof import check_proof, get_step, normalise_step_id
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_takes_solves_inputs(args, loss, demand):
     if loss is not None:
         assert data["loss"] == loss
     else:
-        from symscale.solve import chinchilla, loss_of
+        from symscale.solvers.solve import chinchilla, loss_of
 
         model = chinchilla(params=70e9)
         assert data["loss"] == pytest.approx(float(loss_of(model.params, model.tokens)))

@@ -213,7 +213,7 @@ def test_compute_optimum_matches_mpmath(c, gap, demand):
 def test_cost_optimum_matches_mpmath(c, gap, price, peak, mfu, requests, per_request):
     """solve_cost_optimal agrees with Eq. 12 at rho = k_inf/k_train of Eq. 6, computed here at 50 digits."""
     from symscale import Coefficients
-    from symscale.costs import CostSettings, solve_cost_optimal
+    from symscale.solvers.costs import CostSettings, solve_cost_optimal
 
     loss = c["E"] + gap
     assume(loss > c["E"])

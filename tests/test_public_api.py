@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import symscale
+from symscale.base.errors import InputError
 from symscale.costs import CostSettings, solve_cost_optimal
-from symscale.errors import InputError
 from symscale.laws.registry import laws
 from symscale.laws.values import LawCoefficients
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from symscale import reproduce as R
+from symscale.report import reproduce as R
 
 
 @pytest.mark.parametrize("text, value, sig", [
@@ -63,7 +63,7 @@ def test_table2_every_cell():
 
 def test_the_bounds_quoted_for_the_9_1_percent_cell():
     """The note on Table 2's 9.1 %: rounding to it needs a loss above 2.53193 or a demand above 50.17B."""
-    from symscale.solve import solve_compute_optimal
+    from symscale.solvers.solve import solve_compute_optimal
 
     def saving(loss, demand):
         return 1 - float(solve_compute_optimal(loss, demand).ratio["total_flops"])

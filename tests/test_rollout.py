@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from symscale import fit as F
+from symscale.solvers import fit as F
 
 
 def _law(c: dict, n, d):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import symscale.solve as S
+import symscale.solvers.solve as S
 from symscale import InputError, solve_compute_optimal
 
 FIELDS = ("params", "tokens")
@@ -111,7 +111,7 @@ def test_every_scenario_without_demand_in_a_chunk():
 def _stream(monkeypatch, grid, fmt="csv", restartable=True, rows=37, workers=None):
     import io
 
-    import symscale.sweep as W
+    import symscale.scenarios.sweep as W
 
     monkeypatch.setattr(W, "STREAM_ROWS", rows)
     monkeypatch.setattr(W, "PARALLEL_ROWS", 0)
@@ -126,7 +126,7 @@ def _stream(monkeypatch, grid, fmt="csv", restartable=True, rows=37, workers=Non
 def _whole(grid, fmt="csv"):
     import io
 
-    from symscale.sweep import grid_rows, write_table
+    from symscale.scenarios.sweep import grid_rows, write_table
 
     out = io.StringIO()
     write_table(grid_rows(grid, 0, grid.rows), out, fmt, meta={"objective": grid.objective})
@@ -137,7 +137,7 @@ def _whole(grid, fmt="csv"):
 @pytest.mark.parametrize("restartable", [True, False])
 @pytest.mark.parametrize("top", [1e15, 1e130])  # 1e130 tokens: exponents of three digits, found mid-stream
 def test_streamed_sweep_writes_the_bytes_of_the_whole_table(monkeypatch, fmt, restartable, top):
-    from symscale.sweep import sweep_grid
+    from symscale.scenarios.sweep import sweep_grid
 
     grid = sweep_grid(np.linspace(1.9, 2.6, 11), np.geomspace(1e9, top, 23))
     text = _stream(monkeypatch, grid, fmt, restartable, workers=2)
@@ -146,7 +146,7 @@ def test_streamed_sweep_writes_the_bytes_of_the_whole_table(monkeypatch, fmt, re
 
 
 def test_streamed_cost_sweep_with_chinchilla_qualities_matches(monkeypatch):
-    from symscale.sweep import sweep_grid
+    from symscale.scenarios.sweep import sweep_grid
 
     grid = sweep_grid([1e9, 7e9, 70e9], np.geomspace(1e3, 1e12, 50), quality_kind="chinchilla_params",
                       demand_kind="requests", objective="cost")
@@ -157,8 +157,8 @@ def test_streamed_sweep_refuses_before_writing_to_stdout(monkeypatch):
     """A value beyond float64 in a late chunk: nothing reaches a handle that cannot be rewritten."""
     import io
 
-    import symscale.sweep as W
-    from symscale.sweep import sweep_grid
+    import symscale.scenarios.sweep as W
+    from symscale.scenarios.sweep import sweep_grid
 
     monkeypatch.setattr(W, "STREAM_ROWS", 10)
     grid = sweep_grid([2.0], np.concatenate([np.geomspace(1e9, 1e12, 40), [1e306]]))
@@ -172,8 +172,8 @@ def test_parquet_reads_back_the_csv_columns_and_values(run_cli, tmp_path, monkey
     pytest.importorskip("pyarrow")
     import pandas as pd
 
-    import symscale.sweep as W
-    from symscale.sweep import write_table
+    import symscale.scenarios.sweep as W
+    from symscale.scenarios.sweep import write_table
 
     monkeypatch.setattr(W, "STREAM_ROWS", 50)  # several row groups
     args = ["sweep", "--loss", "1.9:2.6:13", "--inference-tokens", "1e9:1e15:17", "--log-demand", "-q"]
@@ -201,7 +201,7 @@ def test_parquet_without_pyarrow_is_one_line_naming_the_extra(run_cli, tmp_path,
 
 
 def test_a_streamed_sweep_needs_memory_for_its_chunks_not_its_grid():
-    from symscale.sweep import BYTES_PER_CELL_FACTOR, check_sweep_size, stream_memory
+    from symscale.scenarios.sweep import BYTES_PER_CELL_FACTOR, check_sweep_size, stream_memory
 
     check_sweep_size(10_000, 10_000, columns=17, streamed=True)  # 10^8 rows: fine streamed
     assert stream_memory(17) < 10**8 * 17 * 8 * BYTES_PER_CELL_FACTOR / 20
@@ -211,7 +211,7 @@ def test_a_streamed_sweep_needs_memory_for_its_chunks_not_its_grid():
 
 # --- the fit's multistart in chunks of starts ----------------------------------------------------
 def _synthetic_runs(n: int, seed: int = 0):
-    from symscale.fit_runs import Runs
+    from symscale.base.runs import Runs
 
     rng = np.random.default_rng(seed)
     params = 10 ** rng.uniform(7, 11, n)
@@ -221,8 +221,8 @@ def _synthetic_runs(n: int, seed: int = 0):
 
 
 def test_chunked_multistart_keeps_the_optimum_of_the_47_runs(monkeypatch):
-    import symscale.fit_search as FS
-    from symscale.fit import load_runs
+    import symscale.solvers.fit_search as FS
+    from symscale.solvers.fit import load_runs
 
     runs = load_runs("sardana-2024")
     monkeypatch.setattr(FS, "FIT_MEMORY", 2**40)
@@ -237,7 +237,7 @@ def test_chunked_multistart_keeps_the_optimum_of_the_47_runs(monkeypatch):
 
 
 def test_chunks_of_starts_change_no_newton_answer(monkeypatch):
-    import symscale.fit_search as FS
+    import symscale.solvers.fit_search as FS
 
     runs = _synthetic_runs(300)
     starts = FS.chinchilla_grid()[::45]
@@ -254,7 +254,7 @@ def test_chunks_of_starts_change_no_newton_answer(monkeypatch):
 
 
 def test_memory_of_a_chunk_does_not_grow_with_the_starts():
-    import symscale.fit_search as FS
+    import symscale.solvers.fit_search as FS
 
     for n_runs in (47, 10_000, 200_000):
         chunk = FS.start_chunk(n_runs)
@@ -263,7 +263,7 @@ def test_memory_of_a_chunk_does_not_grow_with_the_starts():
 
 
 def test_search_on_a_sample_of_many_runs_finds_the_full_search_optimum(monkeypatch):
-    import symscale.fit_search as FS
+    import symscale.solvers.fit_search as FS
 
     runs = _synthetic_runs(400, seed=2)
     monkeypatch.setattr(FS, "SEARCH_RUNS", 10**9)

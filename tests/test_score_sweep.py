@@ -106,10 +106,10 @@ def test_plot_rollout_errors(run_cli, tmp_path):
 
 def test_fit_score_with_another_law_shares_the_replicates(run_cli, tmp_path):
     """--with-law --law kaplan-2020: law replicate b and map replicate b come from the same resampled runs."""
-    from symscale import fit as F
-    from symscale.laws import fit as LF
     from symscale.laws.registry import get
-    from symscale.scores import bootstrap_counts, bootstrap_map, fit_score_map, load_score_data
+    from symscale.laws.scores import bootstrap_counts, bootstrap_map, fit_score_map, load_score_data
+    from symscale.solvers import fit as F
+    from symscale.solvers import fit_generic as LF
 
     path = tmp_path / "kaplan.json"
     code, out, err = run_cli("fit-score", "--runs", "sardana-2024", "--score-col", CORE, "--with-law", "--law",

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from symscale.scores import bootstrap_counts, bootstrap_map, fit_score_map, load_score_data, map_error
+from symscale.laws.scores import bootstrap_counts, bootstrap_map, fit_score_map, load_score_data, map_error
 
 CORE = "eval_gauntlet/core_average"
 

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from symscale import InputError, kernels, solve_compute_optimal, solve_optimal
-from symscale.coefficients import Coefficients
-from symscale.solve import chinchilla, loss_of, model_from
+from symscale import InputError, solve_compute_optimal, solve_optimal
+from symscale.kernels import chinchilla as kernels
+from symscale.laws.coefficients import Coefficients
+from symscale.solvers.solve import chinchilla, loss_of, model_from
 
 
 def test_readme_example_compute_optimal():
@@ -52,7 +53,7 @@ def _random_draws(n: int, seed: int):
 
 def _solve_draws(loss, demand, coeffs):
     """Solve scenarios whose coefficients differ: the solver broadcasts coefficient arrays too."""
-    from symscale.solve import solve_log_tokens
+    from symscale.solvers.solve import solve_log_tokens
 
     rho = demand / 3
     ln_d, _ = solve_log_tokens(loss, rho, coeffs)
@@ -143,7 +144,7 @@ def test_model_from_two_quantities():
 
 
 def test_iso_loss_curve_round_trip_and_unreachable():
-    from symscale.solve import params_for_loss, tokens_for_loss
+    from symscale.solvers.solve import params_for_loss, tokens_for_loss
 
     tokens = tokens_for_loss(70e9, 1.947)
     assert float(loss_of(70e9, tokens)) == pytest.approx(1.947, rel=1e-14)

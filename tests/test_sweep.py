@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from symscale.errors import InputError
-from symscale.solve import solve_compute_optimal
-from symscale.sweep import parse_grid, sweep_table, write_table
+from symscale.base.errors import InputError
+from symscale.scenarios.sweep import parse_grid, sweep_table, write_table
+from symscale.solvers.solve import solve_compute_optimal
 
 
 def test_grids_from_ranges_and_lists():
@@ -67,7 +67,7 @@ def test_requests_with_tokens_per_request_for_the_compute_objective():
 
 
 def test_cost_objective_columns_and_token_demand_conversion():
-    from symscale.costs import CostSettings
+    from symscale.solvers.costs import CostSettings
 
     table = sweep_table([2.0], [2e12], objective="cost", settings=CostSettings(input_tokens=70, output_tokens=215))
     assert table["requests"][0] == pytest.approx(2e12 / 285)
@@ -97,7 +97,7 @@ def test_json_rows_are_objects_and_valid_json():
 
 
 def test_writer_reports_progress_in_chunks(monkeypatch):
-    import symscale.sweep as sweep
+    import symscale.scenarios.sweep as sweep
 
     monkeypatch.setattr(sweep, "CHUNK_ROWS", 7)
     seen = []
@@ -173,7 +173,7 @@ def test_parallel_writer_gives_the_same_bytes(monkeypatch):
 
     import numpy as np
 
-    from symscale import sweep as S
+    from symscale.scenarios import sweep as S
 
     table = S.sweep_table(np.linspace(1.9, 2.6, 30), np.geomspace(1e9, 1e14, 40))
     serial = io.StringIO()
@@ -200,7 +200,7 @@ def test_cli_quality_of_models_is_a_quality_axis(run_cli):
     """--quality-of MODEL,N:D: each model's predicted loss, the same rows as --loss at those losses."""
     import json
 
-    from symscale.solve import loss_of
+    from symscale.solvers.solve import loss_of
 
     code, out, err = run_cli("sweep", "--quality-of", "Llama-2-7B,13B:2T", "--inference-tokens", "1e12", "--json")
     assert code == 0, err

@@ -4,7 +4,7 @@ import mpmath as mp
 import pytest
 import sympy as sp
 
-from symscale import symbolic as s
+from symscale.problems import chinchilla as s
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_refined_bracket_used_by_the_solver_holds_at_high_precision(model):
     """The solver's bracket (kernel log_bracket: refined lower and matching upper bound) encloses the root."""
     import random
 
-    from symscale.codegen import kernel_definitions
+    from symscale.kernels.codegen import kernel_definitions
 
     mp.mp.dps = 40
     kernel = next(k for k in kernel_definitions() if k.name == "log_bracket")

@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from symscale.cli import main
-from symscale.solve import solve_compute_optimal, solve_optimal
-from symscale.verify import (
+from symscale.solvers.solve import solve_compute_optimal, solve_optimal
+from symscale.verify.chinchilla import (
     agreeing_digits,
     render_verification,
     to_mp,
@@ -100,7 +100,7 @@ def test_verify_cost_objective_checks_the_dollar_optimum(run_cli):
     """--objective cost: demand in requests, the float cost optimum verified at high precision."""
     import json
 
-    from symscale.costs import CostSettings, solve_cost_optimal
+    from symscale.solvers.costs import CostSettings, solve_cost_optimal
 
     code, out, err = run_cli("verify", "--objective", "cost", "--loss", "1.9,2.0", "--requests", "1e8,1e10",
                              "--paper-settings", "--dps", "30", "--json")

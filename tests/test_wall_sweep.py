@@ -8,7 +8,7 @@ import pytest
 
 
 def test_max_params_for_a_gpu_is_memory_over_bytes_per_param(run_cli):
-    from symscale.costs import gpu, params_fitting
+    from symscale.solvers.costs import gpu, params_fitting
 
     assert gpu("H100").memory_gb == 80.0
     assert params_fitting("H100", "fp8") == 8e10
@@ -128,8 +128,8 @@ def test_the_time_estimate_is_near_the_cpu_time_taken():
     from symscale.laws.limits import Limits
     from symscale.laws.registry import get
     from symscale.laws.values import law_coefficients
-    from symscale.sweep import grid_rows, sweep_grid
-    from symscale.sweep_limited import estimate_seconds
+    from symscale.scenarios.sweep import grid_rows, sweep_grid
+    from symscale.scenarios.sweep_limited import estimate_seconds
 
     coefficients = law_coefficients(get("chinchilla"))
     grid = sweep_grid([2.01, 2.03, 2.05, 2.07, 2.09, 2.11, 2.13, 2.15], [1e10, 1e11, 1e12, 1e13, 1e14],
@@ -158,9 +158,9 @@ def test_solve_limited_many_is_solve_limited_scenario_by_scenario():
     """One loss, many demands at once: each answer is the one-scenario answer, bit for bit."""
     import numpy as np
 
-    from symscale.laws.data_limited import solve_limited, solve_limited_many
     from symscale.laws.limits import Limits
     from symscale.laws.registry import get
+    from symscale.solvers.data_limited import solve_limited, solve_limited_many
 
     law = get("muennighoff-2023")
     values = law.preset("muennighoff-2023")

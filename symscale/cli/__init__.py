@@ -9,9 +9,9 @@ import sys
 
 import click
 
-from ..atomic import Terminated, reason, signal_handlers
-from ..errors import InputError
-from .common import NOTES, CliError
+from symscale.base.errors import InputError
+from symscale.base.files import Terminated, reason, signal_handlers
+from symscale.cli.common import NOTES, CliError
 
 _STDOUT_ERRORS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
 
@@ -28,7 +28,7 @@ def _silence_stdout() -> None:
 def _stop_now(message: str, status: int) -> None:
     """After Ctrl-C or SIGTERM (temporary files already removed): say so and exit at once, without joining
     worker pools at interpreter exit (a pool whose workers were killed can block that for ever)."""
-    from ..parallel import stop_workers
+    from symscale.base.parallel import stop_workers
 
     stop_workers()
     click.echo(message, err=True)
@@ -135,7 +135,7 @@ def main(ctx: click.Context) -> None:
 
 def _register() -> None:
     """Attach every command module's commands to the group."""
-    from . import commands
+    from symscale.cli import commands
 
     for command in commands.ALL:
         main.add_command(command)

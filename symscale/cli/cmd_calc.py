@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import click
 
-from .. import numbers as N
-from .common import NON_NEGATIVE, POSITIVE, coefficient_options, coefficients_from_options, deprecated_alias, emit_json
-from .cost_options import (
+from symscale.base import numbers as N
+from symscale.cli.common import (
+    NON_NEGATIVE,
+    POSITIVE,
+    coefficient_options,
+    coefficients_from_options,
+    deprecated_alias,
+    emit_json,
+)
+from symscale.cli.cost_options import (
     cost_options,
     cost_settings_from_options,
     describe_settings,
@@ -14,8 +21,8 @@ from .cost_options import (
     plain_settings,
     refuse_cost_options,
 )
-from .limit_options import floor_option, unique_tokens_option
-from .options import demand_spec_from_options
+from symscale.cli.limit_options import floor_option, unique_tokens_option
+from symscale.cli.options import demand_spec_from_options
 
 COST_KEYS = ("train_cost", "prefill_cost", "decode_cost", "inference_cost", "total_cost", "train_gpu_hours",
              "inference_gpu_hours")
@@ -26,10 +33,10 @@ COST_LABELS = ("Training cost", "Prefill cost", "Decode cost", "Inference cost",
 def calc_report(coefficients, *, chinchilla: bool, params=None, tokens=None, compute=None, loss=None,
                 demand: float = 0.0, settings=None) -> dict:
     """Complete one model from the given quantities; the JSON report of `calc` (with dollars when ``settings``)."""
-    from ..errors import InputError
-    from ..solve import ComputeModel, loss_of, model_from
-    from ..solve import chinchilla as chinchilla_model
-    from .cmd_solve import coefficient_block
+    from symscale.base.errors import InputError
+    from symscale.cli.cmd_solve import coefficient_block
+    from symscale.solvers.solve import ComputeModel, loss_of, model_from
+    from symscale.solvers.solve import chinchilla as chinchilla_model
 
     if chinchilla:
         model = chinchilla_model(params=params, tokens=tokens, compute=compute, loss=loss, coefficients=coefficients)
@@ -57,7 +64,7 @@ def calc_report(coefficients, *, chinchilla: bool, params=None, tokens=None, com
 
 def cost_block(model, settings) -> dict:
     """The dollar keys of a calc report: resolved settings and train/prefill/decode/inference/total cost."""
-    from ..costs import model_costs
+    from symscale.solvers.costs import model_costs
 
     costs = model_costs(model, settings)
     return {"settings": plain_settings(settings), **{key: float(getattr(costs, key)) for key in COST_KEYS}}
@@ -119,7 +126,7 @@ def calc(params, tokens, compute, loss, chinchilla: bool, objective: str, as_jso
     Examples: symscale calc --params 70e9 --tokens 1e12;  symscale calc --chinchilla --compute 1e24;
     symscale calc --params 70e9 --tokens 10e12 --objective cost
     """
-    from .limit_options import data_calc, render_data_calc
+    from symscale.cli.limit_options import data_calc, render_data_calc
 
     coefficients = coefficients_from_options(kwargs)
     demand = demand_spec_from_options(kwargs)

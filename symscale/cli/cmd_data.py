@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import emit_json, render_table
+from symscale.cli.common import emit_json, render_table
 
 
 @click.command("datasets")
@@ -14,7 +14,7 @@ def datasets_command(as_json: bool) -> None:
 
     Give a dataset's name wherever a runs file is asked for: symscale fit --runs sardana-2024
     """
-    from ..datasets import datasets
+    from symscale.base.datasets import datasets
 
     table = list(datasets().values())
     if as_json:
@@ -36,7 +36,7 @@ def datasets_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def hardware_command(as_json: bool) -> None:
     """The GPU catalog used by the cost objective: peak FLOP/s per data type and price per hour."""
-    from ..costs import DTYPES, catalog
+    from symscale.solvers.costs import DTYPES, catalog
 
     gpus = list(catalog().values())
     if as_json:

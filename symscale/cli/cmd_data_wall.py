@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import POSITIVE, coefficient_options, coefficients_from_options, emit_json, fmt
-from .options import compute_demand_options, demand_from_options
+from symscale.cli.common import POSITIVE, coefficient_options, coefficients_from_options, emit_json, fmt
+from symscale.cli.options import compute_demand_options, demand_from_options
 
 
 @click.command("unique-tokens")
@@ -20,8 +20,8 @@ def unique_tokens(loss: float, as_json: bool, **kwargs) -> None:
 
     Example: symscale unique-tokens --law muennighoff-2023 --loss 2.1
     """
-    from ..errors import InputError
-    from ..laws.data_limited import data_floor, has_unique_tokens, unique_tokens_for_loss
+    from symscale.base.errors import InputError
+    from symscale.solvers.data_limited import data_floor, has_unique_tokens, unique_tokens_for_loss
 
     coefficients = coefficients_from_options(kwargs)
     law = coefficients.law
@@ -45,10 +45,10 @@ def _data_wall_series(loss: float, demand: float, coefficients, grid, max_epochs
     """Optimal params, tokens, epochs and lifetime FLOPs at each unique-token count (NaN where unreachable)."""
     import math
 
-    from ..errors import InputError
-    from ..laws.data_limited import solve_limited
-    from ..laws.limits import Limits
-    from .cmd_solve import compute_weights
+    from symscale.base.errors import InputError
+    from symscale.cli.cmd_solve import compute_weights
+    from symscale.laws.limits import Limits
+    from symscale.solvers.data_limited import solve_limited
 
     law, values = coefficients.law, dict(coefficients.values)
     k_train, k_inf = compute_weights(demand)
@@ -67,7 +67,7 @@ def _data_wall_series(loss: float, demand: float, coefficients, grid, max_epochs
 
 
 def _data_wall_figure(data: dict):
-    from ..plots import require_matplotlib
+    from symscale.report.plots import require_matplotlib
 
     plt = require_matplotlib()
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
@@ -105,9 +105,9 @@ def data_wall(output: str, loss: float, unique_tokens_grid: str, max_epochs, as_
 
     Example: symscale plot data-wall --law muennighoff-2023 --loss 2.1131 --inference-tokens 3.65e12 -o wall.png
     """
-    from ..errors import InputError
-    from ..plots import save
-    from ..sweep import parse_grid
+    from symscale.base.errors import InputError
+    from symscale.report.plots import save
+    from symscale.scenarios.sweep import parse_grid
 
     coefficients = coefficients_from_options(kwargs)
     inference_tokens = demand_from_options(kwargs)
@@ -126,7 +126,7 @@ def data_wall(output: str, loss: float, unique_tokens_grid: str, max_epochs, as_
 
 def _attach() -> None:
     """`plot data-wall` lives here, beside the data-wall commands, and joins the plot group."""
-    from .cmd_plot import plot
+    from symscale.cli.cmd_plot import plot
 
     plot.add_command(data_wall)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import emit_json
-from .limit_options import derive_limit_options
+from symscale.cli.common import emit_json
+from symscale.cli.limit_options import derive_limit_options
 
 
 @click.command(short_help="Print the Lagrange system (Eqs. 8-12) and closed forms, derived by sympy.")
@@ -34,9 +34,9 @@ def derive(objective: str, problem: str, fmt: str, as_json: bool, law_spec: str 
     objective; nothing is typed in. Symbols: N params, D training tokens, D_inf inference tokens,
     lam the Lagrange multiplier, loss the target loss.
     """
-    from ..derivation_steps import Step, render, steps
-    from ..laws.registry import resolve_law
-    from .limit_options import limited_steps
+    from symscale.cli.limit_options import limited_steps
+    from symscale.laws.registry import resolve_law
+    from symscale.problems.steps import Step, render, steps
 
     law = resolve_law(law_spec)
     limited = limited_steps(law, objective, problem, kwargs)
@@ -45,14 +45,14 @@ def derive(objective: str, problem: str, fmt: str, as_json: bool, law_spec: str 
     elif law.is_chinchilla:
         derived = steps(objective, problem)
     else:
-        from ..errors import InputError
-        from ..laws.problem import steps as law_steps
+        from symscale.base.errors import InputError
+        from symscale.problems.generic import steps as law_steps
 
         if objective == "cost":
             raise InputError(f"--law {law.name}: derive shows --objective compute or general for laws other "
                              "than chinchilla")
         if problem != "optimum":
-            from ..laws.planning_problem import steps as planning_steps
+            from symscale.problems.planning_generic import steps as planning_steps
 
             derived = [Step(key, label, expr) for key, label, expr in planning_steps(law, problem)]
         else:

@@ -7,8 +7,8 @@ import time
 
 import click
 
-from .common import POSITIVE, CliError, deprecated_alias, emit_json, is_terminal
-from .fit_checks import fit_check_options
+from symscale.cli.common import POSITIVE, CliError, deprecated_alias, emit_json, is_terminal
+from symscale.cli.fit_checks import fit_check_options
 
 NAMES = ("alpha", "beta", "A", "B", "E")
 
@@ -107,10 +107,10 @@ def fit(
     with lmfit, checks it against a long-double reference, and reports standard errors.
     With --law, fits that law instead: symscale fit --runs sardana-2024 --law kaplan-2020
     """
-    from .. import fit as F
-    from ..coefficients import Coefficients, save_coefficients
-    from ..laws.registry import resolve_law
-    from .cmd_fit_law import check_options, run_law_fit
+    from symscale.cli.cmd_fit_law import check_options, run_law_fit
+    from symscale.laws.coefficients import Coefficients, save_coefficients
+    from symscale.laws.registry import resolve_law
+    from symscale.solvers import fit as F
 
     if runs_arg is not None and runs_opt is not None:
         raise CliError(f"give the runs once: as the argument ({runs_arg!r}) or as --runs ({runs_opt!r}), not both")
@@ -130,7 +130,7 @@ def fit(
     runs = F.load_runs(runs_csv, params_col, tokens_col, loss_col, flops_col, cutoff, exclude_highest_loss)
     if n_boot:
         F.check_bootstrap(n_boot, len(runs), seed)
-    from .fit_checks import run_checks, wanted
+    from symscale.cli.fit_checks import run_checks, wanted
 
     if wanted(checks):  # --holdout-above, --rollout, --fix, --tie, --objective-function
         return run_checks(law, runs, {"starts": starts, "bounds": bounds, "delta": delta, "n_boot": n_boot,
@@ -147,7 +147,7 @@ def fit(
         raise FitFailed(str(exc)) from None
     reference = F.reference_optimum(result.theta, runs, delta)
     seconds = time.perf_counter() - began
-    from ..ranges import FittedRange
+    from symscale.laws.ranges import FittedRange
 
     fitted = FittedRange.of_runs(runs.params, runs.tokens, f"the {len(runs)} runs of {runs.source}")
     coeffs = result.coefficients

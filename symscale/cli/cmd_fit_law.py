@@ -7,12 +7,12 @@ import time
 
 import click
 
-from .common import CliError, emit_json, fmt, is_terminal, parse_number, render_table
+from symscale.cli.common import CliError, emit_json, fmt, is_terminal, parse_number, render_table
 
 
 def parse_starts(items: tuple[str, ...]) -> dict:
     """--start NAME=VALUE or NAME=LO:HI:COUNT (repeatable), each name once."""
-    from ..laws.fit import Span
+    from symscale.solvers.fit_generic import Span
 
     starts: dict = {}
     for item in items:
@@ -79,11 +79,11 @@ def _limit(text: str, default: float, item: str) -> float:
 
 def run_law_fit(law, runs, options: dict) -> None:
     """Fit ``law`` to ``runs`` and print the report or JSON; write --output as a law file."""
-    from ..coefficients import save_coefficients
-    from ..fit_search import FitError
-    from ..laws import fit as LF
-    from ..laws.values import LawCoefficients
-    from .cmd_fit import FitFailed
+    from symscale.cli.cmd_fit import FitFailed
+    from symscale.laws.coefficients import save_coefficients
+    from symscale.laws.values import LawCoefficients
+    from symscale.solvers import fit_generic as LF
+    from symscale.solvers.fit_search import FitError
 
     began = time.perf_counter()
     setup = LF.setup(law, parse_starts(options["starts"]), parse_bounds(options["bounds"]))
@@ -98,7 +98,7 @@ def run_law_fit(law, runs, options: dict) -> None:
         data["bootstrap"] = boot.summary()
     out = options["out"]
     if out:
-        from ..ranges import FittedRange
+        from symscale.laws.ranges import FittedRange
 
         coeffs = LawCoefficients(law, result.values, name=options["name"], source=result.source,
                                  samples=None if boot is None else boot.samples,

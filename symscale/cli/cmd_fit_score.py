@@ -8,7 +8,7 @@ import os
 
 import click
 
-from .common import CliError, deprecated_alias, emit_json, fmt, render_table
+from symscale.cli.common import CliError, deprecated_alias, emit_json, fmt, render_table
 
 
 @click.command("fit-score")
@@ -45,8 +45,8 @@ def fit_score(runs_arg, runs_opt, score_cols, error_cols, params_col, tokens_col
     --bootstrap 200 --seed 1 --output fit.json; then symscale solve --coefficients fit.json
     --target-score core_average=0.30 ...
     """
-    from .. import fit as F
-    from ..scores import bootstrap_map, fit_score_map, load_score_data
+    from symscale.laws.scores import bootstrap_map, fit_score_map, load_score_data
+    from symscale.solvers import fit as F
 
     if runs_arg is not None and runs_opt is not None:
         raise CliError(f"give the runs once: as the argument ({runs_arg!r}) or as --runs ({runs_opt!r}), not both")
@@ -57,7 +57,7 @@ def fit_score(runs_arg, runs_opt, score_cols, error_cols, params_col, tokens_col
         raise CliError("give --score-col COLUMN (or --error-col COLUMN) to fit")
     if law_spec is not None and not with_law:
         raise CliError(f"--law {law_spec} is the law fitted with --with-law; add --with-law")
-    from ..laws.registry import resolve_law
+    from symscale.laws.registry import resolve_law
 
     law = resolve_law(law_spec)
     existing = _existing(out, with_law)
@@ -96,7 +96,7 @@ def _existing(out: str | None, with_law: bool) -> dict | None:
         if with_law:
             raise CliError("--with-law writes the law and maps to a file: give --output FILE.json")
         return None
-    from .cmd_fit import check_writable
+    from symscale.cli.cmd_fit import check_writable
 
     check_writable(out, "--output")
     if with_law or not os.path.exists(out):
@@ -105,7 +105,7 @@ def _existing(out: str | None, with_law: bool) -> dict | None:
                            f"(`symscale fit --output {out}`) "
                            "or add --with-law to fit it in this call")
         return None
-    from ..coefficients import _read_json
+    from symscale.laws.coefficients import _read_json
 
     data = _read_json(out)
     if not isinstance(data, dict):
@@ -116,19 +116,19 @@ def _existing(out: str | None, with_law: bool) -> dict | None:
 def _fit_law(F, runs, n_boot: int, seed, law) -> dict:
     """The law's fit of the same runs, with the bootstrap drawn from the same seed as the maps (the same
     multinomial replicate weights for Chinchilla's fit and for any other law's)."""
-    from ..ranges import FittedRange
+    from symscale.laws.ranges import FittedRange
 
     try:
         if law.is_chinchilla:
             result = F.fit(runs, name="fit")
             boot = F.bootstrap(runs, result.theta, n_boot, seed) if n_boot else None
         else:
-            from ..laws import fit as LF
+            from symscale.solvers import fit_generic as LF
 
             result = LF.fit_law(runs, LF.setup(law))
             boot = LF.bootstrap_law(runs, result, n_boot, seed) if n_boot else None
     except F.FitError as exc:
-        from .cmd_fit import FitFailed
+        from symscale.cli.cmd_fit import FitFailed
 
         raise FitFailed(str(exc)) from None
     fitted = FittedRange.of_runs(runs.params, runs.tokens, f"the {len(runs)} runs of {runs.source}")
@@ -140,8 +140,8 @@ def _fit_law(F, runs, n_boot: int, seed, law) -> dict:
 
 def _write(out: str, existing: dict | None, maps: dict, law_data: dict | None) -> None:
     """Write the maps under score_maps: into the existing file, or beside a fresh law fit."""
-    from ..atomic import write_text_atomic
-    from ..coefficients import Coefficients, save_coefficients
+    from symscale.base.files import write_text_atomic
+    from symscale.laws.coefficients import Coefficients, save_coefficients
 
     if law_data is not None:
         result, boot, law = law_data["result"], law_data["boot"], law_data["law"]
@@ -151,7 +151,7 @@ def _write(out: str, existing: dict | None, maps: dict, law_data: dict | None) -
             coeffs = Coefficients(**c.as_dict(), name=c.name, source=c.source, samples=samples,
                                   fitted_range=law_data["fitted"])
         else:
-            from ..laws.values import LawCoefficients
+            from symscale.laws.values import LawCoefficients
 
             coeffs = LawCoefficients(law, result.values, name="fit", source=result.source, samples=samples,
                                      fitted_range=law_data["fitted"])

@@ -6,7 +6,7 @@ import math
 
 import click
 
-from .common import emit_json
+from symscale.cli.common import emit_json
 
 
 def _domain(c) -> str:
@@ -31,7 +31,7 @@ def laws_command(as_json: bool) -> None:
     Any command that takes coefficients takes --law NAME, or --law FORMULA with --set NAME=VALUE
     (or a JSON file {"law": FORMULA, "coefficients": {...}} as --coefficients).
     """
-    from ..laws.registry import laws
+    from symscale.laws.registry import laws
 
     table = list(laws().values())
     if as_json:

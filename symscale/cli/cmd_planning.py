@@ -1,12 +1,13 @@
-"""`symscale budget`, `breakeven`, `overhead`: planning questions beyond the paper (see symscale/planning.py)."""
+"""`symscale budget`, `breakeven`, `overhead`: planning questions beyond the paper (see
+symscale/scenarios/planning.py)."""
 
 from __future__ import annotations
 
 import click
 
-from .. import numbers as N
-from ..precision import MAX_DPS, MIN_DPS
-from .common import (
+from symscale.base import numbers as N
+from symscale.base.precision import MAX_DPS, MIN_DPS
+from symscale.cli.common import (
     Number,
     coefficient_options,
     coefficients_from_options,
@@ -14,7 +15,7 @@ from .common import (
     emit_json,
     render_table,
 )
-from .cost_options import (
+from symscale.cli.cost_options import (
     cost_options,
     cost_settings_from_options,
     describe_settings,
@@ -24,8 +25,8 @@ from .cost_options import (
     plain_settings,
     refuse_cost_options,
 )
-from .limit_options import limit_options, limits_from_options, uses_limits
-from .options import (
+from symscale.cli.limit_options import limit_options, limits_from_options, uses_limits
+from symscale.cli.options import (
     QUALITY_KEYS,
     demand_spec_from_options,
     grid_quality_options,
@@ -33,7 +34,7 @@ from .options import (
     quality_options,
     split_options,
 )
-from .score_target import render_scores, report_score_option, scores_at
+from symscale.cli.score_target import render_scores, report_score_option, scores_at
 
 POSITIVE_NUMBER = Number(0.0, strict_minimum=True)
 VERIFY_OPTION = click.option("--verify", is_flag=True,
@@ -51,20 +52,20 @@ LABELS = {
 
 
 def _coefficients_block(coefficients) -> dict:
-    from .cmd_solve import coefficient_block
+    from symscale.cli.cmd_solve import coefficient_block
 
     return coefficient_block(coefficients)
 
 
 def _baseline(loss, coefficients):
     """The equal-quality baseline: Chinchilla's closed form, or the law's training-compute-optimal model."""
-    from ..solve import compute_optimal_baseline
+    from symscale.solvers.solve import compute_optimal_baseline
 
     return compute_optimal_baseline(loss, coefficients)
 
 
 def _baseline_label(report: dict) -> str:
-    from .cmd_solve import baseline_label
+    from symscale.cli.cmd_solve import baseline_label
 
     return baseline_label(report)
 
@@ -77,7 +78,7 @@ def _model_block(model, keys: tuple) -> dict:
 def budget_report(kwargs: dict, flops: float | None, dollars: float | None, verify_dps: int | None = None,
                   objective: str = "compute") -> dict:
     """Parse the options left in ``kwargs`` and solve the budget problem (the JSON report of `budget`)."""
-    from ..errors import InputError
+    from symscale.base.errors import InputError
 
     if (flops is None) == (dollars is None):
         raise InputError("give exactly one budget: --total-flops FLOPS or --total-dollars USD")
@@ -96,7 +97,7 @@ def budget_report(kwargs: dict, flops: float | None, dollars: float | None, veri
     else:
         report, optimum = _dollar_budget(dollars, cost_settings_from_options(kwargs, demand, force=True), coefficients)
     if verify_dps is not None:
-        from ..planning import verify_budget
+        from symscale.scenarios.planning import verify_budget
 
         report["verification"] = verify_budget(optimum, coefficients, dps=verify_dps)
     return report
@@ -111,8 +112,8 @@ def _budget_block(report: dict, baseline: dict, optimal: dict, total: str) -> di
 
 
 def _compute_budget(flops: float, demand: float, coefficients) -> tuple[dict, object]:
-    from ..planning import compute_budget_optimum
-    from ..solve import ComputeModel
+    from symscale.scenarios.planning import compute_budget_optimum
+    from symscale.solvers.solve import ComputeModel
 
     optimum, model = compute_budget_optimum(flops, demand, coefficients)
     loss = float(optimum.loss)
@@ -130,8 +131,8 @@ def _minima(optimum) -> dict:
 
 
 def _dollar_budget(dollars: float, settings, coefficients) -> tuple[dict, object]:
-    from ..costs import model_costs
-    from ..planning import cost_budget_optimum
+    from symscale.scenarios.planning import cost_budget_optimum
+    from symscale.solvers.costs import model_costs
 
     optimum = cost_budget_optimum(dollars, settings, coefficients)
     loss = float(optimum.loss)
@@ -145,14 +146,14 @@ def _dollar_budget(dollars: float, settings, coefficients) -> tuple[dict, object
 
 
 def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, limits, verify_dps) -> dict:
-    """`budget` with a law in U or hard limits: symscale.laws.limited_budget, beside the budget without limits."""
-    from ..errors import InputError
-    from ..laws.data_limited import has_unique_tokens
-    from ..laws.limited_budget import limited_budget
-    from ..laws.limits import Limits
-    from ..laws.verify import verify_limited
-    from .cmd_solve import coefficient_block, compute_weights
-    from .limit_options import _model
+    """`budget` with a law in U or hard limits: symscale.solvers.limited_budget, beside the budget without limits."""
+    from symscale.base.errors import InputError
+    from symscale.cli.cmd_solve import coefficient_block, compute_weights
+    from symscale.cli.limit_options import _model
+    from symscale.laws.limits import Limits
+    from symscale.solvers.data_limited import has_unique_tokens
+    from symscale.solvers.limited_budget import limited_budget
+    from symscale.verify.generic import verify_limited
 
     law, values = coefficients.law, dict(coefficients.as_dict())
     if limits.unique_tokens is not None and limits.max_epochs is None and not has_unique_tokens(law):
@@ -184,7 +185,7 @@ def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, li
 
 def render_limited_budget(report: dict) -> str:
     """Plain-text rendering of a budget report with limited unique data or hard limits."""
-    from .limit_options import ROWS, WHERE, _coefficients, _verification_lines
+    from symscale.cli.limit_options import ROWS, WHERE, _coefficients, _verification_lines
 
     dollars = report["objective"] == "cost"
     unit = "cost ($)" if dollars else "FLOPs"
@@ -238,7 +239,7 @@ def render_budget(report: dict) -> str:
     lines = [f"Lifetime budget {budget}; lifetime inference demand {N.count(report['inference_tokens'])} tokens"]
     if dollars:
         lines += describe_settings(report["settings"])
-    from .cmd_solve import _coefficient_line
+    from symscale.cli.cmd_solve import _coefficient_line
 
     label = _baseline_label(report)
     lines += [_coefficient_line(report), "", f"Best reachable loss: {report['loss']:.6f}", ""]
@@ -302,8 +303,8 @@ def _losses(kwargs: dict, coefficients) -> list[float]:
     """The target losses: --loss GRID, the old --loss-range LOW HIGH --points N, or one other quality option."""
     import numpy as np
 
-    from ..errors import InputError
-    from ..sweep import parse_grid
+    from symscale.base.errors import InputError
+    from symscale.scenarios.sweep import parse_grid
 
     text, log = kwargs.pop("loss"), kwargs.pop("log_grid")
     loss_range, points = kwargs.pop("loss_range", None), kwargs.pop("points", None)
@@ -334,8 +335,8 @@ def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | Non
 
     One shape whatever the input: the answers are in ``results``, a list with one row per loss.
     """
-    from ..errors import InputError
-    from ..planning import breakeven_demand, critical_fraction, max_saving
+    from symscale.base.errors import InputError
+    from symscale.scenarios.planning import breakeven_demand, critical_fraction, max_saving
 
     if (saving is None) == (size_ratio is None):
         raise InputError("give exactly one target: --saving FRACTION or --size-ratio FRACTION")
@@ -348,14 +349,14 @@ def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | Non
     else:
         refuse_cost_options(kwargs, demand)
     if verify_dps is not None:
-        from .cmd_verify import check_verify_size
+        from symscale.cli.cmd_verify import check_verify_size
 
         check_verify_size(len(losses), verify_dps, f"--verify of {len(losses)} losses")
     result, demand_values = breakeven_demand(losses, coefficients, saving=saving, size_ratio=size_ratio,
                                              settings=settings)
     rows = [_breakeven_row(result, demand_values, i, settings) for i in range(len(losses))]
     if verify_dps is not None:
-        from ..planning import verify_breakeven
+        from symscale.scenarios.planning import verify_breakeven
 
         for i, row in enumerate(rows):
             row["verification"] = verify_breakeven(result, coefficients, dps=verify_dps, index=i)
@@ -466,8 +467,8 @@ def overhead_report(kwargs: dict, ratios: tuple, params: float | None, objective
     """
     import numpy as np
 
-    from ..errors import InputError
-    from ..planning import overhead
+    from symscale.base.errors import InputError
+    from symscale.scenarios.planning import overhead
 
     coefficients = coefficients_from_options(kwargs)
     loss = loss_from_options(kwargs, coefficients)
@@ -496,7 +497,7 @@ def overhead_report(kwargs: dict, ratios: tuple, params: float | None, objective
 
 
 def _at(model, i: int):
-    from ..solve import ComputeModel
+    from symscale.solvers.solve import ComputeModel
 
     return ComputeModel(model.params[i], model.tokens[i], model.inference_tokens[i])
 
@@ -506,8 +507,8 @@ def _priced(model, settings) -> dict:
     block = _model_block(model, FLOP_KEYS)
     if settings is None:
         return block
-    from ..costs import model_costs
-    from ..solve import Allocation
+    from symscale.solvers.costs import model_costs
+    from symscale.solvers.solve import Allocation
 
     costs = model_costs(Allocation(model.params, model.tokens), settings)
     return {**block, **_model_block(costs, DOLLAR_KEYS)}

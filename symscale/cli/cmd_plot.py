@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from ..errors import InputError
-from .common import coefficient_options, coefficients_from_options, deprecated_alias, emit_json
-from .cost_options import (
+from symscale.base.errors import InputError
+from symscale.cli.common import coefficient_options, coefficients_from_options, deprecated_alias, emit_json
+from symscale.cli.cost_options import (
     cost_options,
     hardware_options,
     objective_option,
@@ -16,7 +16,7 @@ from .cost_options import (
     pop_hardware,
     refuse_cost_options,
 )
-from .options import demand_spec_from_options, quality_from_options, quality_options, split_options
+from symscale.cli.options import demand_spec_from_options, quality_from_options, quality_options, split_options
 
 OUTPUT = click.option("-o", "--output", required=True, metavar="FILE.png|FILE.svg",
                       help="Image to write (PNG or SVG, from the extension).")
@@ -37,7 +37,7 @@ def _loss_options(func):
 def figure6_settings_from_options(kwargs: dict, demand=None):
     """solve's cost settings (H100s), or the paper's Figure 6 ones with --paper-settings; any hardware, MFU or
     input/output-token option given overrides them (``demand``: the popped demand options, else the split's)."""
-    from ..sweep import cost_settings
+    from symscale.scenarios.sweep import cost_settings
 
     overrides = paper_or_given(kwargs, pop_hardware(kwargs))
     for key in ("input_tokens", "output_tokens"):
@@ -52,7 +52,7 @@ MAX_PLOT_CELLS = 1_000_000  # 1000 x 1000: far finer than the figure's pixels
 
 def _grids(loss_text: str, demand_text: str, demand_name: str, objective: str = "compute", log_quality=False):
     """The two axes of a ratio map, refused up front when their product is too large to draw."""
-    from ..sweep import check_sweep_size, parse_grid
+    from symscale.scenarios.sweep import check_sweep_size, parse_grid
 
     losses, demands = parse_grid(loss_text, log_quality, "--loss"), parse_grid(demand_text, True, demand_name)
     if not np.all(demands > 0):
@@ -70,7 +70,7 @@ def _grids(loss_text: str, demand_text: str, demand_name: str, objective: str = 
 
 def _check_output(output: str) -> None:
     """The image path is checked before any work is done."""
-    from ..plots import check_image_path
+    from symscale.report.plots import check_image_path
 
     check_image_path(output)
 
@@ -84,8 +84,8 @@ def _done(path, figure: str, data, as_json: bool, coefficients, settings=None) -
     if as_json:
         from dataclasses import asdict
 
-        from .cmd_solve import coefficient_block
-        from .cmd_sweep import _settings_dict
+        from symscale.cli.cmd_solve import coefficient_block
+        from symscale.cli.cmd_sweep import _settings_dict
 
         used = {"objective": data.objective, "coefficients": coefficient_block(coefficients),
                 "settings": None if settings is None else _settings_dict(settings)}
@@ -111,7 +111,7 @@ def fig2(output: str, loss_grid: str, log_quality: bool, demand: str, as_json: b
 
     Example: symscale plot fig2 -o fig2.png
     """
-    from ..plots import figure_ratios, ratio_grid, save
+    from symscale.report.plots import figure_ratios, ratio_grid, save
 
     _check_output(output)
     coefficients = coefficients_from_options(kwargs)
@@ -139,7 +139,7 @@ def fig6(output: str, loss_grid: str, log_quality: bool, demand: str, as_json: b
 
     Example: symscale plot fig6 --paper-settings -o fig6.svg
     """
-    from ..plots import figure_ratios, ratio_grid, save
+    from symscale.report.plots import figure_ratios, ratio_grid, save
 
     _check_output(output)
     coefficients = coefficients_from_options(kwargs)
@@ -166,7 +166,7 @@ def scenario(output: str, objective: str, as_json: bool, **kwargs) -> None:
     Examples: symscale plot scenario --chinchilla-params 13B --inference-tokens 2T -o scenario.png;
     symscale plot scenario --objective cost --chinchilla-params 30B --requests 1.5e9 -o cost.png
     """
-    from ..plots import figure_scenario, save, scenario_curve
+    from symscale.report.plots import figure_scenario, save, scenario_curve
 
     _check_output(output)
     coefficients = coefficients_from_options(kwargs)
@@ -192,14 +192,14 @@ def scenario(output: str, objective: str, as_json: bool, **kwargs) -> None:
 
 def _reference_point(model, amount: float, settings) -> dict:
     """The --quality-of model's lifetime total at the scenario's demand (FLOPs, or dollars with ``settings``)."""
-    from ..solve import Allocation, ComputeModel
+    from symscale.solvers.solve import Allocation, ComputeModel
 
     point = {"name": model.name, "params": float(model.params), "tokens": float(model.tokens)}
     if settings is None:
         return {**point, "total_flops": float(ComputeModel(model.params, model.tokens, amount).total_flops)}
     from dataclasses import replace
 
-    from ..costs import model_costs
+    from symscale.solvers.costs import model_costs
 
     costs = model_costs(Allocation(model.params, model.tokens), replace(settings, requests=amount))
     return {**point, "total_cost": float(costs.total_cost)}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import POSITIVE, CliError, emit_json
-from .fit_checks import fit_check_options
+from symscale.cli.common import POSITIVE, CliError, emit_json
+from symscale.cli.fit_checks import fit_check_options
 
 
 def rollout_points(data: dict) -> list[dict]:
@@ -20,7 +20,7 @@ def rollout_figure(data: dict):
     error against model size; 95 % prediction intervals as bars when the report has them."""
     import numpy as np
 
-    from ..plots import require_matplotlib
+    from symscale.report.plots import require_matplotlib
 
     plt = require_matplotlib()
     points = rollout_points(data)
@@ -82,10 +82,10 @@ def plot_rollout(output: str, runs_csv: str, params_col: str, tokens_col: str, l
     Example: symscale plot rollout --runs sardana-2024 -o rollout.png;
     symscale plot rollout --runs sardana-2024 --holdout-above 2e9 --bootstrap 50 --seed 1 -o holdout.png
     """
-    from .. import fit as F
-    from ..laws.registry import resolve_law
-    from ..plots import check_image_path, save
-    from .fit_checks import out_of_sample
+    from symscale.cli.fit_checks import out_of_sample
+    from symscale.laws.registry import resolve_law
+    from symscale.report.plots import check_image_path, save
+    from symscale.solvers import fit as F
 
     check_image_path(output)
     F.check_delta(delta)
@@ -110,7 +110,7 @@ def plot_rollout(output: str, runs_csv: str, params_col: str, tokens_col: str, l
 
 def _attach() -> None:
     """`plot rollout` joins the plot group."""
-    from .cmd_plot import plot
+    from symscale.cli.cmd_plot import plot
 
     plot.add_command(plot_rollout)
 

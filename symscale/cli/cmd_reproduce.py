@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import coefficient_options, coefficients_from_options, emit_json
+from symscale.cli.common import coefficient_options, coefficients_from_options, emit_json
 
 PARTS = ("table1", "table2", "table3", "claims")
 TITLES = {
@@ -17,7 +17,7 @@ TITLES = {
 
 def run_part(part: str, coefficients, runs: str) -> list:
     """The checks of one part of the paper."""
-    from .. import reproduce
+    from symscale.report import reproduce
 
     if part == "table1":
         return reproduce.table1(runs)
@@ -37,7 +37,7 @@ COLUMN_MIN = 3
 
 def _columns() -> dict[str, tuple[str, str]]:
     """Reading label -> (column header, legend)."""
-    from .. import reproduce
+    from symscale.report import reproduce
 
     out = {}
     for name, (header, legend) in COLUMNS.items():
@@ -52,9 +52,9 @@ def _is_dollars(check) -> bool:
 
 
 def _cell(check, value: float) -> str:
-    """symscale's value in the style of the printed one; dollars with $ (symscale.numbers.dollars)."""
-    from ..numbers import dollars
-    from ..reproduce import show
+    """symscale's value in the style of the printed one; dollars with $ (symscale.base.numbers.dollars)."""
+    from symscale.base.numbers import dollars
+    from symscale.report.reproduce import show
 
     if _is_dollars(check):
         return dollars(value, max(check.sig_figs, 2) + 2)
@@ -62,7 +62,7 @@ def _cell(check, value: float) -> str:
 
 
 def _reading_cell(check, label: str) -> str:
-    from ..reproduce import FITTED_PRICE
+    from symscale.report.reproduce import FITTED_PRICE
 
     value = check.readings.get(label)
     if value is None:
@@ -79,7 +79,7 @@ def _item(check) -> str:
 
 def _notes(check, columns: set[str]) -> list[str]:
     """The footnote texts of one check: its causes, and the readings not shown as columns with their values."""
-    from ..reproduce import FITTED_PRICE, matches
+    from symscale.report.reproduce import FITTED_PRICE, matches
 
     notes = list(check.notes)
     for label in check.readings:
@@ -105,7 +105,7 @@ def _wrap(text: str, indent: str, width: int = WIDTH) -> list[str]:
 
 def render_part(part: str, checks: list, width: int = WIDTH) -> str:
     """Text: one table (printed value, symscale's, other readings, verdict), each cause once as a footnote, counts."""
-    from ..reproduce import summary
+    from symscale.report.reproduce import summary
 
     labels = {label for check in checks for label in check.readings}
     columns = {label: names for label, names in _columns().items()
@@ -170,7 +170,7 @@ def reproduce(what: str, runs: str, as_json: bool, **kwargs) -> None:
 
     Example: symscale reproduce table2
     """
-    from ..reproduce import summary
+    from symscale.report.reproduce import summary
 
     coefficients = coefficients_from_options(kwargs)
     parts = list(PARTS) if what == "all" else [what]

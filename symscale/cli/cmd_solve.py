@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from .. import numbers as N
-from ..errors import InputError
-from ..precision import MAX_DPS, MIN_DPS
-from .common import coefficient_options, coefficients_from_options, emit_json, render_table
-from .cost_options import (
+from symscale.base import numbers as N
+from symscale.base.errors import InputError
+from symscale.base.precision import MAX_DPS, MIN_DPS
+from symscale.cli.common import coefficient_options, coefficients_from_options, emit_json, render_table
+from symscale.cli.cost_options import (
     cost_options,
     cost_settings_from_options,
     describe_settings,
@@ -17,8 +17,8 @@ from .cost_options import (
     refuse_cost_options,
     train_gpus_option,
 )
-from .limit_options import limit_options
-from .options import demand_spec_from_options, quality_from_options, quality_options
+from symscale.cli.limit_options import limit_options
+from symscale.cli.options import demand_spec_from_options, quality_from_options, quality_options
 
 MODEL_KEYS = ("params", "tokens", "tokens_per_param", "train_flops", "inference_flops", "total_flops")
 ROW_LABELS = N.LABELS
@@ -26,7 +26,7 @@ ROW_LABELS = N.LABELS
 
 def compute_report(loss: float, demand: float, coefficients, method: str = "reduced") -> dict:
     """The JSON report of `solve` for the compute objective (also used by other commands)."""
-    from ..solve import solve_compute_optimal
+    from symscale.solvers.solve import solve_compute_optimal
 
     sol = solve_compute_optimal(loss, demand, coefficients, method=method)
     report = {
@@ -45,7 +45,7 @@ def compute_report(loss: float, demand: float, coefficients, method: str = "redu
 
 def bootstrap_intervals(loss: float, demand: float, coefficients) -> dict:
     """Solve every usable bootstrap replicate of the coefficients and report 95 % percentile intervals."""
-    from ..solve import solve_compute_optimal
+    from symscale.solvers.solve import solve_compute_optimal
 
     sol = solve_compute_optimal(loss, demand, coefficients, samples=True)
     return percentile_summary({"params": sol.optimal.params, "tokens": sol.optimal.tokens,
@@ -70,7 +70,7 @@ def percentile_summary(quantities: dict, use=None) -> dict:
 
 def add_warnings(report: dict, coefficients) -> dict:
     """The report's ``warnings`` list (always present): extrapolation beyond the fitted runs, few usable samples."""
-    from ..ranges import model_warnings
+    from symscale.laws.ranges import model_warnings
 
     warnings = model_warnings(coefficients, {"optimal model": report["optimal"]})
     if report.get("uncertainty", {}).get("warning"):
@@ -92,8 +92,8 @@ def warn_sample_use(report: dict) -> None:
 
 def cost_report(loss: float, settings, coefficients, method: str = "reduced") -> dict:
     """The JSON report of `solve --objective cost` (also used by sweeps and reproduction tables)."""
-    from ..costs import MODEL_KEYS as COST_KEYS
-    from ..costs import solve_cost_optimal
+    from symscale.solvers.costs import MODEL_KEYS as COST_KEYS
+    from symscale.solvers.costs import solve_cost_optimal
 
     sol = solve_cost_optimal(loss, settings, coefficients, method=method)
     report = {
@@ -116,14 +116,14 @@ def cost_report(loss: float, settings, coefficients, method: str = "reduced") ->
 
 def add_reference(report: dict, reference, settings=None) -> None:
     """The user's own model (--quality-of) beside the optimum: its figures and the optimum's ratios to it."""
-    from ..solve import Allocation, ComputeModel
+    from symscale.solvers.solve import Allocation, ComputeModel
 
     if settings is None:
         model = ComputeModel(reference.params, reference.tokens, report["inference_tokens"]).as_dict()
         keys = ("params", "tokens", "total_flops")
     else:
-        from ..costs import MODEL_KEYS as COST_KEYS
-        from ..costs import model_costs
+        from symscale.solvers.costs import MODEL_KEYS as COST_KEYS
+        from symscale.solvers.costs import model_costs
 
         costs = model_costs(Allocation(reference.params, reference.tokens), settings)
         model = {key: getattr(costs, key) for key in COST_KEYS}
@@ -149,7 +149,7 @@ def render_compute(report: dict) -> str:
 
 def render_cost(report: dict) -> str:
     """Plain-text rendering of a cost report."""
-    from ..costs import MODEL_KEYS as COST_KEYS
+    from symscale.solvers.costs import MODEL_KEYS as COST_KEYS
 
     saving = report["baseline"]["total_cost"] * (1 - report["ratio"]["total_cost"])
     lines = [
@@ -223,7 +223,7 @@ def _uncertainty_lines(report: dict, saving_key: str, saving_label: str) -> list
     ci = u["ci95"]
     counts = u.get("samples")
     if counts and counts["excluded"]:
-        from ..solve import SampleUse
+        from symscale.solvers.solve import SampleUse
 
         used = SampleUse(counts["total"], counts["excluded"]).describe()
         head = f"Uncertainty from bootstrap coefficient samples ({used}), 95 % percentile intervals:"
@@ -273,25 +273,25 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
     if as_json:
         emit_json(report)
     elif "limits" in report:
-        from .limit_options import render_limited
+        from symscale.cli.limit_options import render_limited
 
         click.echo(render_limited(report))
         if sensitivity:
-            from ..planning import render_sensitivity
+            from symscale.scenarios.planning import render_sensitivity
 
             click.echo("\n" + render_sensitivity(report["sensitivity"]))
     else:
         click.echo(render_cost(report) if objective == "cost" else render_compute(report))
         if "target_score" in report:
-            from .score_target import render_score_target
+            from symscale.cli.score_target import render_score_target
 
             click.echo("\n" + render_score_target(report))
         if sensitivity:
-            from ..planning import render_sensitivity
+            from symscale.scenarios.planning import render_sensitivity
 
             click.echo("\n" + render_sensitivity(report["sensitivity"]))
         if verify:
-            from ..verify import render_verification
+            from symscale.verify.chinchilla import render_verification
 
             click.echo("\n" + render_verification(report["verification"]))
     warn_sample_use(report)
@@ -302,7 +302,7 @@ def solve(as_json: bool, method: str, objective: str, verify: bool, dps: int, se
 def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | None = None,
                  sensitivity: bool = False) -> dict:
     """Parse the options left in ``kwargs``, solve for the chosen objective, optionally verify."""
-    from .limit_options import limits_from_options, uses_limits
+    from symscale.cli.limit_options import limits_from_options, uses_limits
 
     limits = limits_from_options(kwargs, objective)
     coefficients = coefficients_from_options(kwargs)
@@ -323,7 +323,7 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
         weights = compute_weights(report["inference_tokens"])
         settings = None
     if hasattr(reference, "score_map"):  # --target-score: the score and the loss its map implies
-        from .score_target import add_score_target
+        from symscale.cli.score_target import add_score_target
 
         add_score_target(report, reference, coefficients, settings)
     elif reference is not None:
@@ -336,17 +336,17 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
     if verify_dps is not None:
         optimal = report["optimal"]
         if coefficients.law.is_chinchilla:
-            from ..verify import verify_optimum
+            from symscale.verify.chinchilla import verify_optimum
 
             report["verification"] = verify_optimum(loss, *weights, optimal["params"], optimal["tokens"],
                                                     coefficients, verify_dps)
         else:
-            from ..laws.verify import verify_law_optimum
+            from symscale.verify.generic import verify_law_optimum
 
             report["verification"] = verify_law_optimum(coefficients.law, coefficients.values, loss, *weights,
                                                         optimal["params"], optimal["tokens"], verify_dps)
     if sensitivity:
-        from ..planning import sensitivities
+        from symscale.scenarios.planning import sensitivities
 
         values = sensitivities(loss, *weights, coefficients)
         report["sensitivity"] = {row: {key: float(v) for key, v in cols.items()} for row, cols in values.items()}
@@ -354,8 +354,8 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
 
 
 def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity) -> dict:
-    """solve with a law in U or with hard limits: the data-limited solver (symscale.laws.data_limited)."""
-    from .limit_options import limited_report
+    """solve with a law in U or with hard limits: the data-limited solver (symscale.solvers.data_limited)."""
+    from symscale.cli.limit_options import limited_report
 
     limited = any(v is not None for v in (limits.unique_tokens, limits.max_epochs, limits.max_params))
     if sensitivity and limited:
@@ -370,8 +370,8 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
         base["inference_tokens"] = demand.lifetime_tokens()
         weights = compute_weights(base["inference_tokens"])
     report = limited_report(objective, loss, weights, coefficients, limits, base, verify_dps)
-    if sensitivity:  # a law in U with unlimited unique data: its smooth regime (symscale.laws.planning)
-        from ..planning import sensitivity_values
+    if sensitivity:  # a law in U with unlimited unique data: its smooth regime (symscale.scenarios.planning_generic)
+        from symscale.scenarios.planning import sensitivity_values
 
         report["sensitivity"] = sensitivity_values(loss, *weights, coefficients)
     return add_warnings(report, coefficients)
@@ -379,7 +379,7 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
 
 def compute_weights(inference_tokens: float) -> tuple[float, float]:
     """(k_train, k_inf) of the compute objective: FLOPs per parameter-token and per parameter."""
-    from ..flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
+    from symscale.base.flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
 
     return float(TRAIN_FLOPS_PER_PARAM_TOKEN), float(INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens)
 

@@ -10,12 +10,18 @@ from collections.abc import Callable, Iterator
 import click
 import numpy as np
 
-from ..errors import InputError
-from .cmd_solve import coefficient_block
-from .common import POSITIVE, coefficient_options, coefficients_from_options, is_terminal
-from .cost_options import hardware_options, objective_option, paper_settings_option, pop_hardware, refuse_cost_options
-from .limit_options import limit_options
-from .options import split_options
+from symscale.base.errors import InputError
+from symscale.cli.cmd_solve import coefficient_block
+from symscale.cli.common import POSITIVE, coefficient_options, coefficients_from_options, is_terminal
+from symscale.cli.cost_options import (
+    hardware_options,
+    objective_option,
+    paper_settings_option,
+    pop_hardware,
+    refuse_cost_options,
+)
+from symscale.cli.limit_options import limit_options
+from symscale.cli.options import split_options
 
 
 def _one_of(kwargs: dict, names: tuple[str, ...], what: str) -> tuple[str, str]:
@@ -88,8 +94,8 @@ def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs)
 
     Example: symscale sweep --loss 1.9:2.6:1000 --inference-tokens 1e9:1e14:1000 --log-demand -o grid.csv
     """
-    from ..atomic import atomic_write, check_output_path, is_special
-    from ..sweep import table_format, write_sweep
+    from symscale.base.files import atomic_write, check_output_path, is_special
+    from symscale.scenarios.sweep import table_format, write_sweep
 
     started = time.perf_counter()
     to_file = output not in (None, "-")
@@ -111,7 +117,7 @@ def sweep(output: str | None, as_json: bool, digits: int, quiet: bool, **kwargs)
 
 
 def _chunks(rows: int) -> str:
-    from ..sweep import STREAM_ROWS
+    from symscale.scenarios.sweep import STREAM_ROWS
 
     count = -(-rows // STREAM_ROWS)
     return f"{count} chunk" + "s" * (count != 1) + f" of up to {STREAM_ROWS} rows"
@@ -124,8 +130,8 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
     The grid's size is checked (memory for the chunks in flight, and the disk space of ``output``) before
     anything is allocated.
     """
-    from ..sweep import check_sweep_size, parse_grid, sweep_grid
-    from .limit_options import limits_from_options
+    from symscale.cli.limit_options import limits_from_options
+    from symscale.scenarios.sweep import check_sweep_size, parse_grid, sweep_grid
 
     objective = kwargs.pop("objective")
     limits = limits_from_options(kwargs, objective)
@@ -188,7 +194,7 @@ def _limited(coefficients, limits) -> bool:
 
 def check_limited_time(grid) -> None:
     """Refuse a data-limited sweep whose estimated CPU time (a few rows timed) is above MAX_LIMITED_SECONDS."""
-    from ..sweep_limited import estimate_seconds
+    from symscale.scenarios.sweep_limited import estimate_seconds
 
     seconds = estimate_seconds(grid)
     if seconds > MAX_LIMITED_SECONDS:
@@ -202,7 +208,7 @@ def check_limited_time(grid) -> None:
 
 def _quality_axis(kind: str, text: str, log: bool, coefficients):
     """(values, target losses or None, (score name, warnings) or None) of the quality axis."""
-    from ..sweep import parse_grid, score_losses
+    from symscale.scenarios.sweep import parse_grid, score_losses
 
     if kind != "target_score":
         return parse_grid(text, log, "--" + kind.replace("_", "-")), None, None
@@ -217,8 +223,8 @@ def _quality_axis(kind: str, text: str, log: bool, coefficients):
 
 def _reference_losses(text: str, coefficients) -> tuple[list[dict], np.ndarray]:
     """The models of --quality-of (names or N:D, comma-separated) and their predicted losses."""
-    from ..reference import reference_model
-    from ..solve import loss_of
+    from symscale.scenarios.reference import reference_model
+    from symscale.solvers.solve import loss_of
 
     specs = [part.strip() for part in str(text).split(",") if part.strip()]
     if not specs:
@@ -233,7 +239,7 @@ def _reference_losses(text: str, coefficients) -> tuple[list[dict], np.ndarray]:
 
 def _column_count(q_kind: str, d_kind: str, objective: str) -> int:
     """Columns of the sweep table (as sweep_table builds them)."""
-    from ..sweep import COST_KEYS, MODEL_KEYS, RATIO_KEYS
+    from symscale.scenarios.sweep import COST_KEYS, MODEL_KEYS, RATIO_KEYS
 
     keys = MODEL_KEYS + (COST_KEYS if objective == "cost" else ())
     ratios = len(RATIO_KEYS) + (objective == "cost")
@@ -243,7 +249,7 @@ def _column_count(q_kind: str, d_kind: str, objective: str) -> int:
 
 def _demand_split(kwargs: dict, objective: str):
     """(tokens per request for the compute objective, CostSettings for the cost objective) from the options."""
-    from ..sweep import PAPER_COST_SETTINGS, cost_settings
+    from symscale.scenarios.sweep import PAPER_COST_SETTINGS, cost_settings
 
     if objective == "compute":
         refuse_cost_options(kwargs)
@@ -260,7 +266,7 @@ def _demand_split(kwargs: dict, objective: str):
 
 def _settings_dict(settings) -> dict:
     """Resolved cost settings as plain JSON (scalar numbers and names; demand arrays left out)."""
-    from .cost_options import plain_settings
+    from symscale.cli.cost_options import plain_settings
 
     plain = plain_settings(settings.__class__(**{**_scalar_fields(settings), "requests": 0.0}))
     for key in ("requests", "inference_tokens"):

@@ -12,10 +12,9 @@ import time
 import click
 import numpy as np
 
-from ..coefficients import NAMES, check_domain
-from ..errors import InputError
-from ..precision import MAX_DPS, MIN_DPS
-from .common import (
+from symscale.base.errors import InputError
+from symscale.base.precision import MAX_DPS, MIN_DPS
+from symscale.cli.common import (
     NON_NEGATIVE,
     POSITIVE,
     coefficient_option,
@@ -24,7 +23,7 @@ from .common import (
     emit_json,
     parse_number,
 )
-from .cost_options import (
+from symscale.cli.cost_options import (
     cost_options,
     cost_settings_from_options,
     hardware_options,
@@ -32,7 +31,14 @@ from .cost_options import (
     paper_settings_option,
     refuse_cost_options,
 )
-from .options import demand_options, demand_spec_from_options, loss_from_options, quality_options, split_options
+from symscale.cli.options import (
+    demand_options,
+    demand_spec_from_options,
+    loss_from_options,
+    quality_options,
+    split_options,
+)
+from symscale.laws.coefficients import NAMES, check_domain
 
 DPS = click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, show_default=True,
                    help=f"Significant digits for the mpmath computation ({MIN_DPS} to {MAX_DPS}).")
@@ -40,10 +46,10 @@ DPS = click.option("--dps", type=click.IntRange(MIN_DPS, MAX_DPS), default=50, s
 
 # --- verify --------------------------------------------------------------------------------------
 def _csv_rows(path: str) -> list[dict]:
-    """The rows of a user's scenario CSV (read with the size cap and text check of symscale.atomic)."""
+    """The rows of a user's scenario CSV (read with the size cap and text check of symscale.base.files)."""
     import io
 
-    from ..atomic import read_user_text
+    from symscale.base.files import read_user_text
 
     text = read_user_text(path, "scenario file")
     try:
@@ -89,7 +95,7 @@ def random_scenarios(count: int, seed: int, coefficients) -> tuple[np.ndarray, n
     """Random reachable losses (E + 0.02 .. E + 1.5) and log-uniform demands (1e6 .. 1e16 tokens, some zero)."""
     rng = np.random.default_rng(seed)
     if not coefficients.law.is_chinchilla:  # another law: its losses at N = 1e8..1e12 parameters, 20 tokens each
-        from ..laws.verify import random_law_losses
+        from symscale.verify.generic import random_law_losses
 
         loss = random_law_losses(count, rng, coefficients)
     else:
@@ -162,7 +168,7 @@ def verify_command(csv_path, loss_range, demand_range, requests_range, log_grid,
     under --objective cost) or from --random N. Each is solved by the float solver and verified with
     mpmath (see `solve --verify`). JSON: `summary` and `scenarios`, a list also for one scenario.
     """
-    from ..verify import summarise, verify_batch
+    from symscale.verify.chinchilla import summarise, verify_batch
 
     coefficients = coefficients_from_options(kwargs)
     settings = _verify_settings(objective, kwargs)
@@ -195,7 +201,7 @@ def verify_command(csv_path, loss_range, demand_range, requests_range, log_grid,
     else:
         if loss_range is None or demand_text is None:
             raise InputError(f"a grid needs both --loss GRID and {demand_name} GRID")
-        from ..sweep import parse_grid
+        from symscale.scenarios.sweep import parse_grid
 
         grid_loss = parse_grid(loss_range, log_grid or log_quality, "--loss")
         grid_demand = parse_grid(demand_text, log_grid or log_demand, demand_name)
@@ -209,13 +215,13 @@ def verify_command(csv_path, loss_range, demand_range, requests_range, log_grid,
         if settings is not None:
             raise InputError(f"--law {coefficients.law.name}: verify checks the dollar optimum of the chinchilla "
                              "law only; use --objective compute, or solve --objective cost --verify for one scenario")
-        from ..laws.verify import verify_law_batch
+        from symscale.verify.generic import verify_law_batch
 
         results = verify_law_batch(loss, demand, coefficients, dps=dps, min_digits=min_digits)
     elapsed = time.perf_counter() - start
     summary = {**summarise(results), "objective": objective, "dps": dps, "seconds": round(elapsed, 3)}
     if settings is not None:
-        from .cost_options import plain_settings
+        from symscale.cli.cost_options import plain_settings
 
         summary["settings"] = {k: v for k, v in plain_settings(settings).items()
                                if k not in ("requests", "inference_tokens")}
@@ -237,7 +243,7 @@ def _verify_settings(objective: str, kwargs: dict):
     if objective != "cost":
         refuse_cost_options(kwargs)
         return None
-    from .options import Demand
+    from symscale.cli.options import Demand
 
     inp, out = kwargs.pop("input_tokens"), kwargs.pop("output_tokens")
     return cost_settings_from_options(kwargs, Demand(input_tokens=inp, output_tokens=out), force=True)
@@ -245,7 +251,7 @@ def _verify_settings(objective: str, kwargs: dict):
 
 def _render_batch(results: list[dict], summary: dict, show_all: bool) -> str:
     """Summary lines and a table of failing (or, with --all or few rows, all) scenarios."""
-    from .common import render_table
+    from symscale.cli.common import render_table
 
     lines = [
         f"{summary['verified']} of {summary['scenarios']} scenarios verified at {summary['dps']} digits "
@@ -296,7 +302,7 @@ def closed_form_command(beta_text, loss, objective, k_train, k_inf, dps, as_json
     Galois group of the exact instance decides whether any expression in radicals exists. Demand
     is 0 unless given (as in `solve`), for both objectives; the JSON states it (`inference_tokens`).
     """
-    from ..closed_forms import analyse, parse_beta, render
+    from symscale.verify.closed_forms import analyse, parse_beta, render
 
     beta = parse_beta(beta_text)
     kwargs["beta"] = None
@@ -315,8 +321,8 @@ def closed_form_command(beta_text, loss, objective, k_train, k_inf, dps, as_json
 def _closed_form_rho(objective: str, k_train, k_inf, kwargs: dict):
     """(rho = k_inf / k_train as an exact rational, lifetime inference tokens or None) from explicit weights or
     the objective's options (demand 0 unless given)."""
-    from ..closed_forms import exact
-    from ..flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
+    from symscale.base.flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
+    from symscale.verify.closed_forms import exact
 
     demand = demand_spec_from_options(kwargs)
     if (k_train is None) != (k_inf is None):
@@ -340,7 +346,7 @@ def _closed_form_rho(objective: str, k_train, k_inf, kwargs: dict):
 
 def _checked_rho(rho, source: str):
     """rho must be 0 or within float64, since the float solver is compared with the exact answer."""
-    from ..solve import FLOAT_MAX, FLOAT_TINY
+    from symscale.solvers.solve import FLOAT_MAX, FLOAT_TINY
 
     if rho != 0 and not FLOAT_TINY <= rho <= FLOAT_MAX:
         shown = "more than 1.8e+308" if rho > FLOAT_MAX else f"{float(rho):g}"
@@ -352,7 +358,7 @@ def _checked_rho(rho, source: str):
 # --- check-proof ---------------------------------------------------------------------------------
 def _latex_alias(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     """The old --latex flag: kept for one release as --format latex, with a one-line note."""
-    from .common import NOTES
+    from symscale.cli.common import NOTES
 
     if value:
         NOTES.append("Note: --latex is renamed --format latex; the old name will be removed")
@@ -383,7 +389,7 @@ def check_proof_command(step_key, interactive, fmt, as_json, old_latex, **kwargs
     2e12 inference tokens, chinchilla). The exit status is 0 whatever the verdicts (the findings
     are the output).
     """
-    from ..proof import ProofReport, check_proof, fit_width, normalise_step_id, render, render_latex
+    from symscale.verify.proof import ProofReport, check_proof, fit_width, normalise_step_id, render, render_latex
 
     inputs = proof_inputs(kwargs)
     if step_key is not None and not step_key.strip():
@@ -421,7 +427,7 @@ MAX_PROOF_DEMAND = 1e24
 
 def proof_inputs(kwargs: dict):
     """The proof's inputs from solve's quality, demand and coefficient options (defaults: the README example)."""
-    from ..proof import DEFAULT_DEMAND, DEFAULT_LOSS, Inputs, num
+    from symscale.verify.proof import DEFAULT_DEMAND, DEFAULT_LOSS, Inputs, num
 
     coefficients = coefficients_from_options(kwargs)
     quality = ("loss", "chinchilla_params", "chinchilla_tokens", "chinchilla_compute", "quality_of")
@@ -447,7 +453,7 @@ def proof_inputs(kwargs: dict):
 
 def _coefficient_words(coefficients) -> str:
     """Where E came from: the preset, or the override the user gave."""
-    from ..proof import num
+    from symscale.verify.proof import num
 
     if coefficients.name == "custom":
         base, _, values = coefficients.source.partition(" with ")
@@ -469,7 +475,7 @@ def _interactive(inputs, start: str | None) -> None:
     """Run the command interpreter on stdin: a prompt at a terminal, each command echoed when piped."""
     import sys
 
-    from ..proof_session import run
+    from symscale.verify.proof_session import run
 
     stream = sys.stdin
     tty = bool(getattr(stream, "isatty", lambda: False)())

@@ -11,8 +11,8 @@ from typing import Any
 import click
 import numpy as np
 
-from ..coefficients import DOMAIN, NAMES, check_domain, domain_text, resolve
-from ..numbers import parse_number  # noqa: F401  (the one number grammar, used by options)
+from symscale.base.numbers import parse_number  # noqa: F401  (the one number grammar, used by options)
+from symscale.laws.coefficients import DOMAIN, NAMES, check_domain, domain_text, resolve
 
 
 class CliError(click.ClickException):
@@ -22,7 +22,7 @@ class CliError(click.ClickException):
 
 
 class Number(click.ParamType):
-    """A finite number (symscale.numbers.parse_number: 7e9, 70B, 2T) with optional bounds."""
+    """A finite number (symscale.base.numbers.parse_number: 7e9, 70B, 2T) with optional bounds."""
 
     name = "number"
 
@@ -123,7 +123,7 @@ def coefficients_from_options(kwargs: dict):
             _check_law_support(base.law)
             return base
         return _in_domain(base.with_values(**overrides) if overrides else base)
-    from ..laws.registry import resolve_law
+    from symscale.laws.registry import resolve_law
 
     law = resolve_law(law_spec) if law_spec is not None else None
     if law is None or law.is_chinchilla:
@@ -140,7 +140,7 @@ def coefficients_from_options(kwargs: dict):
         raise CliError(f"--{next(iter(overrides))} is a coefficient of the chinchilla law; for the law {law.name} "
                        "use --set NAME=VALUE")
     _check_law_support(law)
-    from ..laws.values import law_coefficients
+    from symscale.laws.values import law_coefficients
 
     return law_coefficients(law, spec, assigned)
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import click
 
-from ..costs import DEFAULTS, DTYPES, INFERENCE_DTYPE_ORDER, CostSettings
-from .common import POSITIVE, Number
-from .options import Demand, _stack, demand_options, demand_spec_from_options
+from symscale.cli.common import POSITIVE, Number
+from symscale.cli.options import Demand, _stack, demand_options, demand_spec_from_options
+from symscale.solvers.costs import DEFAULTS, DTYPES, INFERENCE_DTYPE_ORDER, CostSettings
 
 ROLE_LABEL = {"train": "Training", "inference": "Inference"}
 MFU = Number(0.0, strict_minimum=True, maximum=1.0)
@@ -82,7 +82,7 @@ def cost_options(func: Callable) -> Callable:
 
 def paper_or_given(kwargs: dict, hardware: dict) -> dict:
     """The given hardware options, on top of the paper's Figure 6 settings when --paper-settings was given."""
-    from ..sweep import PAPER_COST_SETTINGS
+    from symscale.scenarios.sweep import PAPER_COST_SETTINGS
 
     if not kwargs.pop("paper_settings", False):
         return hardware
@@ -154,7 +154,7 @@ COST_ONLY_KEYS = HARDWARE_KEYS + ("paper_settings", "input_tokens", "output_toke
 
 def refuse_cost_options(kwargs: dict, demand: Demand | None = None) -> None:
     """Under the compute objective: pop the cost-only options and refuse any that was given, naming it."""
-    from ..errors import InputError
+    from symscale.base.errors import InputError
 
     given = [key for key in HARDWARE_KEYS if kwargs.pop(key, None) is not None]
     if kwargs.pop("paper_settings", False):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import click
 import numpy as np
 
-from .common import POSITIVE, CliError, emit_json, fmt, parse_assignments, render_table
+from symscale.cli.common import POSITIVE, CliError, emit_json, fmt, parse_assignments, render_table
 
 CHECK_KEYS = ("holdout_above", "holdout_tpp_above", "rollout", "fixes", "ties", "objective_function",
               "overestimate_penalty")
@@ -63,7 +63,7 @@ def parse_ties(items: tuple[str, ...]) -> dict[str, str]:
 
 def controls_of(law, checks: dict):
     """The Controls of --fix/--tie/--objective-function/--overestimate-penalty for ``law``."""
-    from ..laws.controls import make_controls
+    from symscale.solvers.fit_controls import make_controls
 
     fixed = parse_assignments(checks.get("fixes") or (), "--fix")
     return make_controls(law, fixed, parse_ties(checks.get("ties") or ()), checks.get("objective_function") or "huber",
@@ -91,8 +91,8 @@ class Fitting:
         self.starts, self.bounds = starts, bounds
 
     def setup(self):
-        from ..laws import fit as LF
-        from ..laws.controls import constrain
+        from symscale.solvers import fit_generic as LF
+        from symscale.solvers.fit_controls import constrain
 
         reduced = constrain(self.law, self.controls)
         gone = set(self.law.names) - set(reduced.names)
@@ -104,8 +104,8 @@ class Fitting:
         """(result, bootstrap or None): a LawFit of the reduced law, or the Chinchilla fit's own result."""
         import warnings
 
-        from ..fit_search import FitError
-        from .cmd_fit import FitFailed
+        from symscale.cli.cmd_fit import FitFailed
+        from symscale.solvers.fit_search import FitError
 
         with warnings.catch_warnings(), np.errstate(all="ignore"):  # lmfit warns on a singular covariance
             warnings.simplefilter("ignore")
@@ -114,12 +114,12 @@ class Fitting:
     def _run(self, runs, n_boot, seed, FitFailed, FitError):
         try:
             if self.generic:
-                from ..laws import fit as LF
+                from symscale.solvers import fit_generic as LF
 
                 result = LF.fit_law(runs, self.setup(), self.delta, use_lmfit=self.use_lmfit)
                 boot = LF.bootstrap_law(runs, result, n_boot, seed) if n_boot else None
             else:
-                from .. import fit as F
+                from symscale.solvers import fit as F
 
                 result = F.fit(runs, self.delta, use_lmfit=self.use_lmfit)
                 boot = F.bootstrap(runs, result.theta, n_boot, seed, self.delta) if n_boot else None
@@ -129,7 +129,7 @@ class Fitting:
 
     def values(self, result, boot) -> tuple[dict, dict | None]:
         """Full coefficient values and (converged) bootstrap samples of the original law."""
-        from ..laws.controls import expand
+        from symscale.solvers.fit_controls import expand
 
         values = dict(result.values) if self.generic else result.coefficients.as_dict()
         samples = None
@@ -149,7 +149,7 @@ class Fitting:
 
 def run_checks(law, runs, options: dict, checks: dict) -> None:
     """``fit`` with holdout/rollout/controls: fit, report, write --output."""
-    from ..laws.fit_problem import parametrisation  # noqa: F401  (imports sympy once, before timing)
+    from symscale.problems.fit_generic import parametrisation  # noqa: F401  (imports sympy once, before timing)
 
     began = time.perf_counter()
     kind, data = out_of_sample(law, runs, options, checks)
@@ -163,9 +163,9 @@ def run_checks(law, runs, options: dict, checks: dict) -> None:
 
 def out_of_sample(law, runs, options: dict, checks: dict) -> tuple[str, object]:
     """('holdout' | 'rollout', the report without its time) for those checks, else ('fit', the configured Fitting)."""
-    from ..laws.fit_problem import parametrisation  # noqa: F401  (imports sympy once, before timing)
-    from ..rollout import Fitter, holdout, rollout
-    from .cmd_fit_law import parse_bounds, parse_starts
+    from symscale.cli.cmd_fit_law import parse_bounds, parse_starts
+    from symscale.problems.fit_generic import parametrisation  # noqa: F401  (imports sympy once, before timing)
+    from symscale.solvers.rollout import Fitter, holdout, rollout
 
     controls = controls_of(law, checks)
     fitting = Fitting(law, controls, options["delta"], not options["no_lmfit"], parse_starts(options["starts"]),
@@ -203,7 +203,7 @@ def _emit(data: dict, options: dict, render: Callable) -> None:
 
 def _controlled_fit(law, runs, fitting: Fitting, options: dict, began: float) -> None:
     """A fit with fixed/tied coefficients or another objective: the any-law fit of the reduced law."""
-    from .cmd_fit_law import report
+    from symscale.cli.cmd_fit_law import report
 
     controls = fitting.controls
     result, boot = fitting.run(runs, options["n_boot"], options["seed"])
@@ -265,9 +265,9 @@ def _control_lines(controls) -> str:
 
 
 def _save(law, runs, values: dict, samples: dict | None, data: dict, options: dict) -> None:
-    from ..coefficients import Coefficients, save_coefficients
-    from ..laws.values import LawCoefficients
-    from ..ranges import FittedRange
+    from symscale.laws.coefficients import Coefficients, save_coefficients
+    from symscale.laws.ranges import FittedRange
+    from symscale.laws.values import LawCoefficients
 
     fitted = FittedRange.of_runs(runs.params, runs.tokens, f"the {len(runs)} runs of {runs.source}")
     source = f"symscale fit of the law {law.name} to {len(runs)} runs from {runs.source} ({data['controls']})"

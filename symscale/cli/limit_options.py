@@ -2,7 +2,7 @@
 
 A law in U (muennighoff-2023) takes --unique-tokens as its input U (unlimited fresh data when not
 given); with any law, --unique-tokens U --max-epochs K imposes D <= K*U and --max-params N <= N_max
-as hard limits. `solve` then runs :func:`symscale.laws.data_limited.solve_limited`.
+as hard limits. `solve` then runs :func:`symscale.solvers.data_limited.solve_limited`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import click
 
-from ..errors import InputError
-from .common import POSITIVE, fmt, pct, render_table
+from symscale.base.errors import InputError
+from symscale.cli.common import POSITIVE, fmt, pct, render_table
 
 LIMIT_KEYS = ("unique_tokens", "max_epochs", "max_params")
 DEFAULT_INFERENCE_DTYPE = "fp8"   # as the cost objective's default inference data type
@@ -44,7 +44,7 @@ def limits_from_options(kwargs: dict, objective: str = "compute"):
 
     --max-params-for GPU reads --inference-dtype (and, for the compute objective, consumes it).
     """
-    from ..laws.limits import Limits
+    from symscale.laws.limits import Limits
 
     unique, epochs, params = (kwargs.pop(key, None) for key in LIMIT_KEYS)
     gpu_name = kwargs.pop("max_params_for", None)
@@ -60,7 +60,7 @@ def limits_from_options(kwargs: dict, objective: str = "compute"):
 
 def _params_for(gpu_name: str, params: float | None, kwargs: dict, objective: str) -> float:
     """N_max of --max-params-for GPU: one GPU's memory over the bytes per parameter of the inference dtype."""
-    from ..costs import params_fitting
+    from symscale.solvers.costs import params_fitting
 
     if params is not None:
         raise InputError(f"give --max-params {params:g} or --max-params-for {gpu_name}, not both")
@@ -81,8 +81,8 @@ def limited_report(objective: str, loss: float, weights: tuple[float, float], co
                    base: dict, verify_dps: int | None = None) -> dict:
     """The report of `solve` with the data-limited solver: the optimum within the limits beside the one without
     (with ``verify_dps``, the optimum re-solved with mpmath in its regime)."""
-    from ..laws.data_limited import Limits, has_unique_tokens, solve_limited, unique_token_value
-    from ..laws.verify import verify_limited
+    from symscale.solvers.data_limited import Limits, has_unique_tokens, solve_limited, unique_token_value
+    from symscale.verify.generic import verify_limited
 
     law, values = coefficients.law, dict(coefficients.values)
     k_train, k_inf = weights
@@ -111,7 +111,7 @@ def limited_report(objective: str, loss: float, weights: tuple[float, float], co
 
 
 def _model(law, values, optimum, weights, unique, objective: str) -> dict:
-    from ..laws.data_limited import UNLIMITED, effective, regimes
+    from symscale.solvers.data_limited import UNLIMITED, effective, regimes
 
     k_train, k_inf = weights
     n, d = optimum.params, optimum.tokens
@@ -152,7 +152,7 @@ def render_limited(report: dict) -> str:
     lines = [f"Target loss {report['loss']:.6g}; lifetime inference demand {fmt(report['inference_tokens'])} tokens",
              "Limits: " + "; ".join(given)]
     if "settings" in report:
-        from .cost_options import describe_settings
+        from symscale.cli.cost_options import describe_settings
 
         lines += describe_settings(report["settings"])
     lines += [_coefficients(report), ""]
@@ -217,7 +217,7 @@ def derive_limit_options(func: Callable) -> Callable:
 
 def limited_steps(law, objective: str, problem: str, kwargs: dict):
     """derive's steps for a law in U or with limit flags (pops the flags); None when the usual steps apply."""
-    from ..laws.data_limited import has_unique_tokens, steps
+    from symscale.solvers.data_limited import has_unique_tokens, steps
 
     epochs, params = kwargs.pop("with_max_epochs", False), kwargs.pop("with_max_params", False)
     if not (has_unique_tokens(law) or epochs or params):
@@ -237,7 +237,7 @@ def floor_option(func: Callable) -> Callable:
 
 def data_calc(coefficients, unique: float | None, floor: bool, model_report: Callable[[], dict]) -> dict | None:
     """The calc report of a law in U (or --floor / epochs for any law); None when calc's own report applies."""
-    from ..laws.data_limited import UNLIMITED, data_floor, effective, has_unique_tokens
+    from symscale.solvers.data_limited import UNLIMITED, data_floor, effective, has_unique_tokens
 
     law = coefficients.law
     in_u = has_unique_tokens(law)
@@ -255,7 +255,7 @@ def data_calc(coefficients, unique: float | None, floor: bool, model_report: Cal
     report = model_report()
     u = UNLIMITED if unique is None else unique
     pieces = effective(law, dict(coefficients.values), report["params"], report["tokens"], u)
-    from ..laws.data_limited import law_loss
+    from symscale.solvers.data_limited import law_loss
 
     report["loss"] = float(law_loss(law, dict(coefficients.values), report["params"], report["tokens"], u))
     report.update({"unique_tokens": unique, "effective_tokens": pieces.get("D_eff"),

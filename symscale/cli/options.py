@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import click
 
-from ..coefficients import Coefficients
-from ..costs import DEFAULTS
-from ..errors import InputError
-from .common import NON_NEGATIVE, POSITIVE
+from symscale.base.errors import InputError
+from symscale.cli.common import NON_NEGATIVE, POSITIVE
+from symscale.laws.coefficients import Coefficients
+from symscale.solvers.costs import DEFAULTS
 
 
 def _stack(func: Callable, options: list) -> Callable:
@@ -66,7 +66,7 @@ def loss_from_options(kwargs: dict, coefficients: Coefficients) -> float:
 
 def quality_from_options(kwargs: dict, coefficients: Coefficients):
     """Pop the quality options: (target loss, the reference model of --quality-of or None)."""
-    from ..solve import chinchilla, loss_of, resolvable_loss
+    from symscale.solvers.solve import chinchilla, loss_of, resolvable_loss
 
     given = {key: kwargs.pop(key, None) for key in QUALITY_KEYS}
     given = {key: value for key, value in given.items() if value is not None}
@@ -78,12 +78,12 @@ def quality_from_options(kwargs: dict, coefficients: Coefficients):
     if key == "loss":
         return value, None
     if key == "target_score":  # (loss, ScoreTarget): the score, the loss it implies, warnings
-        from ..scores import target_from
+        from symscale.laws.scores import target_from
 
         target = target_from(value, coefficients)
         return target.loss, target
     if key == "quality_of":
-        from ..reference import reference_model
+        from symscale.scenarios.reference import reference_model
 
         model = reference_model(value)
         return float(loss_of(model.params, model.tokens, coefficients)), model

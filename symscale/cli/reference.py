@@ -157,7 +157,7 @@ def json_keys(path: str) -> tuple[list[str], dict] | None:
 
     from click.testing import CliRunner
 
-    from . import main
+    from symscale.cli import main
 
     args = JSON_EXAMPLES.get(path)
     if args is None:
@@ -198,7 +198,7 @@ def command_section(path: str, command: click.Command, parent: click.Context, le
 # --- the page -----------------------------------------------------------------------------------
 def reference() -> str:
     """docs/cli.md: every command, its options and defaults, and its JSON keys."""
-    from . import main
+    from symscale.cli import main
 
     root = click.Context(main, info_name="symscale")
     lines = ["# symscale command reference", "",
@@ -226,7 +226,7 @@ def main_entry(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     text = reference()
     if argv == ["--write"]:
-        from ..atomic import write_text_atomic
+        from symscale.base.files import write_text_atomic
 
         DOC.parent.mkdir(exist_ok=True)
         write_text_atomic(DOC, text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import numbers as N
+from symscale.base import numbers as N
 
 
 def add_score_target(report: dict, target, coefficients, settings=None) -> None:
@@ -23,7 +23,7 @@ def add_score_target(report: dict, target, coefficients, settings=None) -> None:
 
 def _optimal_intervals(target, coefficients, report: dict, settings) -> dict | None:
     """95 % intervals of the optimal params and tokens over the replicates (None when fewer than two solve)."""
-    from ..errors import InputError
+    from symscale.base.errors import InputError
 
     losses = target.loss_samples
     samples = coefficients.samples
@@ -48,11 +48,11 @@ def _optimal_intervals(target, coefficients, report: dict, settings) -> dict | N
 
 def _solve_one(loss: float, coefficients, report: dict, settings) -> tuple[float, float]:
     if settings is None:
-        from ..solve import solve_compute_optimal
+        from symscale.solvers.solve import solve_compute_optimal
 
         sol = solve_compute_optimal(loss, report["inference_tokens"], coefficients)
     else:
-        from ..costs import solve_cost_optimal
+        from symscale.solvers.costs import solve_cost_optimal
 
         sol = solve_cost_optimal(loss, settings, coefficients)
     return float(np.asarray(sol.optimal.params).ravel()[0]), float(np.asarray(sol.optimal.tokens).ravel()[0])
@@ -90,8 +90,8 @@ def report_score_option(func):
 
 def scores_at(names: tuple[str, ...], spec: str, loss: float) -> dict:
     """{name: {score, refusal}} of the score maps in coefficients ``spec`` at ``loss``; InputError if absent."""
-    from ..coefficients import resolve
-    from ..errors import InputError
+    from symscale.base.errors import InputError
+    from symscale.laws.coefficients import resolve
 
     if not names:
         return {}

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..errors import InputError
+from symscale.base.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class Law:
     @cached_property
     def expr(self):
         """The sympy expression (imports sympy)."""
-        from .parse import parse
+        from symscale.laws.parse import parse
 
         return parse(self.formula, self.names)
 

@@ -11,7 +11,7 @@ import math
 
 import sympy as sp
 
-from ..errors import InputError
+from symscale.base.errors import InputError
 
 VARIABLES = ("N", "D", "U")
 FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "min": sp.Min, "max": sp.Max}

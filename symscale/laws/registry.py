@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from ..datafiles import parsed, read_rows
-from ..errors import InputError
-from ..ranges import FittedRange
-from .law import Coefficient, Law
+from symscale.base.datafiles import parsed, read_rows
+from symscale.base.errors import InputError
+from symscale.laws.law import Coefficient, Law
+from symscale.laws.ranges import FittedRange
 
 _EXPONENT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 
@@ -79,7 +79,7 @@ def _values(text: str) -> dict[str, float]:
 @lru_cache(maxsize=1)
 def laws() -> dict[str, Law]:
     """Every registered law with its presets, keyed by name."""
-    from ..coefficients import presets as chinchilla_presets
+    from symscale.laws.coefficients import presets as chinchilla_presets
 
     table = {law.name: law for law in BUILT_IN}
     for name, c in chinchilla_presets().items():
@@ -111,7 +111,7 @@ def looks_like_formula(spec: str) -> bool:
 
 def custom(formula: str, name: str = "custom") -> Law:
     """A law written by the user; its coefficients are the names it uses besides N, D, U (domain: all reals)."""
-    from .parse import names_in, parse
+    from symscale.laws.parse import names_in, parse
 
     names = names_in(formula)
     parse(formula, names)  # refuse anything outside the grammar now, with one line

@@ -1,6 +1,6 @@
 """Values of a law's coefficients: one set, where it came from, and optional bootstrap samples.
 
-The Chinchilla law keeps its own class (:class:`symscale.coefficients.Coefficients`, with attributes
+The Chinchilla law keeps its own class (:class:`symscale.laws.coefficients.Coefficients`, with attributes
 alpha, beta, A, B, E); every other law uses :class:`LawCoefficients`. Both expose ``law``,
 ``values``, ``name``, ``source``, ``samples`` and ``as_dict()``, which is all the solvers use.
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
-from .law import Law
+from symscale.base.errors import InputError
+from symscale.laws.law import Law
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,9 @@ class LawCoefficients:
     name: str = "custom"
     source: str = ""
     samples: dict | None = field(default=None, compare=False, repr=False)
-    fitted_range: object = field(default=None, compare=False, repr=False)   # symscale.ranges.FittedRange
+    fitted_range: object = field(default=None, compare=False, repr=False)   # symscale.laws.ranges.FittedRange
     samples_excluded: dict | None = field(default=None, compare=False, repr=False)  # reason -> count, at read
-    score_maps: dict | None = field(default=None, compare=False, repr=False)  # name -> symscale.scores.ScoreMap
+    score_maps: dict | None = field(default=None, compare=False, repr=False)  # name -> symscale.laws.scores.ScoreMap
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", self.law.values(dict(self.values)))
@@ -64,7 +64,7 @@ def law_of(coefficients) -> Law:
     """The law a coefficient set belongs to (Chinchilla's for the classic class)."""
     law = getattr(coefficients, "law", None)
     if law is None:
-        from .registry import CHINCHILLA
+        from symscale.laws.registry import CHINCHILLA
 
         return CHINCHILLA
     return law
@@ -85,8 +85,8 @@ def law_coefficients(law: Law, spec: str | None = None, assigned: dict | None = 
 
     ``spec`` None or 'chinchilla' (the default of --coefficients) means the law's own preset: the one named
     like the law, else its first; a law without presets then takes its values from ``assigned`` alone."""
-    from ..atomic import names_a_file
-    from ..coefficients import resolve
+    from symscale.base.files import names_a_file
+    from symscale.laws.coefficients import resolve
 
     assigned = dict(assigned or {})
     name, source, base, fitted = law.name, law.source, {}, None
@@ -114,8 +114,8 @@ def for_law(law, coefficients=None):
 
     ``coefficients`` may be None (the law's own preset), a preset of the law or a coefficients file, a dict
     of values, or coefficients already of that law. Chinchilla's law gives the classic Coefficients."""
-    from ..coefficients import Coefficients, resolve
-    from .registry import laws, resolve_law
+    from symscale.laws.coefficients import Coefficients, resolve
+    from symscale.laws.registry import laws, resolve_law
 
     law = resolve_law(law)
     if coefficients is not None and not isinstance(coefficients, (str, dict)):

@@ -1,0 +1,1 @@
+"""Symbolic problems derived from a law (sympy): lifetime optimum, planning, fit objective."""

@@ -1,0 +1,1 @@
+"""Presentation beyond the command line: figures and the paper's numbers reproduced."""

@@ -1,0 +1,1 @@
+"""Scenarios around the core: planning questions (budgets, break-even, smaller models), sweeps, reference models."""

@@ -1,0 +1,1 @@
+"""Independent checks: mpmath re-solves, closed forms and Galois groups, the Appendix A proof."""
