@@ -325,7 +325,7 @@ def test_solve_with_unique_tokens_reports_the_wall(run_cli):
 def test_solve_with_hard_limits_text_and_errors(run_cli):
     code, out, _ = run_cli("solve", "--loss", "2.0", "--inference-tokens", "2e12", "--unique-tokens", "1e11",
                            "--max-epochs", "2")
-    assert code == 0 and "Constraint D <= K*U (2.000e+11): active, multiplier" in out
+    assert code == 0 and "Constraint D <= K*U (200.0B): active, multiplier" in out
     for args, message in [(("--max-epochs", "2"), "--max-epochs 2 needs --unique-tokens"),
                           (("--unique-tokens", "1e12"), "needs --max-epochs K with the law chinchilla"),
                           (("--max-params", "0"), "--max-params"),

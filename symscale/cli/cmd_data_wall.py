@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from symscale.cli.common import POSITIVE, coefficient_options, coefficients_from_options, emit_json, fmt
+from symscale.base import numbers as N
+from symscale.cli.common import POSITIVE, coefficient_options, coefficients_from_options, emit_json
 from symscale.cli.options import compute_demand_options, demand_from_options
 
 
@@ -34,7 +35,7 @@ def unique_tokens(loss: float, as_json: bool, **kwargs) -> None:
     if as_json:
         emit_json(report)
         return
-    click.echo(f"Least unique data for loss {loss:g} under the law {law.name}: {fmt(need)} tokens "
+    click.echo(f"Least unique data for loss {loss:g} under the law {law.name}: {N.count(need)} tokens "
                f"(its floor is {report['floor_at']:.6g}; a finite model reaching {loss:g} needs more)")
 
 

@@ -385,9 +385,11 @@ def check_proof_command(step_key, interactive, fmt, as_json, old_latex, **kwargs
     """Walk Appendix A of the paper step by step, derived with sympy beside the printed version.
 
     Every step gets a verdict (holds, imprecise, fails), an explanation and a check re-run at the
-    inputs: the same quality, demand and coefficient options as `solve` (default: loss 1.947,
-    2e12 inference tokens, chinchilla). The exit status is 0 whatever the verdicts (the findings
-    are the output).
+    inputs: the same quality, demand and coefficient options as `solve`. Unlike the planning
+    commands, whose demand is 0 unless given, the proof is walked at the paper's worked example where
+    no quality or no demand option is given (loss 1.947, 2e12 inference tokens, chinchilla: the
+    proof is about a positive demand); the first line of the output states the inputs used. The
+    exit status is 0 whatever the verdicts (the findings are the output).
     """
     from symscale.verify.proof import ProofReport, check_proof, fit_width, normalise_step_id, render, render_latex
 
@@ -496,5 +498,13 @@ def _interactive(inputs, start: str | None) -> None:
     run(inputs, lines(), click.echo, start)
     sys.stdout.flush()
 
+
+PROOF_DEFAULTS = {"loss": "[default: 1.947, the paper's example, when no quality option is given]",
+                  "inference_tokens": "[default: 2e12, the paper's example, when no demand option is given]",
+                  "requests": "[default: none; without a demand option the proof uses 2e12 inference tokens]"}
+for _param in check_proof_command.params:  # the proof's own defaults (see its help), not the planners' 0
+    if _param.name in PROOF_DEFAULTS:
+        _param.help = (_param.help or "").split(" [default")[0].split(" (compute objective; default")[0] + (
+            " " + PROOF_DEFAULTS[_param.name])
 
 COMMANDS = [verify_command, closed_form_command, check_proof_command]

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import click
 import numpy as np
 
-from symscale.cli.common import POSITIVE, CliError, emit_json, fmt, parse_assignments, render_table
+from symscale.base import numbers as N
+from symscale.cli.common import POSITIVE, CliError, emit_json, parse_assignments, render_table
 
 CHECK_KEYS = ("holdout_above", "holdout_tpp_above", "rollout", "fixes", "ties", "objective_function",
               "overestimate_penalty")
@@ -293,7 +294,7 @@ def render_holdout(data: dict) -> str:
     header += ("95% interval", "inside") if boot else ()
     rows = []
     for r in data["runs"]:
-        row = (fmt(r["params"]), fmt(r["tokens"]), f"{r['tokens_per_param']:.3g}", f"{r['observed']:.4f}",
+        row = (N.count(r["params"]), N.count(r["tokens"]), f"{r['tokens_per_param']:.3g}", f"{r['observed']:.4f}",
                f"{r['predicted']:.4f}", _pct(r["relative_error"]))
         if boot:
             low, high = r["prediction_ci95"]
@@ -317,7 +318,7 @@ def render_rollout(data: dict) -> str:
     header += ("inside 95%",) if boot else ()
     table = []
     for r in rows:
-        row = (fmt(r["params"]), f"{r['n_train']} runs", str(r["n_held_out"]),
+        row = (N.count(r["params"]), f"{r['n_train']} runs", str(r["n_held_out"]),
                f"{100 * r['mean_abs_relative_error']:.2f}%", f"{100 * r['max_abs_relative_error']:.2f}%")
         if boot:
             row += (f"{r['n_inside_ci95']}/{r['n_held_out']}",)

@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import click
 
+from symscale.base import numbers as N
 from symscale.base.errors import InputError
-from symscale.cli.common import POSITIVE, fmt, pct, render_table
+from symscale.cli.common import POSITIVE, fmt, render_table
 
 LIMIT_KEYS = ("unique_tokens", "max_epochs", "max_params")
 DEFAULT_INFERENCE_DTYPE = "fp8"   # as the cost objective's default inference data type
@@ -142,14 +143,18 @@ def render_limited(report: dict) -> str:
     """Plain-text rendering of a data-limited solve report."""
     unit = "FLOPs" if report["objective"] == "compute" else "cost ($)"
     money = "FLOPs" if report["objective"] == "compute" else "$"
+
+    def _money(value: float) -> str:
+        return f"{N.flops(value)} FLOPs" if money == "FLOPs" else N.dollars(value)
     lim = report["limits"]
-    given = [f"unique tokens U = {fmt(lim['unique_tokens'])}" if lim["unique_tokens"] is not None else
+    given = [f"unique tokens U = {N.count(lim['unique_tokens'])}" if lim["unique_tokens"] is not None else
              "unique tokens unlimited"]
     if lim["max_epochs"] is not None:
-        given.append(f"at most {lim['max_epochs']:g} epochs (D <= {fmt(lim['max_epochs'] * lim['unique_tokens'])})")
+        given.append(f"at most {lim['max_epochs']:g} epochs (D <= {N.count(lim['max_epochs'] * lim['unique_tokens'])})")
     if lim["max_params"] is not None:
-        given.append(f"at most {fmt(lim['max_params'])} params")
-    lines = [f"Target loss {report['loss']:.6g}; lifetime inference demand {fmt(report['inference_tokens'])} tokens",
+        given.append(f"at most {N.count(lim['max_params'])} params")
+    demand = N.count(report["inference_tokens"])
+    lines = [f"Target loss {report['loss']:.6g}; lifetime inference demand {demand} tokens",
              "Limits: " + "; ".join(given)]
     if "settings" in report:
         from symscale.cli.cost_options import describe_settings
@@ -163,23 +168,27 @@ def render_limited(report: dict) -> str:
             def cell(m, key=key):
                 if key not in m:
                     return "-"
-                return f"{m[key]:.4g}" if key in ("tokens_per_param", "epochs") else fmt(m[key])
+                if key in ("tokens_per_param", "epochs"):
+                    return f"{m[key]:.4g}"
+                if key in ("train", "inference", "total"):
+                    return N.flops(m[key]) if money == "FLOPs" else N.dollars(m[key])
+                return N.count(m[key])
             rows.append((label.format(unit=unit), cell(free), cell(opt)))
     lines.append(render_table(rows, ("", "Without limits", "With limits")))
     lines += ["", f"The optimum lies at {WHERE[opt['where']]}; regime "
                   f"{' and '.join(opt['regime']['conditions']) or '(the law is smooth)'}."]
     if "n_opt" in opt:
-        lines.append(f"Compute-optimal size for the unique data used, N_opt(U_D) = {fmt(opt['n_opt'])} "
+        lines.append(f"Compute-optimal size for the unique data used, N_opt(U_D) = {N.count(opt['n_opt'])} "
                      f"({'exceeded: excess parameters decay' if opt['params'] > opt['n_opt'] else 'not exceeded'}).")
     binds = report["data_limit_binds"]
     lines.append(f"The limits {'bind' if binds else 'do not bind'}: the optimum with them costs "
-                 f"{pct(report['limit_cost']['ratio'])} of the optimum without them "
-                 f"(extra {fmt(report['limit_cost']['extra'])} {money}).")
+                 f"{N.share(report['limit_cost']['ratio'])} the optimum without them "
+                 f"(extra {_money(report['limit_cost']['extra'])}).")
     for c in report["constraints"]:
         name = "D <= K*U" if c["name"] == "max_tokens" else "N <= N_max"
         per = "token" if c["name"] == "max_tokens" else "parameter"
         state = f"active, multiplier {fmt(c['multiplier'])} {money} per {per}" if c["active"] else "inactive"
-        lines.append(f"Constraint {name} ({fmt(c['limit'])}): {state}")
+        lines.append(f"Constraint {name} ({N.count(c['limit'])}): {state}")
         if c["active"] and c["name"] == "max_tokens":
             lines.append(f"  one more unique token saves {fmt(c['multiplier'] * lim['max_epochs'])} {money}")
     if "unique_token_value" in report:
@@ -268,14 +277,14 @@ def data_calc(coefficients, unique: float | None, floor: bool, model_report: Cal
 def render_data_calc(report: dict) -> str | None:
     """Extra lines (or the whole text for --floor) of a data-limited calc report."""
     if "floor" in report:
-        return (f"Loss floor with {fmt(report['unique_tokens'])} unique tokens under the law {report['law']}: "
+        return (f"Loss floor with {N.count(report['unique_tokens'])} unique tokens under the law {report['law']}: "
                 f"{report['floor']:.6f} (the limit as N and D grow; no finite model reaches it)")
     lines = []
     if report.get("unique_tokens") is not None:
-        lines.append(f"Unique tokens (U):       {fmt(report['unique_tokens'])}")
+        lines.append(f"Unique tokens (U):       {N.count(report['unique_tokens'])}")
         lines.append(f"Epochs (D/U):            {report['epochs']:.4g}")
     if report.get("effective_tokens") is not None:
-        lines.append(f"Effective tokens (D'):   {fmt(report['effective_tokens'])}")
-        lines.append(f"Effective params (N'):   {fmt(report['effective_params'])}")
-        lines.append(f"N_opt(U_D):              {fmt(report['n_opt'])}")
+        lines.append(f"Effective tokens (D'):   {N.count(report['effective_tokens'])}")
+        lines.append(f"Effective params (N'):   {N.count(report['effective_params'])}")
+        lines.append(f"N_opt(U_D):              {N.count(report['n_opt'])}")
     return "\n".join(lines)
