@@ -99,3 +99,23 @@ def test_train_gpus_gives_training_days(run_cli):
                                                    rel=1e-12)
     code, _, err = run_cli("solve", "--loss", "2.0", "--train-gpus", "8")
     assert code == 2 and "--objective cost" in err
+
+
+@pytest.mark.parametrize("objective", [(), ("--objective", "cost")])
+def test_breakeven_quality_of_reports_the_model_as_solve_does(run_cli, objective):
+    """breakeven --quality-of: the model at the break-even demand, priced as solve prices it at that demand."""
+    code, out, err = run_cli("breakeven", "--quality-of", "Llama-2-7B", "--saving", "0.1", *objective, "--json")
+    assert code == 0, err
+    row = json.loads(out)["results"][0]
+    assert row["loss"] == pytest.approx(float(loss_of(7e9, 2e12)), rel=1e-12)
+    demand = ("--requests", repr(row["requests"])) if objective else ("--inference-tokens", repr(row["inference_tokens"]))
+    code, out, err = run_cli("solve", "--quality-of", "Llama-2-7B", *demand, *objective, "--json")
+    assert code == 0, err
+    solved = json.loads(out)
+    for key, value in solved["reference"].items():
+        assert row["reference"][key] == (pytest.approx(value, rel=1e-10) if isinstance(value, float) else value), key
+    for key, value in solved["ratio_to_reference"].items():
+        assert row["ratio_to_reference"][key] == pytest.approx(value, rel=1e-8), key
+    assert row["params"] / 7e9 == pytest.approx(row["ratio_to_reference"]["params"], rel=1e-12)
+    code, out, _ = run_cli("breakeven", "--quality-of", "Llama-2-7B", "--saving", "0.1", *objective)
+    assert "Against Llama-2-7B (7.000B params on 2.000T tokens" in out

@@ -31,6 +31,7 @@ from symscale.cli.options import (
     demand_spec_from_options,
     grid_quality_options,
     loss_from_options,
+    quality_from_options,
     quality_options,
     split_options,
 )
@@ -299,8 +300,9 @@ def budget(as_json: bool, verify: bool, dps: int, flops: float | None, dollars: 
 
 
 # --- breakeven ----------------------------------------------------------------------------------
-def _losses(kwargs: dict, coefficients) -> list[float]:
-    """The target losses: --loss GRID, the old --loss-range LOW HIGH --points N, or one other quality option."""
+def _losses(kwargs: dict, coefficients) -> tuple[list[float], object]:
+    """(the target losses, the --quality-of model or None): --loss GRID, the old --loss-range LOW HIGH
+    --points N, or one other quality option."""
     import numpy as np
 
     from symscale.base.errors import InputError
@@ -315,18 +317,47 @@ def _losses(kwargs: dict, coefficients) -> list[float]:
         points = 5 if points is None else points
         if points < 1:
             raise InputError(f"--points must be >= 1, got {points}")
-        return [float(v) for v in np.linspace(loss_range[0], loss_range[1], points)]
+        return [float(v) for v in np.linspace(loss_range[0], loss_range[1], points)], None
     if text is None:
         if log:
             raise InputError("--log spaces a --loss start:stop:count range; give one")
-        return [loss_from_options(kwargs, coefficients)]
+        loss, extra = quality_from_options(kwargs, coefficients)
+        for warning in getattr(extra, "warnings", None) or []:  # a --target-score's warnings, as elsewhere
+            click.echo(f"Warning: {warning}", err=True)
+        return [float(loss)], (extra if is_reference_model(extra) else None)
     given = [key for key in QUALITY_KEYS if kwargs.pop(key, None) is not None]
     if given:
         raise InputError(f"give --loss GRID or --{given[0].replace('_', '-')}, not both")
     values = parse_grid(text, log, "--loss")
     if not np.all(values > 0):
         raise InputError(f"--loss {text}: losses must be > 0")
-    return [float(v) for v in values]
+    return [float(v) for v in values], None
+
+
+def is_reference_model(reference) -> bool:
+    """Whether the quality came from --quality-of (a published model or N:D), not from a score map."""
+    return reference is not None and not hasattr(reference, "score_map")
+
+
+def _add_reference(rows: list[dict], reference, settings) -> None:
+    """--quality-of: that model at each row's break-even demand, and the optimum's ratios to it (as `solve`)."""
+    from dataclasses import replace
+
+    from symscale.cli.cmd_solve import add_reference
+    from symscale.solvers.solve import Allocation, ComputeModel
+
+    for row in rows:
+        if settings is None:
+            priced, optimal = None, ComputeModel(row["params"], row["tokens"], row["inference_tokens"]).as_dict()
+        else:
+            from symscale.solvers.costs import MODEL_KEYS, model_costs
+
+            priced = replace(settings, requests=row["requests"])
+            costs = model_costs(Allocation(row["params"], row["tokens"]), priced)
+            optimal = {key: float(getattr(costs, key)) for key in MODEL_KEYS}
+        view = {"inference_tokens": row["inference_tokens"], "optimal": optimal}
+        add_reference(view, reference, priced)
+        row["reference"], row["ratio_to_reference"] = view["reference"], view["ratio_to_reference"]
 
 
 def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | None, objective: str,
@@ -341,7 +372,7 @@ def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | Non
     if (saving is None) == (size_ratio is None):
         raise InputError("give exactly one target: --saving FRACTION or --size-ratio FRACTION")
     coefficients = coefficients_from_options(kwargs)
-    losses = _losses(kwargs, coefficients)
+    losses, reference = _losses(kwargs, coefficients)
     demand = demand_spec_from_options(kwargs)
     settings = None
     if objective == "cost":
@@ -355,6 +386,8 @@ def breakeven_report(kwargs: dict, saving: float | None, size_ratio: float | Non
     result, demand_values = breakeven_demand(losses, coefficients, saving=saving, size_ratio=size_ratio,
                                              settings=settings)
     rows = [_breakeven_row(result, demand_values, i, settings) for i in range(len(losses))]
+    if reference is not None:
+        _add_reference(rows, reference, settings)
     if verify_dps is not None:
         from symscale.scenarios.planning import verify_breakeven
 
@@ -414,6 +447,13 @@ def render_breakeven(report: dict) -> str:
     lines += ["", render_table(table, header), "",
               f"Largest reachable saving ({where}): {N.ratio(report['max_saving'])}; "
               f"the optimum never shrinks below {N.ratio(report['critical_fraction'])} of the {base} size."]
+    total, what = ("total_cost", "lifetime dollars") if cost else ("total_flops", "lifetime FLOPs")
+    for r in rows:
+        if "reference" in r:
+            ratio, ref = r["ratio_to_reference"], r["reference"]
+            lines.append(f"Against {ref['name']} ({N.count(ref['params'])} params on {N.count(ref['tokens'])} tokens, "
+                         f"the quality asked for) at that demand: {N.share(ratio['params'])} the parameters, "
+                         f"{N.share(ratio['tokens'])} the tokens, {N.share(ratio[total])} the {what}.")
     checks = [r["verification"] for r in rows if "verification" in r]
     if checks:
         ok = all(v["ok"] for v in checks)
