@@ -209,7 +209,9 @@ def test_cli_quality_of_models_is_a_quality_axis(run_cli):
     assert [m["name"] for m in data["quality"]["quality_of"]] == ["Llama-2-7B", "13B:2T"]
     assert [row["loss"] for row in data["rows"]] == pytest.approx(losses, rel=1e-9)
     code, out, _ = run_cli("sweep", "--loss", ",".join(repr(v) for v in losses), "--inference-tokens", "1e12", "--json")
-    assert json.loads(out)["rows"] == data["rows"]
+    plain = json.loads(out)["rows"]
+    assert [{k: v for k, v in row.items() if "reference" not in k} for row in data["rows"]] == plain
+    assert [row["reference_params"] for row in data["rows"]] == [7e9, 13e9]
     code, _, err = run_cli("sweep", "--quality-of", "Nonexistent-1B", "--inference-tokens", "1e12")
     assert code == 2 and err.count("\n") == 1
 
@@ -223,3 +225,25 @@ def test_a_number_rounding_up_to_a_three_digit_exponent_widens_the_exponents():
         text = io.StringIO()
         write_table({"a": np.array([value])}, text, "csv")
         assert float(text.getvalue().split()[1]) == float(f"{value:.9e}")
+
+
+@pytest.mark.parametrize("objective", [("--inference-tokens", "1e12,1e13"),
+                                       ("--requests", "1e9,1e10", "--objective", "cost")])
+def test_cli_quality_of_rows_carry_the_model_as_solve_prices_it(run_cli, objective):
+    """sweep --quality-of: reference_* and ratio_to_reference_* equal solve --quality-of's at each row's demand."""
+    import json
+
+    code, out, err = run_cli("sweep", "--quality-of", "Llama-2-7B,Llama-2-13B", *objective, "--json")
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    assert len(rows) == 4
+    for row in (rows[0], rows[3]):
+        name = "Llama-2-7B" if row["reference_params"] == 7e9 else "Llama-2-13B"
+        demand = (("--requests", repr(row["requests"]), *objective[2:]) if "--objective" in objective
+                  else ("--inference-tokens", repr(row["inference_tokens"])))
+        code, out, err = run_cli("solve", "--quality-of", name, *demand, "--json")
+        assert code == 0, err
+        solved = json.loads(out)
+        for key, value in solved["ratio_to_reference"].items():
+            assert row[f"reference_{key}"] == pytest.approx(solved["reference"][key], rel=1e-9), key
+            assert row[f"ratio_to_reference_{key}"] == pytest.approx(value, rel=1e-8), key

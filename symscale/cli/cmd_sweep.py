@@ -156,11 +156,13 @@ def sweep_from_options(kwargs: dict, output: str | None = None, fmt: str = "csv"
     else:
         quality, losses, score = _quality_axis(q_kind, q_text, log_quality, coefficients)
     limited = _limited(coefficients, limits)
-    check_sweep_size(quality.size, demand.size, columns=_column_count(q_kind, d_kind, objective) + 14 * limited,
-                     output=output, fmt=fmt, digits=digits, streamed=True)
+    reference_columns = 0 if models is None else 2 * (3 + (objective == "cost"))
+    check_sweep_size(quality.size, demand.size, output=output, fmt=fmt, digits=digits, streamed=True,
+                     columns=_column_count(q_kind, d_kind, objective) + 14 * limited + reference_columns)
+    reference = None if models is None else tuple(np.array([m[key] for m in models]) for key in ("params", "tokens"))
     grid = sweep_grid(quality, demand, quality_kind=q_kind, demand_kind=d_kind, objective=objective,
                       coefficients=coefficients, settings=settings, tokens_per_request=per_request,
-                      limits=limits, losses=losses)
+                      limits=limits, losses=losses, reference=reference)
     if grid.limited:
         check_limited_time(grid)
     meta = {"objective": objective, "coefficients": coefficient_block(coefficients),

@@ -195,6 +195,7 @@ class SweepGrid:
     tokens_per_request: float | None
     limits: object = None          # a Limits, or None: solved by the data-limited solver when set
     limited: bool = False          # a law in U or hard limits: solved row by row (scenarios/sweep_limited.py)
+    reference: tuple | None = None  # (params, tokens) per quality value: the models of --quality-of
 
     @property
     def rows(self) -> int:
@@ -203,11 +204,12 @@ class SweepGrid:
 
 def sweep_grid(quality, demand, *, quality_kind: str = "loss", demand_kind: str = "inference_tokens",
                objective: str = "compute", coefficients=None, settings=None,
-               tokens_per_request: float | None = None, limits=None, losses=None) -> SweepGrid:
+               tokens_per_request: float | None = None, limits=None, losses=None, reference=None) -> SweepGrid:
     """The grid of ``sweep_table`` with its axes checked, ready to be solved row range by row range.
 
     ``limits`` (a symscale.laws.limits.Limits) or a law in U routes the rows to the data-limited solver;
-    ``losses`` gives the target losses of a quality axis that is not a loss (e.g. target scores).
+    ``losses`` gives the target losses of a quality axis that is not a loss (e.g. target scores);
+    ``reference`` the (params, tokens) of a model per quality value (--quality-of), priced beside each row.
     """
     coefficients = resolve(coefficients)
     quality = np.asarray(quality, dtype=float).ravel()
@@ -221,8 +223,12 @@ def sweep_grid(quality, demand, *, quality_kind: str = "loss", demand_kind: str 
     losses = np.asarray(losses, dtype=float).ravel()
     limited = bool(coefficients.law.uses_unique_tokens or (limits is not None and any(
         v is not None for v in (limits.unique_tokens, limits.max_epochs, limits.max_params))))
+    if reference is not None:
+        reference = tuple(np.asarray(a, dtype=float).ravel() for a in reference)
+        if any(a.shape != quality.shape for a in reference):
+            raise InputError("reference models: one (params, tokens) pair per quality value")
     return SweepGrid(quality, losses, demand, quality_kind, demand_kind, objective, coefficients, settings,
-                     tokens_per_request, limits, limited)
+                     tokens_per_request, limits, limited, reference)
 
 
 def grid_rows(grid: SweepGrid, start: int, stop: int) -> dict[str, np.ndarray]:
@@ -240,7 +246,32 @@ def grid_rows(grid: SweepGrid, start: int, stop: int) -> dict[str, np.ndarray]:
                                         grid.coefficients))
     else:
         columns.update(_cost_columns(columns["loss"], demand, grid.demand_kind, grid.settings, grid.coefficients))
+    if grid.reference is not None:
+        columns.update(_reference_columns(grid, q_index, columns))
     return columns
+
+
+REFERENCE_KEYS = ("params", "tokens", "total_flops")
+"""The --quality-of model's columns (reference_*, ratio_to_reference_*); the cost objective adds total_cost."""
+
+
+def _reference_columns(grid: SweepGrid, q_index: np.ndarray, columns: dict) -> dict[str, np.ndarray]:
+    """The --quality-of model of each row at that row's demand, and the optimum's ratios to it (as `solve`)."""
+    from symscale.solvers.solve import Allocation, ComputeModel
+
+    params, tokens = (a[q_index] for a in grid.reference)
+    if grid.objective == "compute":
+        model, keys = ComputeModel(params, tokens, columns["inference_tokens"]), REFERENCE_KEYS
+    else:
+        from symscale.solvers.costs import CostSettings, model_costs
+
+        settings = grid.settings if grid.settings is not None else CostSettings()
+        model = model_costs(Allocation(params, tokens), _with_requests(settings, columns["requests"]))
+        keys = REFERENCE_KEYS + ("total_cost",)
+    out = {f"reference_{key}": np.asarray(getattr(model, key), dtype=float).ravel() for key in keys}
+    for key in keys:
+        out[f"ratio_to_reference_{key}"] = columns[f"optimal_{key}"] / out[f"reference_{key}"]
+    return out
 
 
 def _limited_rows(loss, demand, grid: SweepGrid) -> dict[str, np.ndarray]:
