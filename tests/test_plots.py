@@ -190,3 +190,42 @@ def test_cli_scenario_marks_the_quality_of_model(run_cli, tmp_path, objective, d
     assert data["reference"]["name"] == "Llama-2-7B"
     assert data["reference"][key] == pytest.approx(solved["reference"][key], rel=1e-12)
     assert data["optimal"][key] == pytest.approx(solved["optimal"][key], rel=1e-9)
+
+
+@pytest.mark.parametrize("args", [
+    ("--law", "muennighoff-2023", "--loss", "2.1131", "--inference-tokens", "3.65e12", "--unique-tokens", "3e11"),
+    ("--loss", "2.0256", "--inference-tokens", "3.65e12", "--unique-tokens", "1e12", "--max-epochs", "1",
+     "--max-params", "2e10"),
+    ("--loss", "2.0256", "--requests", "1e9", "--objective", "cost", "--unique-tokens", "1e12", "--max-epochs", "1"),
+])
+def test_scenario_with_limits_marks_solve_optimum_on_the_law_curve(run_cli, tmp_path, args):
+    """plot scenario with unique data or hard limits: solve's optima, and a curve on L(N, D, U) = loss."""
+    import json
+
+    from symscale.laws.values import for_law
+    from symscale.solvers.data_limited import law_loss
+
+    code, out, err = run_cli("plot", "scenario", *args, "-o", str(tmp_path / "s.png"), "--json")
+    assert code == 0, err
+    assert (tmp_path / "s.png").stat().st_size > 0
+    data = json.loads(out)["data"]
+    code, out, err = run_cli("solve", *args, "--json")
+    assert code == 0, err
+    solved = json.loads(out)
+    total = "total_flops" if "cost" not in args else "total_cost"
+    for side in ("optimal", "unlimited"):
+        for key, solve_key in (("params", "params"), ("tokens", "tokens"), (total, "total")):
+            assert data[side][key] == pytest.approx(solved[side][solve_key], rel=1e-10), (side, key)
+    law = for_law("muennighoff-2023" if "muennighoff-2023" in args else "chinchilla")
+    unique = float(args[args.index("--unique-tokens") + 1])
+    params, tokens = np.array(data["params"]), np.array(data["tokens"])
+    assert 100 <= params.size <= 400
+    loss = float(args[args.index("--loss") + 1])
+    assert np.allclose(law_loss(law.law, law.values, params, tokens, unique), loss, rtol=1e-9, atol=0)
+    assert data["limits"]["unique_tokens"] == unique
+
+
+def test_scenario_limit_errors_are_one_line(run_cli, tmp_path):
+    code, _, err = run_cli("plot", "scenario", "--loss", "2.0", "--max-epochs", "2", "-o", str(tmp_path / "s.png"))
+    assert code == 2 and err.count("\n") == 1 and "--unique-tokens" in err
+    assert not (tmp_path / "s.png").exists()

@@ -16,6 +16,7 @@ from symscale.cli.cost_options import (
     pop_hardware,
     refuse_cost_options,
 )
+from symscale.cli.limit_options import limit_options, limits_from_options, uses_limits
 from symscale.cli.options import demand_spec_from_options, quality_from_options, quality_options, split_options
 
 OUTPUT = click.option("-o", "--output", required=True, metavar="FILE.png|FILE.svg",
@@ -157,11 +158,15 @@ def fig6(output: str, loss_grid: str, log_quality: bool, demand: str, as_json: b
                   "options (which need it).")
 @cost_options
 @coefficient_options
+@limit_options
 @JSON
 def scenario(output: str, objective: str, as_json: bool, **kwargs) -> None:
     """Lifetime FLOPs or cost against model size along one scenario's iso-loss curve, both optima marked.
 
-    Demand takes every form `solve` takes and is 0 unless given (then both optima coincide).
+    Demand takes every form `solve` takes and is 0 unless given (then both optima coincide). With
+    --unique-tokens (a law in U such as muennighoff-2023), --max-epochs or --max-params the curve is the
+    law's at that unique data, the models the limits exclude are greyed, and the optimum within the
+    limits is marked beside the one without them (the numbers `solve` gives with the same options).
 
     Examples: symscale plot scenario --chinchilla-params 13B --inference-tokens 2T -o scenario.png;
     symscale plot scenario --objective cost --chinchilla-params 30B --requests 1.5e9 -o cost.png
@@ -169,6 +174,7 @@ def scenario(output: str, objective: str, as_json: bool, **kwargs) -> None:
     from symscale.report.plots import figure_scenario, save, scenario_curve
 
     _check_output(output)
+    limits = limits_from_options(kwargs, objective)
     coefficients = coefficients_from_options(kwargs)
     loss, extra = quality_from_options(kwargs, coefficients)
     for warning in getattr(extra, "warnings", None) or []:
@@ -181,7 +187,12 @@ def scenario(output: str, objective: str, as_json: bool, **kwargs) -> None:
     else:
         refuse_cost_options(kwargs, demand)
         settings, amount = None, demand.lifetime_tokens()
-    curve = scenario_curve(loss, amount, objective, coefficients, settings)
+    if uses_limits(coefficients, limits):
+        from symscale.report.plots import limited_scenario_curve
+
+        curve = limited_scenario_curve(loss, amount, objective, coefficients, settings, limits)
+    else:
+        curve = scenario_curve(loss, amount, objective, coefficients, settings)
     if hasattr(extra, "params") and hasattr(extra, "name"):  # --quality-of: the user's own model, marked too
         from dataclasses import replace
 

@@ -96,6 +96,8 @@ class ScenarioCurve:
     baseline: dict
     optimal: dict
     reference: dict | None = None  # the model of --quality-of (name, params, tokens, total), on the same curve
+    unlimited: dict | None = None  # with limits or unique data: the optimum without them (solve's `unlimited`)
+    limits: dict | None = None     # unique_tokens, max_epochs, max_params, and max_tokens = max_epochs * U
 
 
 def scenario_curve(loss: float, demand: float, objective: str = "compute", coefficients=None, settings=None,
@@ -127,6 +129,37 @@ def scenario_curve(loss: float, demand: float, objective: str = "compute", coeff
 WINDOW = 6.0  # the scenario plot shows models whose lifetime cost is within this factor of the optimum
 
 
+def limited_scenario_curve(loss: float, demand: float, objective: str, coefficients, settings, limits,
+                           points: int = 400) -> ScenarioCurve:
+    """The scenario curve of a law in U or with hard limits: the iso-loss curve at the unique data given,
+    the optimum within the limits and the one without them (the data-limited solver, as `solve` and `sweep`)."""
+    from symscale.scenarios.sweep import grid_rows, sweep_grid
+    from symscale.solvers.data_limited import iso_loss_curve
+
+    coefficients = resolve(coefficients)
+    if objective == "cost" and settings is None:
+        settings = paper_figure6_settings()
+    grid = sweep_grid([loss], [demand], demand_kind="inference_tokens" if objective == "compute" else "requests",
+                      objective=objective, coefficients=coefficients, settings=settings, limits=limits)
+    row = {key: float(np.asarray(value)[0]) for key, value in grid_rows(grid, 0, 1).items()}
+    unit = "flops" if objective == "compute" else "cost"
+    point = {side: {key: row[f"{side}_{key}"] for key in ("params", "tokens", f"total_{unit}")}
+             for side in ("baseline", "optimal")}
+    unlimited = {key: row[f"unlimited_{key}"] for key in ("params", "tokens", f"total_{unit}")}
+    law, values, unique = coefficients.law, coefficients.values, limits.unique_tokens
+    params, tokens = iso_loss_curve(law, values, loss, unique, 4 * points)  # coarse: where is the basin?
+    train, inference = _lifetime_at(params, tokens, demand, objective, settings)[2:]
+    keep = train + inference <= WINDOW * min(np.nanmin(train + inference), point["optimal"][f"total_{unit}"])
+    marked = [point["optimal"]["tokens"], unlimited["tokens"]]
+    span = (min(tokens[keep].min(), *marked) / 1.5, max(tokens[keep].max(), *marked) * 1.5)
+    params, tokens = iso_loss_curve(law, values, loss, unique, points, tokens=span)
+    params, tokens, train, inference = _lifetime_at(params, tokens, demand, objective, settings)
+    bounds = {"unique_tokens": limits.unique_tokens, "max_epochs": limits.max_epochs,
+              "max_params": limits.max_params, "max_tokens": limits.max_tokens}
+    return ScenarioCurve(objective, float(loss), float(demand), params, tokens, train, inference, train + inference,
+                         point["baseline"], point["optimal"], unlimited=unlimited, limits=bounds)
+
+
 def _chinchilla_law(coefficients) -> bool:
     law = getattr(resolve(coefficients), "law", None)
     return law is None or law.is_chinchilla
@@ -150,9 +183,13 @@ def _baseline_name(coefficients) -> str:
 
 def _lifetime(params, loss, demand, objective, coefficients, settings) -> tuple[np.ndarray, ...]:
     """(params, tokens, training part, inference part) of lifetime FLOPs or dollars along the iso-loss curve."""
+    return _lifetime_at(params, iso_loss_tokens(params, loss, coefficients), demand, objective, settings)
+
+
+def _lifetime_at(params, tokens, demand, objective, settings) -> tuple[np.ndarray, ...]:
+    """(params, tokens, training part, inference part) of lifetime FLOPs or dollars of the models (params, tokens)."""
     from symscale.solvers.solve import Allocation, ComputeModel
 
-    tokens = iso_loss_tokens(params, loss, coefficients)
     if objective == "compute":
         model = ComputeModel(params, tokens, demand)
         return params, tokens, model.train_flops, model.inference_flops
@@ -263,6 +300,21 @@ def _reference_sizes(ax, losses: np.ndarray, coefficients) -> None:
     twin.set_ylabel("Chinchilla model of that loss (params)", fontsize=8)
 
 
+def _draw_limits(ax, curve: ScenarioCurve) -> None:
+    """Hard limits on the scenario figure: the part of the curve they exclude, greyed, and N_max as a line."""
+    if curve.limits is None:
+        return
+    out = np.zeros(curve.params.shape, bool)
+    if curve.limits.get("max_params") is not None:
+        out |= curve.params > curve.limits["max_params"]
+        ax.axvline(curve.limits["max_params"], color="tab:gray", ls=":", label="N <= N_max")
+    if curve.limits.get("max_tokens") is not None:
+        out |= curve.tokens > curve.limits["max_tokens"]
+    if out.any():
+        ax.plot(np.where(out, curve.params, np.nan), np.where(out, curve.total, np.nan), color="lightgray", lw=5,
+                zorder=1, label="excluded by the limits")
+
+
 def figure_scenario(curve: ScenarioCurve, coefficients=None, settings=None):
     """Lifetime cost against model size along the iso-loss curve, Chinchilla and optimal points marked."""
     plt = require_matplotlib()
@@ -272,12 +324,15 @@ def figure_scenario(curve: ScenarioCurve, coefficients=None, settings=None):
     ax.plot(curve.params, curve.total, color="black", lw=2, label=f"lifetime total ({unit})")
     ax.plot(curve.params, curve.train, color="tab:blue", lw=1.2, ls="--", label="training")
     ax.plot(curve.params, curve.inference, color="tab:orange", lw=1.2, ls="--", label="inference")
-    sides = (("baseline", "tab:red", "s"), ("optimal", "tab:green", "o"), ("reference", "tab:purple", "D"))
+    _draw_limits(ax, curve)
+    sides = (("baseline", "tab:red", "s"), ("optimal", "tab:green", "o"), ("reference", "tab:purple", "D"),
+             ("unlimited", "tab:gray", "v"))
     for side, colour, marker in sides:
         point = getattr(curve, side)
         if point is None:
             continue
-        names = {"baseline": _baseline_name(coefficients), "optimal": "optimal"}
+        names = {"baseline": _baseline_name(coefficients), "optimal": "optimal" if curve.limits is None
+                 else "optimal within the limits", "unlimited": "optimal without the limits"}
         name = names.get(side) or point.get("name", "reference")
         ax.plot(point["params"], point[key], marker, color=colour, ms=9, zorder=5,
                 label=f"{name}: {point['params'] / 1e9:.3g}B params on {point['tokens'] / 1e12:.3g}T tokens, "
@@ -294,6 +349,10 @@ def figure_scenario(curve: ScenarioCurve, coefficients=None, settings=None):
     demand = (f"{curve.demand:.3g} inference tokens" if curve.objective == "compute"
               else f"{curve.demand:.3g} requests")
     lines = [f"Iso-loss curve at loss {curve.loss:.4g} with {demand}", coefficient_text(coefficients)]
+    if curve.limits is not None:
+        given = {"unique_tokens": "U = {:.3g}", "max_epochs": "at most {:g} epochs", "max_params": "N <= {:.3g}"}
+        shown = [text.format(curve.limits[key]) for key, text in given.items() if curve.limits.get(key) is not None]
+        lines.append("Limits: " + (", ".join(shown) or "none (unlimited unique data)"))
     if settings is not None:
         lines.append(settings_text(settings))
     ax.set_title("\n".join(lines), fontsize=10)

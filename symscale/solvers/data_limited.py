@@ -442,6 +442,22 @@ def _interval(curve: _Curve, law: Law, loss: float, limits: Limits) -> tuple[flo
     return lo, hi
 
 
+def iso_loss_curve(law: Law, values: dict, loss: float, unique: float | None = None, points: int = 1600,
+                   tokens: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(params, tokens) along the iso-loss curve of the whole law at ``unique`` tokens (unlimited if None),
+    ln D evenly spaced over the feasible range the solver scans (within ``tokens`` if given); points no N
+    reaches are left out."""
+    curve = _Curve(law, values, UNLIMITED if unique is None else float(unique))
+    lo, hi = _interval(curve, law, float(loss), Limits())
+    if tokens is not None:
+        lo, hi = max(lo, math.log(tokens[0])), min(hi, math.log(tokens[1]))
+    x = np.linspace(lo, hi, int(points))
+    with np.errstate(all="ignore"):
+        y = curve.ln_params(x, float(loss))
+    ok = np.isfinite(y)
+    return np.exp(y[ok]), np.exp(x[ok])
+
+
 def best_loss(law: Law, values: dict, limits: Limits) -> float:
     """The lowest loss reachable within the limits (the law's infimum over N <= N_max, D <= K*U)."""
     unique = limits.unique_tokens if limits.unique_tokens is not None else UNLIMITED
