@@ -186,39 +186,19 @@ def limited_budget_report(kwargs: dict, flops, dollars, coefficients, demand, li
 
 def render_limited_budget(report: dict) -> str:
     """Plain-text rendering of a budget report with limited unique data or hard limits."""
-    from symscale.cli.limit_options import ROWS, WHERE, _coefficients, _verification_lines
+    from symscale.cli.limit_options import WHERE, _coefficients, _verification_lines, limited_table, limits_line
 
     dollars = report["objective"] == "cost"
-    unit = "cost ($)" if dollars else "FLOPs"
-    lim = report["limits"]
-    given = [f"unique tokens U = {N.count(lim['unique_tokens'])}" if lim["unique_tokens"] is not None
-             else "unique tokens unlimited"]
-    if lim["max_epochs"] is not None:
-        given.append(f"at most {lim['max_epochs']:g} epochs (D <= {N.count(lim['max_epochs'] * lim['unique_tokens'])})")
-    if lim["max_params"] is not None:
-        given.append(f"at most {N.count(lim['max_params'])} params")
     budget = N.dollars(report["budget"]) if dollars else f"{N.flops(report['budget'])} FLOPs"
     lines = [f"Lifetime budget {budget}; lifetime inference demand {N.count(report['inference_tokens'])} tokens",
-             "Limits: " + "; ".join(given)]
+             limits_line(report["limits"])]
     if dollars:
         lines += describe_settings(report["settings"])
     lines += [_coefficients(report), "",
               f"Best reachable loss: {report['loss']:.6f} with the limits, {report['unlimited_loss']:.6f} without "
               f"(the limits cost {report['limit_loss_cost']:.3g} in loss)", ""]
     opt, free = report["optimal"], report["unlimited"]
-    rows = []
-    for key, label in ROWS:
-        if key in opt or key in free:
-            def cell(m, key=key):
-                if key not in m:
-                    return "-"
-                if key in ("tokens_per_param", "epochs"):
-                    return f"{m[key]:.4g}"
-                if key in ("train", "inference", "total"):
-                    return N.dollars(m[key]) if dollars else N.flops(m[key])
-                return N.count(m[key])
-            rows.append((label.format(unit=unit), cell(free), cell(opt)))
-    lines.append(render_table(rows, ("", "Without limits", "With limits")))
+    lines.append(limited_table(free, opt, dollars))
     lines += ["", f"The optimum lies at {WHERE[opt['where']]}; regime "
                   f"{' and '.join(opt['regime']['conditions']) or '(the law is smooth)'}."]
     for c in opt["constraints"]:

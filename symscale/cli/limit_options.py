@@ -139,42 +139,51 @@ WHERE = {"stationary": "a stationary point of its regime", "kink": "a kink of th
          "max_tokens": "the limit D <= K*U", "max_params": "the limit N <= N_max"}
 
 
-def render_limited(report: dict) -> str:
-    """Plain-text rendering of a data-limited solve report."""
-    unit = "FLOPs" if report["objective"] == "compute" else "cost ($)"
-    money = "FLOPs" if report["objective"] == "compute" else "$"
-
-    def _money(value: float) -> str:
-        return f"{N.flops(value)} FLOPs" if money == "FLOPs" else N.dollars(value)
-    lim = report["limits"]
+def limits_line(lim: dict) -> str:
+    """'Limits: unique tokens U = 1.000T; at most 1 epochs (D <= 1.000T); ...' of a report's ``limits``."""
     given = [f"unique tokens U = {N.count(lim['unique_tokens'])}" if lim["unique_tokens"] is not None else
              "unique tokens unlimited"]
     if lim["max_epochs"] is not None:
         given.append(f"at most {lim['max_epochs']:g} epochs (D <= {N.count(lim['max_epochs'] * lim['unique_tokens'])})")
     if lim["max_params"] is not None:
         given.append(f"at most {N.count(lim['max_params'])} params")
+    return "Limits: " + "; ".join(given)
+
+
+def limited_table(free: dict, opt: dict, dollars: bool) -> str:
+    """The optimum without and with the limits side by side (the rows of ROWS either model has)."""
+    unit = "cost ($)" if dollars else "FLOPs"
+
+    def cell(model: dict, key: str) -> str:
+        if key not in model:
+            return "-"
+        if key in ("tokens_per_param", "epochs"):
+            return f"{model[key]:.4g}"
+        if key in ("train", "inference", "total"):
+            return N.dollars(model[key]) if dollars else N.flops(model[key])
+        return N.count(model[key])
+
+    rows = [(label.format(unit=unit), cell(free, key), cell(opt, key)) for key, label in ROWS
+            if key in opt or key in free]
+    return render_table(rows, ("", "Without limits", "With limits"))
+
+
+def render_limited(report: dict) -> str:
+    """Plain-text rendering of a data-limited solve report."""
+    money = "FLOPs" if report["objective"] == "compute" else "$"
+
+    def _money(value: float) -> str:
+        return f"{N.flops(value)} FLOPs" if money == "FLOPs" else N.dollars(value)
+    lim = report["limits"]
     demand = N.count(report["inference_tokens"])
-    lines = [f"Target loss {report['loss']:.6g}; lifetime inference demand {demand} tokens",
-             "Limits: " + "; ".join(given)]
+    lines = [f"Target loss {report['loss']:.6g}; lifetime inference demand {demand} tokens", limits_line(lim)]
     if "settings" in report:
         from symscale.cli.cost_options import describe_settings
 
         lines += describe_settings(report["settings"])
     lines += [_coefficients(report), ""]
     opt, free = report["optimal"], report["unlimited"]
-    rows = []
-    for key, label in ROWS:
-        if key in opt or key in free:
-            def cell(m, key=key):
-                if key not in m:
-                    return "-"
-                if key in ("tokens_per_param", "epochs"):
-                    return f"{m[key]:.4g}"
-                if key in ("train", "inference", "total"):
-                    return N.flops(m[key]) if money == "FLOPs" else N.dollars(m[key])
-                return N.count(m[key])
-            rows.append((label.format(unit=unit), cell(free), cell(opt)))
-    lines.append(render_table(rows, ("", "Without limits", "With limits")))
+    lines.append(limited_table(free, opt, money == "$"))
     lines += ["", f"The optimum lies at {WHERE[opt['where']]}; regime "
                   f"{' and '.join(opt['regime']['conditions']) or '(the law is smooth)'}."]
     if "n_opt" in opt:
