@@ -119,3 +119,21 @@ def test_breakeven_quality_of_reports_the_model_as_solve_does(run_cli, objective
     assert row["params"] / 7e9 == pytest.approx(row["ratio_to_reference"]["params"], rel=1e-12)
     code, out, _ = run_cli("breakeven", "--quality-of", "Llama-2-7B", "--saving", "0.1", *objective)
     assert "Against Llama-2-7B (7.000B params on 2.000T tokens" in out
+
+
+def test_quality_of_with_limits_reports_the_model_beside_the_limited_optimum(run_cli):
+    """solve --quality-of with limits that do not bind: the same ratios to the model as without the limits."""
+    args = ("solve", "--quality-of", "Llama-2-7B", "--requests-per-day", "1e7", "--days", "730", "--objective", "cost",
+            "--input-tokens", "300", "--output-tokens", "200")
+    code, out, err = run_cli(*args, "--json")
+    assert code == 0, err
+    free = json.loads(out)
+    code, out, err = run_cli(*args, "--unique-tokens", "3e12", "--max-epochs", "4", "--json")
+    assert code == 0, err
+    limited = json.loads(out)
+    assert limited["data_limit_binds"] is False
+    assert limited["reference"]["total"] == pytest.approx(free["reference"]["total_cost"], rel=1e-9)
+    assert limited["ratio_to_reference"]["total"] == pytest.approx(free["ratio_to_reference"]["total_cost"], rel=1e-9)
+    assert limited["ratio_to_reference"]["params"] == pytest.approx(free["ratio_to_reference"]["params"], rel=1e-9)
+    code, out, _ = run_cli(*args, "--unique-tokens", "3e12", "--max-epochs", "4")
+    assert "Against Llama-2-7B (7.000B params on 2.000T tokens" in out

@@ -312,7 +312,7 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
     if train_gpus is not None and objective != "cost":
         raise InputError(f"--train-gpus {train_gpus}: training days come from GPU-hours; add --objective cost")
     if uses_limits(coefficients, limits):
-        return _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity)
+        return _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity, reference)
     if objective == "cost":
         settings = cost_settings_from_options(kwargs, demand, force=True)
         report = cost_report(loss, settings, coefficients, method)
@@ -353,8 +353,9 @@ def build_report(objective: str, method: str, kwargs: dict, verify_dps: int | No
     return report
 
 
-def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity) -> dict:
-    """solve with a law in U or with hard limits: the data-limited solver (symscale.solvers.data_limited)."""
+def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, sensitivity, reference=None) -> dict:
+    """solve with a law in U or with hard limits: the data-limited solver (symscale.solvers.data_limited);
+    a --quality-of model is priced with the same weights beside the optimum (``reference``)."""
     from symscale.cli.limit_options import limited_report
 
     limited = any(v is not None for v in (limits.unique_tokens, limits.max_epochs, limits.max_params))
@@ -370,6 +371,14 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
         base["inference_tokens"] = demand.lifetime_tokens()
         weights = compute_weights(base["inference_tokens"])
     report = limited_report(objective, loss, weights, coefficients, limits, base, verify_dps)
+    if reference is not None and hasattr(reference, "params") and hasattr(reference, "name"):
+        k_train, k_inf = weights
+        n, d = float(reference.params), float(reference.tokens)
+        report["reference"] = {"name": reference.name, "source": reference.source, "params": n, "tokens": d,
+                               "tokens_per_param": d / n, "train": k_train * n * d, "inference": k_inf * n,
+                               "total": k_train * n * d + k_inf * n}
+        report["ratio_to_reference"] = {key: report["optimal"][key] / report["reference"][key]
+                                        for key in ("params", "tokens", "total")}
     if sensitivity:  # a law in U with unlimited unique data: its smooth regime (symscale.scenarios.planning_generic)
         from symscale.scenarios.planning import sensitivity_values
 

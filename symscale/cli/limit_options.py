@@ -203,6 +203,12 @@ def render_limited(report: dict) -> str:
     if "unique_token_value" in report:
         lines.append(f"Marginal value of one more unique token: {fmt(report['unique_token_value'])} {money} "
                      "(-d total/dU)")
+    if "reference" in report:
+        ref, ratio = report["reference"], report["ratio_to_reference"]
+        lines.append(f"Against {ref['name']} ({N.count(ref['params'])} params on {N.count(ref['tokens'])} tokens, "
+                     f"the quality asked for; lifetime {_money(ref['total'])}): the optimum within the limits has "
+                     f"{N.share(ratio['params'])} its parameters, {N.share(ratio['tokens'])} its tokens and "
+                     f"costs {N.share(ratio['total'])} its lifetime total.")
     if "verification" in report:
         lines += ["", *_verification_lines(report["verification"])]
     return "\n".join(lines)
