@@ -54,10 +54,11 @@ def count(value: float, digits: int = 4) -> str:
     value = float(value)
     if not math.isfinite(value):
         return "-"
+    shown = abs(float(f"{value:.{digits - 1}e}"))  # what the digits round to: 999.99996B shows as 1.000T
+    if shown >= 1e18:
+        return f"{value:.{digits - 1}e}"
     for scale, suffix in SUFFIXES:
-        if abs(value) >= scale:
-            if abs(value) >= 1e18:
-                return f"{value:.{digits - 1}e}"
+        if shown >= scale:
             return _significant(value / scale, digits) + suffix
     return _significant(value, digits)
 

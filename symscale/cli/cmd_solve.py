@@ -379,6 +379,15 @@ def _limited(objective, loss, demand, coefficients, limits, kwargs, verify_dps, 
                                "total": k_train * n * d + k_inf * n}
         report["ratio_to_reference"] = {key: report["optimal"][key] / report["reference"][key]
                                         for key in ("params", "tokens", "total")}
+    if objective == "cost":  # GPU-hours of each model, as solve gives them without limits
+        from symscale.solvers.costs import model_costs
+        from symscale.solvers.solve import Allocation
+
+        for key in ("optimal", "unlimited", "reference"):
+            if key in report:
+                costs = model_costs(Allocation(report[key]["params"], report[key]["tokens"]), settings)
+                report[key].update(train_gpu_hours=float(costs.train_gpu_hours),
+                                   inference_gpu_hours=float(costs.inference_gpu_hours))
     if sensitivity:  # a law in U with unlimited unique data: its smooth regime (symscale.scenarios.planning_generic)
         from symscale.scenarios.planning import sensitivity_values
 

@@ -133,7 +133,8 @@ def _model(law, values, optimum, weights, unique, objective: str) -> dict:
 ROWS = (("params", "Model size (params)"), ("tokens", "Training data (tokens)"),
         ("tokens_per_param", "Tokens per parameter"), ("epochs", "Epochs (D/U)"),
         ("effective_tokens", "Effective tokens D'"), ("effective_params", "Effective params N'"),
-        ("train", "Training {unit}"), ("inference", "Inference {unit}"), ("total", "Total {unit}"))
+        ("train", "Training {unit}"), ("inference", "Inference {unit}"), ("total", "Total {unit}"),
+        ("train_gpu_hours", "Training GPU-hours"), ("inference_gpu_hours", "Inference GPU-hours"))
 
 WHERE = {"stationary": "a stationary point of its regime", "kink": "a kink of the law (regime boundary)",
          "max_tokens": "the limit D <= K*U", "max_params": "the limit N <= N_max"}
@@ -161,6 +162,8 @@ def limited_table(free: dict, opt: dict, dollars: bool) -> str:
             return f"{model[key]:.4g}"
         if key in ("train", "inference", "total"):
             return N.dollars(model[key]) if dollars else N.flops(model[key])
+        if key.endswith("gpu_hours"):
+            return N.hours(model[key])
         return N.count(model[key])
 
     rows = [(label.format(unit=unit), cell(free, key), cell(opt, key)) for key, label in ROWS
