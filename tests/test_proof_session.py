@@ -11,7 +11,13 @@ from symscale.cli import main
 def session(script: str, *args: str):
     result = CliRunner().invoke(main, ["check-proof", "--interactive", *args], input=script)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert max(len(line) for line in result.stdout.splitlines()) <= 120
     return result.exit_code, result.stdout
+
+
+def unwrapped(text: str) -> str:
+    """The session's text with its wrapped lines joined (runs of whitespace as one space)."""
+    return re.sub(r"\s+", " ", text)
 
 
 def test_navigation_and_end_of_input():
@@ -52,6 +58,7 @@ def test_set_re_evaluates_and_check_reruns_the_test():
 
 def test_why_gives_the_counterexample_with_numbers():
     code, out = session("why\nset loss=2.2\nwhy\nset loss=1.5\nwhy\n", "--step", "claim-c")
+    out = unwrapped(out)
     assert code == 0
     assert "Counterexample to 'c > 0': at loss 1.947 (E = 1.69)" in out and "c = E - loss = -0.257 < 0" in out
     assert "c = E - loss = -0.51 < 0" in out
@@ -62,6 +69,7 @@ def test_why_for_claim_a_counts_roots_of_a_negative_a():
     import numpy as np
 
     code, out = session("goto claim-a\nwhy\n")
+    out = unwrapped(out)
     k, c = (float(v) for v in re.search(r"to c = (-[\d.]+) as x -> inf.*\(k = ([\d.]+)\)", out).groups()[::-1])
     cases = re.findall(r"with a = (-[\d.e]+) it rises to (-?[\d.e]+) at x = ([\d.e]+) and has (\d) positive", out)
     assert [int(case[3]) for case in cases] == [0, 2]           # the paper's family would need exactly one

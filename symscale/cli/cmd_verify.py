@@ -495,7 +495,9 @@ def _interactive(inputs, start: str | None) -> None:
                 click.echo(f"> {line.rstrip()}")
             yield line
 
-    run(inputs, lines(), click.echo, start)
+    from symscale.verify.proof import fit_width
+
+    run(inputs, lines(), lambda text="": click.echo(fit_width(text)), start)  # lines of at most 120 characters
     sys.stdout.flush()
 
 
