@@ -108,7 +108,8 @@ def test_breakeven_quality_of_reports_the_model_as_solve_does(run_cli, objective
     assert code == 0, err
     row = json.loads(out)["results"][0]
     assert row["loss"] == pytest.approx(float(loss_of(7e9, 2e12)), rel=1e-12)
-    demand = ("--requests", repr(row["requests"])) if objective else ("--inference-tokens", repr(row["inference_tokens"]))
+    demand = (("--requests", repr(row["requests"])) if objective
+              else ("--inference-tokens", repr(row["inference_tokens"])))
     code, out, err = run_cli("solve", "--quality-of", "Llama-2-7B", *demand, *objective, "--json")
     assert code == 0, err
     solved = json.loads(out)
